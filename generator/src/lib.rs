@@ -1,0 +1,35 @@
+//! Reads type-annotated Python and emits what snakebox needs to run it as a
+//! WebAssembly component: a WIT world and the Python glue for componentize-py.
+//!
+//! ```text
+//! app.py ──analyze──▶ Module (IR) ──wit::emit──▶ app.wit
+//!                                 └─glue::emit─▶ snakebox_glue.py
+//! ```
+//!
+//! - [`analyze`] parses one module with ruff's parser into a [`Module`], and
+//!   reports everything it cannot carry as a [`Diagnostic`] with a stable code.
+//!   One bad function is skipped with a warning; the rest is still generated.
+//! - [`wit::emit`] writes the package, interface and world, all named after
+//!   the module. Every export returns `result<T, python-error>`; `async def`
+//!   becomes an `async func`.
+//! - [`glue::emit`] writes the export class that componentize-py binds.
+//!
+//! ```
+//! let source = "async def answer() -> int:\n    return 42\n";
+//! let analysis = snakebox_generator::analyze(source, "demo");
+//! let module = analysis.module.expect("the source parses");
+//! let wit = snakebox_generator::wit::emit(&module);
+//! assert!(wit.contains("answer: async func() -> result<s64, python-error>;"));
+//! ```
+
+mod diagnostic;
+pub mod glue;
+mod ir;
+mod names;
+mod python;
+pub mod wit;
+
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use ir::{Function, Module, Param, ParamKind, Type};
+pub use names::{binding_name, class_name, kebab, wit_ident};
+pub use python::{Analysis, analyze};

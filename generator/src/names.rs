@@ -1,0 +1,160 @@
+//! Python names to WIT names and back to the names componentize-py binds.
+
+/// Keywords of the WIT language; a name equal to one is written `%name`.
+const WIT_KEYWORDS: &[&str] = &[
+    "as",
+    "async",
+    "bool",
+    "borrow",
+    "char",
+    "constructor",
+    "enum",
+    "export",
+    "f32",
+    "f64",
+    "flags",
+    "float32",
+    "float64",
+    "func",
+    "future",
+    "import",
+    "include",
+    "interface",
+    "list",
+    "option",
+    "own",
+    "package",
+    "record",
+    "resource",
+    "result",
+    "s16",
+    "s32",
+    "s64",
+    "s8",
+    "static",
+    "stream",
+    "string",
+    "tuple",
+    "type",
+    "u16",
+    "u32",
+    "u64",
+    "u8",
+    "use",
+    "variant",
+    "with",
+    "world",
+    "error-context",
+];
+
+/// Python keywords, which componentize-py suffixes with `_` when binding.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Converts a Python identifier to a WIT kebab-case label.
+///
+/// `slow_answer` becomes `slow-answer`, `fetchURL2` becomes `fetch-url2`.
+/// Returns `None` when no valid label can be made (non-ASCII, or no letter
+/// to start with).
+pub fn kebab(name: &str) -> Option<String> {
+    if !name.is_ascii() {
+        return None;
+    }
+    let mut words: Vec<String> = Vec::new();
+    for part in name.split('_').filter(|part| !part.is_empty()) {
+        let chars: Vec<char> = part.chars().collect();
+        let mut word = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = c.is_ascii_uppercase()
+                && prev.is_some_and(|p| {
+                    p.is_ascii_lowercase()
+                        || p.is_ascii_digit()
+                        || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+                });
+            if boundary && !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            word.push(c.to_ascii_lowercase());
+        }
+        words.push(word);
+    }
+    // A WIT word must start with a letter: glue digit-led words to the last one.
+    let mut labels: Vec<String> = Vec::new();
+    for word in words {
+        match labels.last_mut() {
+            Some(last) if word.starts_with(|c: char| c.is_ascii_digit()) => last.push_str(&word),
+            _ if word.starts_with(|c: char| c.is_ascii_digit()) => return None,
+            _ => labels.push(word),
+        }
+    }
+    if labels.is_empty() {
+        None
+    } else {
+        Some(labels.join("-"))
+    }
+}
+
+/// A WIT label as it must be written in WIT source, escaped when needed.
+pub fn wit_ident(label: &str) -> String {
+    if WIT_KEYWORDS.contains(&label) {
+        format!("%{label}")
+    } else {
+        label.to_owned()
+    }
+}
+
+/// The snake_case name componentize-py gives a WIT function in Python.
+pub fn binding_name(label: &str) -> String {
+    let snake = label.replace('-', "_");
+    if PYTHON_KEYWORDS.contains(&snake.as_str()) {
+        format!("{snake}_")
+    } else {
+        snake
+    }
+}
+
+/// The PascalCase class name componentize-py expects for an exported interface.
+pub fn class_name(label: &str) -> String {
+    label
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_cases() {
+        assert_eq!(kebab("slow_answer").as_deref(), Some("slow-answer"));
+        assert_eq!(kebab("fetchURLNow").as_deref(), Some("fetch-url-now"));
+        assert_eq!(kebab("sha_256").as_deref(), Some("sha256"));
+        assert_eq!(kebab("a__b_").as_deref(), Some("a-b"));
+        assert_eq!(kebab("x2y").as_deref(), Some("x2y"));
+        assert_eq!(kebab("Add").as_deref(), Some("add"));
+        assert_eq!(kebab("héllo"), None);
+        assert_eq!(kebab("_"), None);
+    }
+
+    #[test]
+    fn escapes_and_bindings() {
+        assert_eq!(wit_ident("list"), "%list");
+        assert_eq!(wit_ident("add"), "add");
+        assert_eq!(binding_name("async-function"), "async_function");
+        assert_eq!(binding_name("from"), "from_");
+        assert_eq!(class_name("async-demo"), "AsyncDemo");
+    }
+}

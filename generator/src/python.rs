@@ -1,0 +1,630 @@
+//! Reads Python source into the IR. The only module that touches ruff's AST.
+
+use ruff_python_ast::{self as ast, Expr, Operator, Stmt};
+use ruff_python_parser::parse_module;
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::ir::{Function, Module, Param, ParamKind, Type};
+use crate::names;
+
+/// The IR of a module and everything worth telling about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// `None` when the file could not be parsed at all.
+    pub module: Option<Module>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    /// `true` when at least one function can be exported.
+    pub fn is_usable(&self) -> bool {
+        self.module
+            .as_ref()
+            .is_some_and(|module| !module.functions.is_empty())
+    }
+}
+
+/// Reads one module's source. `module_name` is its Python import name.
+pub fn analyze(source: &str, module_name: &str) -> Analysis {
+    let lines = LineIndex::new(source);
+    let parsed = match parse_module(source) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let (line, column) = lines.position(error.location.start());
+            return Analysis {
+                module: None,
+                diagnostics: vec![Diagnostic {
+                    severity: Severity::Error,
+                    code: Code::SyntaxError,
+                    line,
+                    column,
+                    message: format!("invalid Python: {}", error.error),
+                    help: "fix the syntax error; nothing can be generated until the file parses"
+                        .into(),
+                }],
+            };
+        }
+    };
+    let body = &parsed.syntax().body;
+    let mut reader = Reader {
+        source,
+        lines,
+        diagnostics: Vec::new(),
+    };
+    let Some(wit_name) = names::kebab(module_name) else {
+        let diagnostic = reader.error(
+            TextRange::default(),
+            Code::BadName,
+            format!("the module name `{module_name}` has no WIT form"),
+            "name the file with ASCII letters, digits and underscores, starting with a letter",
+        );
+        return Analysis {
+            module: None,
+            diagnostics: vec![diagnostic],
+        };
+    };
+    let functions = reader.functions(body);
+    if functions.is_empty() {
+        let diagnostic = reader.error(
+            TextRange::default(),
+            Code::NothingExported,
+            "the module has no public, fully annotated top-level function to export".into(),
+            "define at least one `def` whose name does not start with `_`, with annotations",
+        );
+        reader.diagnostics.push(diagnostic);
+    }
+    Analysis {
+        module: Some(Module {
+            name: module_name.to_owned(),
+            wit_name,
+            docs: docstring(body),
+            functions,
+        }),
+        diagnostics: reader.diagnostics,
+    }
+}
+
+/// A problem found in an annotation, before it becomes a diagnostic.
+struct Problem {
+    range: TextRange,
+    code: Code,
+    message: String,
+    help: String,
+}
+
+impl Problem {
+    fn new(
+        range: TextRange,
+        code: Code,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Problem {
+            range,
+            code,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+}
+
+struct Reader<'a> {
+    source: &'a str,
+    lines: LineIndex,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn diagnostic(
+        &self,
+        severity: Severity,
+        range: TextRange,
+        code: Code,
+        message: String,
+        help: &str,
+    ) -> Diagnostic {
+        let (line, column) = self.lines.position(range.start());
+        Diagnostic {
+            severity,
+            code,
+            line,
+            column,
+            message,
+            help: help.to_owned(),
+        }
+    }
+
+    fn error(&self, range: TextRange, code: Code, message: String, help: &str) -> Diagnostic {
+        self.diagnostic(Severity::Error, range, code, message, help)
+    }
+
+    fn report(&mut self, problem: Problem, function: &str) {
+        let message = format!("`{function}` skipped: {}", problem.message);
+        let diagnostic = self.diagnostic(
+            Severity::Warning,
+            problem.range,
+            problem.code,
+            message,
+            &problem.help,
+        );
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn functions(&mut self, body: &[Stmt]) -> Vec<Function> {
+        let overloaded: Vec<&str> = body
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::FunctionDef(def) if def.decorator_list.iter().any(is_overload) => {
+                    Some(def.name.id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let mut functions: Vec<Function> = Vec::new();
+        for stmt in body {
+            let Stmt::FunctionDef(def) = stmt else {
+                continue;
+            };
+            let name = def.name.id.as_str();
+            if name.starts_with('_') {
+                continue;
+            }
+            // A later `def` of the same name replaces the earlier one, as in Python.
+            functions.retain(|f| f.name != name);
+            if overloaded.contains(&name) {
+                if def.decorator_list.iter().any(is_overload) {
+                    let problem = Problem::new(
+                        def.name.range,
+                        Code::Overload,
+                        "`@overload` signatures cannot be exported",
+                        "export one function per signature, each with its own name",
+                    );
+                    self.report(problem, name);
+                }
+                continue;
+            }
+            match self.function(def) {
+                Ok(function) => {
+                    if let Some(other) = functions.iter().find(|f| f.wit_name == function.wit_name)
+                    {
+                        let problem = Problem::new(
+                            def.name.range,
+                            Code::BadName,
+                            format!(
+                                "its WIT name `{}` is the same as that of `{}`",
+                                function.wit_name, other.name
+                            ),
+                            "rename one of the two functions",
+                        );
+                        self.report(problem, name);
+                    } else {
+                        functions.push(function);
+                    }
+                }
+                Err(problem) => self.report(problem, name),
+            }
+        }
+        functions
+    }
+
+    fn function(&self, def: &ast::StmtFunctionDef) -> Result<Function, Problem> {
+        let name = def.name.id.as_str();
+        let wit_name = names::kebab(name).ok_or_else(|| {
+            Problem::new(
+                def.name.range,
+                Code::BadName,
+                "the name has no WIT form",
+                "use ASCII letters, digits and underscores, starting with a letter",
+            )
+        })?;
+        if def.type_params.is_some() {
+            return Err(Problem::new(
+                def.range,
+                Code::Unsupported,
+                "generic functions cannot be exported",
+                "annotate with concrete types",
+            ));
+        }
+        let params = self.params(&def.parameters)?;
+        let Some(returns) = def.returns.as_deref() else {
+            return Err(Problem::new(
+                def.name.range,
+                Code::MissingReturnAnnotation,
+                "it has no return annotation",
+                "annotate the result, for example `-> int`, or `-> None` for no value",
+            ));
+        };
+        let (is_async, result) = self.result(def.is_async, returns)?;
+        let (line, column) = self.lines.position(def.range.start());
+        Ok(Function {
+            name: name.to_owned(),
+            wit_name,
+            is_async,
+            params,
+            result,
+            docs: docstring(&def.body),
+            line,
+            column,
+        })
+    }
+
+    fn params(&self, parameters: &ast::Parameters) -> Result<Vec<Param>, Problem> {
+        let mut params = Vec::new();
+        let groups = [
+            (&parameters.posonlyargs, ParamKind::Positional),
+            (&parameters.args, ParamKind::PositionalOrKeyword),
+        ];
+        for (group, kind) in groups {
+            for param in group.iter() {
+                params.push(self.param(&param.parameter, kind, param.default.is_some())?);
+            }
+        }
+        if let Some(vararg) = parameters.vararg.as_deref() {
+            params.push(self.param(vararg, ParamKind::VarPositional, false)?);
+        }
+        for param in parameters.kwonlyargs.iter() {
+            params.push(self.param(
+                &param.parameter,
+                ParamKind::Keyword,
+                param.default.is_some(),
+            )?);
+        }
+        if let Some(kwarg) = parameters.kwarg.as_deref() {
+            params.push(self.param(kwarg, ParamKind::VarKeyword, false)?);
+        }
+        for (i, param) in params.iter().enumerate() {
+            if let Some(other) = params[..i].iter().find(|p| p.wit_name == param.wit_name) {
+                return Err(Problem::new(
+                    parameters.range,
+                    Code::BadName,
+                    format!(
+                        "parameters `{}` and `{}` have the same WIT name `{}`",
+                        other.name, param.name, param.wit_name
+                    ),
+                    "rename one of the two parameters",
+                ));
+            }
+        }
+        Ok(params)
+    }
+
+    fn param(
+        &self,
+        param: &ast::Parameter,
+        kind: ParamKind,
+        has_default: bool,
+    ) -> Result<Param, Problem> {
+        let name = param.name.id.as_str();
+        let Some(annotation) = param.annotation.as_deref() else {
+            let shown = match kind {
+                ParamKind::VarPositional => format!("*{name}"),
+                ParamKind::VarKeyword => format!("**{name}"),
+                _ => name.to_owned(),
+            };
+            return Err(Problem::new(
+                param.range,
+                Code::MissingParamAnnotation,
+                format!("parameter `{shown}` has no annotation"),
+                format!("annotate it, for example `{shown}: int`"),
+            ));
+        };
+        let wit_name = names::kebab(name).ok_or_else(|| {
+            Problem::new(
+                param.name.range,
+                Code::BadName,
+                format!("parameter `{name}` has no WIT name"),
+                "use ASCII letters, digits and underscores, starting with a letter",
+            )
+        })?;
+        let ty = self.value_type(annotation)?;
+        Ok(Param {
+            name: name.to_owned(),
+            wit_name,
+            kind,
+            ty,
+            has_default,
+        })
+    }
+
+    /// Reads a return annotation: whether the function is async, and what
+    /// its call produces.
+    fn result(&self, is_async_def: bool, returns: &Expr) -> Result<(bool, Type), Problem> {
+        let coroutine = match generic(returns) {
+            Some(("Coroutine", args)) => Some(args),
+            Some(("Awaitable", args)) if !is_async_def && args.len() == 1 => {
+                return Ok((true, self.return_type(args[0])?));
+            }
+            _ => None,
+        };
+        let Some(args) = coroutine else {
+            return Ok((is_async_def, self.return_type(returns)?));
+        };
+        let &[yield_type, send_type, result_type] = args.as_slice() else {
+            return Err(Problem::new(
+                returns.range(),
+                Code::UnsupportedType,
+                "`Coroutine` takes three type arguments",
+                "write `Coroutine[None, None, T]`, or `async def f() -> T`",
+            ));
+        };
+        if !is_none(send_type) {
+            return Err(Problem::new(
+                send_type.range(),
+                Code::CoroutineSend,
+                "sending values into a coroutine is not supported",
+                "make the send type `None`: `Coroutine[T, None, None]` in an `async def`, \
+                 or `Coroutine[None, None, T]` in a plain `def`",
+            ));
+        }
+        if is_async_def {
+            // The convention `async def f() -> Coroutine[T, None, None]`: T is the result.
+            if !is_none(result_type) {
+                return Err(Problem::new(
+                    returns.range(),
+                    Code::AmbiguousCoroutine,
+                    "in an `async def`, `Coroutine[Y, None, R]` must have `R` = `None`; \
+                     the result is read from `Y`",
+                    "write `async def f() -> T`, or `async def f() -> Coroutine[T, None, None]`",
+                ));
+            }
+            Ok((true, self.return_type(yield_type)?))
+        } else {
+            // Standard typing: a `def` returning `Coroutine[Y, S, R]` awaits to R.
+            if !is_none(yield_type) && !is_name(yield_type, "Any") {
+                return Err(Problem::new(
+                    yield_type.range(),
+                    Code::AmbiguousCoroutine,
+                    "a plain `def` returning `Coroutine[Y, None, R]` must have `Y` = `None`; \
+                     the result is read from `R`",
+                    "write `def f() -> Coroutine[None, None, T]`, or `async def f() -> T`",
+                ));
+            }
+            Ok((true, self.return_type(result_type)?))
+        }
+    }
+
+    fn return_type(&self, expr: &Expr) -> Result<Type, Problem> {
+        if is_none(expr) {
+            Ok(Type::None)
+        } else {
+            self.value_type(expr)
+        }
+    }
+
+    /// Reads an annotation that denotes a value (not `None` on its own).
+    fn value_type(&self, expr: &Expr) -> Result<Type, Problem> {
+        if let Expr::StringLiteral(string) = expr {
+            return self.string_annotation(string);
+        }
+        if let Expr::BinOp(ast::ExprBinOp {
+            left,
+            op: Operator::BitOr,
+            right,
+            ..
+        }) = expr
+        {
+            return self.union(expr, &[left, right]);
+        }
+        if is_none(expr) {
+            return Err(Problem::new(
+                expr.range(),
+                Code::UnsupportedType,
+                "`None` is only allowed as a return type or inside `Optional`",
+                "use `Optional[T]` for a value that may be missing",
+            ));
+        }
+        if let Some((name, args)) = generic(expr) {
+            return self.generic_type(expr, name, &args);
+        }
+        let simple = match base_name(expr) {
+            Some("int") => Type::Int,
+            Some("float") => Type::Float,
+            Some("bool") => Type::Bool,
+            Some("str") => Type::Str,
+            Some("bytes" | "bytearray") => Type::Bytes,
+            Some(name @ ("list" | "List" | "dict" | "Dict" | "tuple" | "Tuple" | "Sequence")) => {
+                return Err(Problem::new(
+                    expr.range(),
+                    Code::UnsupportedType,
+                    format!("`{name}` needs its item types"),
+                    format!("write for example `{name}[int]`"),
+                ));
+            }
+            _ => return Err(self.unsupported(expr)),
+        };
+        Ok(simple)
+    }
+
+    fn generic_type(&self, expr: &Expr, name: &str, args: &[&Expr]) -> Result<Type, Problem> {
+        let ty = match (name, args) {
+            ("list" | "List" | "Sequence" | "Iterable" | "MutableSequence", [item]) => {
+                Type::List(Box::new(self.value_type(item)?))
+            }
+            ("tuple" | "Tuple", [item, Expr::EllipsisLiteral(_)]) => {
+                Type::List(Box::new(self.value_type(item)?))
+            }
+            ("tuple" | "Tuple", items) if !items.is_empty() => Type::Tuple(
+                items
+                    .iter()
+                    .map(|item| self.value_type(item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ("dict" | "Dict" | "Mapping" | "MutableMapping", [key, value]) => Type::Dict(
+                Box::new(self.value_type(key)?),
+                Box::new(self.value_type(value)?),
+            ),
+            ("Optional", [item]) => Type::Option(Box::new(self.value_type(item)?)),
+            ("Union", items) => return self.union(expr, items),
+            _ => return Err(self.unsupported(expr)),
+        };
+        Ok(ty)
+    }
+
+    /// `A | B` and `Union[A, B]`: only `T | None` is carried for now.
+    fn union(&self, expr: &Expr, items: &[&Expr]) -> Result<Type, Problem> {
+        let mut flat = Vec::new();
+        flatten_union(items, &mut flat);
+        let values: Vec<&Expr> = flat.iter().copied().filter(|item| !is_none(item)).collect();
+        match values.as_slice() {
+            [value] if values.len() < flat.len() => {
+                Ok(Type::Option(Box::new(self.value_type(value)?)))
+            }
+            _ => Err(Problem::new(
+                expr.range(),
+                Code::UnsupportedType,
+                format!("the union `{}` is not supported", self.text(expr)),
+                "use `Optional[T]` (or `T | None`) for a value that may be missing",
+            )),
+        }
+    }
+
+    fn string_annotation(&self, string: &ast::ExprStringLiteral) -> Result<Type, Problem> {
+        let inner = ruff_python_parser::parse_expression(string.value.to_str()).map_err(|_| {
+            Problem::new(
+                string.range,
+                Code::UnsupportedType,
+                "the string annotation is not a valid expression",
+                "write the annotation without quotes, or fix its text",
+            )
+        })?;
+        // Positions inside the string point at the string itself.
+        self.value_type(inner.expr()).map_err(|problem| Problem {
+            range: string.range,
+            ..problem
+        })
+    }
+
+    fn unsupported(&self, expr: &Expr) -> Problem {
+        Problem::new(
+            expr.range(),
+            Code::UnsupportedType,
+            format!(
+                "the annotation `{}` is not a supported type",
+                self.text(expr)
+            ),
+            "use int, float, bool, str, bytes, list[T], tuple[...], dict[K, V] or Optional[T]",
+        )
+    }
+
+    fn text(&self, expr: &Expr) -> &str {
+        self.source.get(expr.range().to_std_range()).unwrap_or("?")
+    }
+}
+
+fn flatten_union<'a>(items: &[&'a Expr], out: &mut Vec<&'a Expr>) {
+    for item in items {
+        match item {
+            Expr::BinOp(ast::ExprBinOp {
+                left,
+                op: Operator::BitOr,
+                right,
+                ..
+            }) => {
+                flatten_union(&[left, right], out);
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// The last name of `x`, `typing.x` or `collections.abc.x`.
+fn base_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(name) => Some(name.id.as_str()),
+        Expr::Attribute(attribute) => Some(attribute.attr.id.as_str()),
+        _ => None,
+    }
+}
+
+/// `Name[args]`, with `args` split at top-level commas.
+fn generic(expr: &Expr) -> Option<(&str, Vec<&Expr>)> {
+    let Expr::Subscript(subscript) = expr else {
+        return None;
+    };
+    let name = base_name(&subscript.value)?;
+    let args = match subscript.slice.as_ref() {
+        Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+        single => vec![single],
+    };
+    Some((name, args))
+}
+
+fn is_none(expr: &Expr) -> bool {
+    matches!(expr, Expr::NoneLiteral(_)) || is_name(expr, "NoneType")
+}
+
+fn is_name(expr: &Expr, wanted: &str) -> bool {
+    base_name(expr) == Some(wanted)
+}
+
+fn is_overload(decorator: &ast::Decorator) -> bool {
+    base_name(&decorator.expression) == Some("overload")
+}
+
+/// The docstring of a body, cleaned like `inspect.cleandoc`.
+fn docstring(body: &[Stmt]) -> Option<String> {
+    let Some(Stmt::Expr(ast::StmtExpr { value, .. })) = body.first() else {
+        return None;
+    };
+    let Expr::StringLiteral(string) = value.as_ref() else {
+        return None;
+    };
+    let text = string.value.to_str();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default().trim().to_owned();
+    let rest: Vec<&str> = lines.collect();
+    let indent = rest
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out: Vec<String> = vec![first];
+    out.extend(
+        rest.iter()
+            .map(|line| line.get(indent..).unwrap_or("").trim_end().to_owned()),
+    );
+    while out.first().is_some_and(|line| line.is_empty()) {
+        out.remove(0);
+    }
+    while out.last().is_some_and(|line| line.is_empty()) {
+        out.pop();
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out.join("\n"))
+    }
+}
+
+/// Byte offsets to 1-based line and character column.
+struct LineIndex {
+    starts: Vec<usize>,
+    source: String,
+}
+
+impl LineIndex {
+    fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex {
+            starts,
+            source: source.to_owned(),
+        }
+    }
+
+    fn position(&self, offset: TextSize) -> (u32, u32) {
+        let offset = offset.to_usize().min(self.source.len());
+        let line = self
+            .starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1);
+        let start = self.starts[line];
+        let column = self
+            .source
+            .get(start..offset)
+            .map_or(0, |text| text.chars().count());
+        (line as u32 + 1, column as u32 + 1)
+    }
+}

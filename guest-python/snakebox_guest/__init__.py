@@ -1,0 +1,24 @@
+"""snakebox's guest runtime, bundled into every component that snakebox builds.
+
+It closes the gaps between componentize-py's event loop and ordinary asyncio
+code, and gives the generated glue one place to call into:
+
+- ``timers``: ``asyncio.sleep``, ``wait_for``, ``timeout`` and every other
+  ``call_later``/``call_at`` user run on real host timers.
+- ``calls``: runs an exported function, turns *every* exception into the
+  ``python-error`` record, and cancels an async call when the host asks.
+- ``convert``: checks and converts values between Python and WIT.
+- ``output``: sends ``print`` and ``logging`` to the host, tagged with the
+  function that produced them.
+
+Importing this package installs the timers and the output redirection.
+"""
+
+from . import timers as _timers
+from . import output as _output
+from .calls import Export, Param, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
+
+_timers.install()
+_output.install()
+
+__all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]

@@ -1,0 +1,174 @@
+"""Runs exported functions: binds arguments, catches every exception, cancels.
+
+An exception that escapes an export traps the whole instance under
+componentize-py, so every export goes through ``Export``, which turns any
+exception into ``Err(PythonError(...))``, the ``python-error`` of the WIT.
+
+Async exports also take part in the host's cancellation protocol. The first
+thing an async export does is call the sync ``host.enter()``, which hands it
+the token the host chose for this call. A watcher task then awaits
+``host.cancelled(token)``. If the host cancels the call, the watcher cancels
+the asyncio task running the user's coroutine, so ``CancelledError`` is raised
+at its ``await`` and its ``finally`` blocks run. When the call finishes either
+way, ``host.leave(token)`` completes the watcher's pending host call, so no
+host call outlives the component-model task.
+"""
+
+import asyncio
+import contextvars
+import traceback
+
+import componentize_py_async_support as _cas
+from componentize_py_types import Err, Some
+from wit_world.imports import host
+from wit_world.imports.types import PythonError
+
+from .convert import Converter
+
+POSITIONAL = 0
+POSITIONAL_OR_KEYWORD = 1
+KEYWORD = 2
+VAR_POSITIONAL = 3
+VAR_KEYWORD = 4
+
+#: The Python name of the export that is running, for output tagging.
+current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "snakebox_current_function", default=None
+)
+
+
+class Param:
+    """One parameter of an exported function, as the glue declares it."""
+
+    __slots__ = ("name", "convert", "kind", "has_default")
+
+    def __init__(self, name: str, convert: Converter, kind: int = POSITIONAL_OR_KEYWORD,
+                 has_default: bool = False):
+        self.name = name
+        self.convert = convert
+        self.kind = kind
+        self.has_default = has_default
+
+
+class Export:
+    """An exported Python function: its parameters, its result, its calls."""
+
+    def __init__(self, name: str, func, params: list[Param], result: Converter):
+        self.name = name
+        self.func = func
+        self.params = params
+        self.result = result
+        # Most functions take plain positional values that need no change.
+        self._direct = all(
+            p.kind in (POSITIONAL, POSITIONAL_OR_KEYWORD)
+            and not p.has_default
+            and p.convert.identity
+            for p in params
+        )
+
+    def call(self, *values):
+        """Runs a sync export; raises only ``Err(PythonError)``."""
+        reset = current_function.set(self.name)
+        try:
+            args, kwargs = self._bind(values)
+            return self._result(self.func(*args, **kwargs))
+        except BaseException as exc:
+            raise python_error(exc) from None
+        finally:
+            current_function.reset(reset)
+
+    async def call_async(self, *values):
+        """Runs an async export under the host's cancellation protocol."""
+        try:
+            token = host.enter()
+        except BaseException as exc:
+            raise python_error(exc) from None
+        try:
+            current_function.set(self.name)
+            args, kwargs = self._bind(values)
+            task = asyncio.ensure_future(self.func(*args, **kwargs))
+            _cas.spawn(_watch(token, task))
+            try:
+                outcome = await task
+            finally:
+                host.leave(token)
+            return self._result(outcome)
+        except BaseException as exc:
+            raise python_error(exc) from None
+
+    def _result(self, value):
+        try:
+            return self.result.to_wit(value)
+        except (TypeError, OverflowError, ValueError) as exc:
+            raise type(exc)(
+                f"{self.name}() returned a value that does not match its annotation "
+                f"{self.result!r}: {exc}"
+            ) from None
+
+    def _bind(self, values):
+        if self._direct:
+            return values, {}
+        args = []
+        kwargs = {}
+        skipped = None
+        for param, value in zip(self.params, values):
+            if param.has_default:
+                if value is None:
+                    skipped = param.name
+                    continue
+                if isinstance(value, Some):
+                    value = value.value
+            value = param.convert.to_python(value)
+            kind = param.kind
+            if kind == VAR_POSITIONAL:
+                if skipped is not None and value:
+                    raise TypeError(f"cannot pass *{param.name} after omitting {skipped!r}")
+                args.extend(value)
+            elif kind == VAR_KEYWORD:
+                kwargs.update(value)
+            elif kind == KEYWORD or (kind == POSITIONAL_OR_KEYWORD and skipped is not None):
+                kwargs[param.name] = value
+            elif skipped is not None:
+                raise TypeError(
+                    f"cannot pass positional-only {param.name!r} after omitting {skipped!r}"
+                )
+            else:
+                args.append(value)
+        return args, kwargs
+
+
+async def _watch(token: int, task: asyncio.Future) -> None:
+    # An exception escaping a spawned task traps the instance: keep it here.
+    try:
+        if await host.cancelled(token):
+            task.cancel()
+    except BaseException:
+        pass
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    if cls.__module__ in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _user_frames(tb):
+    """Skips the runtime's own frames at the top of a traceback."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return tb
+
+
+def python_error(exc: BaseException) -> Err:
+    """Wraps any exception as the WIT ``python-error``."""
+    try:
+        exc.__traceback__ = _user_frames(exc.__traceback__)
+        formatted = "".join(traceback.format_exception(exc))
+    except BaseException:
+        formatted = f"{_type_name(exc)}: (the traceback could not be formatted)\n"
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "(str() of the exception failed)"
+    return Err(PythonError(_type_name(exc), message, formatted))

@@ -1,0 +1,70 @@
+"""Real timers for componentize-py's asyncio loop.
+
+componentize-py's loop has no ``time``, ``call_at`` or ``call_later``, so any
+``asyncio.sleep(x)`` with ``x > 0`` raises ``NotImplementedError``. Each timer
+here is a task spawned into the current component-model task: it awaits the
+host's ``sleep(id, ms)`` and then runs the handle unless it was cancelled.
+Cancelling the handle calls the host's sync ``wake(id)``, which completes the
+pending sleep at once, so no host call outlives the task that started it.
+"""
+
+import asyncio
+import itertools
+import math
+import time
+
+import componentize_py_async_support as _cas
+from wit_world.imports import host
+
+# `asyncio.TimerHandle` has `__slots__`, so the timer ids live here, keyed by
+# the handle's identity.
+_timer_ids: dict[int, int] = {}
+_next_timer_id = itertools.count(1)
+
+
+def _time(loop) -> float:
+    return time.monotonic()
+
+
+def _call_at(loop, when, callback, *args, context=None):
+    handle = asyncio.TimerHandle(when, callback, args, loop, context)
+    timer_id = next(_next_timer_id)
+    delay_ms = max(0, math.ceil((when - time.monotonic()) * 1000))
+    try:
+        _cas.spawn(_run_timer(timer_id, handle, delay_ms))
+    except LookupError:
+        raise RuntimeError(
+            "asyncio timers are only available while an exported async function runs"
+        ) from None
+    _timer_ids[id(handle)] = timer_id
+    return handle
+
+
+def _call_later(loop, delay, callback, *args, context=None):
+    return _call_at(loop, time.monotonic() + delay, callback, *args, context=context)
+
+
+def _timer_handle_cancelled(loop, handle) -> None:
+    timer_id = _timer_ids.pop(id(handle), None)
+    if timer_id is not None:
+        host.wake(timer_id)
+
+
+async def _run_timer(timer_id: int, handle: asyncio.TimerHandle, delay_ms: int) -> None:
+    # A handle cancelled before this task first ran was never slept on, and
+    # its `wake` found nothing to complete: don't start the sleep at all.
+    if handle.cancelled():
+        return
+    await host.sleep(timer_id, delay_ms)
+    _timer_ids.pop(id(handle), None)
+    if not handle.cancelled():
+        handle._run()
+
+
+def install() -> None:
+    """Patches componentize-py's loop class; idempotent."""
+    loop_class = type(_cas._loop)
+    loop_class.time = _time
+    loop_class.call_at = _call_at
+    loop_class.call_later = _call_later
+    loop_class._timer_handle_cancelled = _timer_handle_cancelled

@@ -1,0 +1,317 @@
+//! A loaded component and the stores that run it.
+//!
+//! Calls go to a store chosen by how they are made:
+//! - [`App::call`] uses the calling thread's own store, created on the
+//!   thread's first call and reused until the thread ends;
+//! - [`Session`] pins one store, for stateful use;
+//! - [`Pool`] spreads calls over N stores, for servers.
+//!
+//! Module globals live per store, so they are shared by the calls of one
+//! thread, of one session, or of one pool worker, and never between them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use wasmtime::component::Val;
+
+use crate::arguments;
+use crate::error::{Error, Result};
+use crate::runtime::Shared;
+use crate::signature::Function;
+use crate::worker::{CallRequest, WorkerHandle};
+
+static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's store for each app it has called, by app id.
+    static THREAD_WORKERS: RefCell<HashMap<u64, WorkerHandle>> = RefCell::new(HashMap::new());
+}
+
+/// A loaded component. Cheap to clone and to send between threads.
+#[derive(Clone)]
+pub struct App {
+    id: u64,
+    shared: Arc<Shared>,
+    functions: Arc<[Arc<Function>]>,
+}
+
+impl App {
+    pub(crate) fn new(shared: Arc<Shared>, functions: Vec<Function>) -> Self {
+        let id = NEXT_APP_ID.fetch_add(1, Ordering::Relaxed);
+        App {
+            id,
+            shared,
+            functions: functions.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// Every exported function.
+    pub fn functions(&self) -> &[Arc<Function>] {
+        &self.functions
+    }
+
+    /// Finds a function by its Python name, its WIT name, or `interface#name`.
+    pub fn function(&self, name: &str) -> Result<Arc<Function>> {
+        let matches: Vec<&Arc<Function>> = self
+            .functions
+            .iter()
+            .filter(|f| f.python_name == name || f.name == name || f.qualified_name() == name)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(Arc::clone(one)),
+            [] => Err(Error::NoSuchFunction(name.to_owned())),
+            many => Err(Error::BadArguments(format!(
+                "`{name}` is ambiguous; name one of: {}",
+                many.iter()
+                    .map(|f| f.qualified_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Calls a function with WIT values on this thread's store.
+    pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
+        match self.function(name) {
+            Ok(function) => self.call_function(function, args),
+            Err(error) => Call::failed(error),
+        }
+    }
+
+    /// Calls a function with JSON arguments on this thread's store, and
+    /// gives its result as JSON.
+    pub fn call_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+        json_call(self, Target::Thread, name, positional, named)
+    }
+
+    /// Calls an already looked-up function on this thread's store.
+    pub fn call_function(&self, function: Arc<Function>, args: Vec<Val>) -> Call {
+        self.submit(Target::Thread, function, args)
+    }
+
+    /// A session pinned to one new store of its own.
+    pub fn session(&self) -> Result<Session> {
+        Ok(Session {
+            app: self.clone(),
+            worker: self.spawn_worker()?,
+        })
+    }
+
+    /// A pool of `workers` stores; calls go round-robin.
+    pub fn pool(&self, workers: usize) -> Result<Pool> {
+        let workers = (0..workers.max(1))
+            .map(|_| self.spawn_worker())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Pool {
+            app: self.clone(),
+            workers: workers.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The time limit of each call, from the policy.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.shared.policy.timeout
+    }
+
+    fn spawn_worker(&self) -> Result<WorkerHandle> {
+        WorkerHandle::spawn(Arc::clone(&self.shared))
+            .map_err(|e| Error::Other(anyhow::anyhow!("failed to start a store thread: {e}")))
+    }
+
+    fn submit(&self, target: Target<'_>, function: Arc<Function>, args: Vec<Val>) -> Call {
+        let (reply, receiver) = oneshot::channel();
+        let (guard, cancel) = oneshot::channel();
+        let request = CallRequest {
+            function,
+            args,
+            timeout: self.shared.policy.timeout,
+            reply,
+            cancel,
+        };
+        match target {
+            Target::Thread => {
+                let spawned = THREAD_WORKERS.with(|workers| {
+                    let mut workers = workers.borrow_mut();
+                    if let Some(worker) = workers.get(&self.id) {
+                        return Ok(worker.clone());
+                    }
+                    let worker = self.spawn_worker()?;
+                    workers.insert(self.id, worker.clone());
+                    Ok(worker)
+                });
+                match spawned {
+                    Ok(worker) => worker.submit(request),
+                    Err(error) => return Call::failed(error),
+                }
+            }
+            Target::Worker(worker) => worker.submit(request),
+        }
+        Call {
+            state: CallState::Waiting {
+                receiver,
+                _guard: guard,
+            },
+        }
+    }
+}
+
+/// Which store a call goes to.
+enum Target<'a> {
+    Thread,
+    Worker(&'a WorkerHandle),
+}
+
+fn json_call(
+    app: &App,
+    target: Target<'_>,
+    name: &str,
+    positional: &[Value],
+    named: &[(String, Value)],
+) -> impl Future<Output = Result<Value>> + Send + 'static {
+    let prepared = app.function(name).and_then(|function| {
+        let args = arguments::bind(&function, positional, named)?;
+        Ok((Arc::clone(&function), app.submit(target, function, args)))
+    });
+    async move {
+        let (function, call) = prepared?;
+        let value = call.await?;
+        Ok(arguments::result_json(&function, value.as_ref()))
+    }
+}
+
+/// One store of an app, for calls that must share module state.
+pub struct Session {
+    app: App,
+    worker: WorkerHandle,
+}
+
+impl Session {
+    /// Calls a function with WIT values on this session's store.
+    pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
+        match self.app.function(name) {
+            Ok(function) => self
+                .app
+                .submit(Target::Worker(&self.worker), function, args),
+            Err(error) => Call::failed(error),
+        }
+    }
+
+    /// Calls a function with JSON arguments on this session's store.
+    pub fn call_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+        json_call(
+            &self.app,
+            Target::Worker(&self.worker),
+            name,
+            positional,
+            named,
+        )
+    }
+}
+
+/// N stores of an app, each on its own thread, so calls run in parallel.
+#[derive(Clone)]
+pub struct Pool {
+    app: App,
+    workers: Arc<[WorkerHandle]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    /// The number of stores.
+    pub fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    fn pick(&self) -> &WorkerHandle {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+        &self.workers[index]
+    }
+
+    /// Calls a function with WIT values on the next store.
+    pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
+        match self.app.function(name) {
+            Ok(function) => self.app.submit(Target::Worker(self.pick()), function, args),
+            Err(error) => Call::failed(error),
+        }
+    }
+
+    /// Calls a function with JSON arguments on the next store.
+    pub fn call_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+        json_call(
+            &self.app,
+            Target::Worker(self.pick()),
+            name,
+            positional,
+            named,
+        )
+    }
+
+    /// The app this pool runs.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+}
+
+/// A call in flight. Dropping it cancels the call: an async Python function
+/// sees `asyncio.CancelledError` at its `await`, and its `finally` blocks run.
+#[must_use = "a call does nothing useful unless awaited, and dropping it cancels it"]
+pub struct Call {
+    state: CallState,
+}
+
+enum CallState {
+    Failed(Option<Error>),
+    Waiting {
+        receiver: oneshot::Receiver<Result<Option<Val>>>,
+        /// Dropped with the call; the worker then cancels it.
+        _guard: oneshot::Sender<()>,
+    },
+}
+
+impl Call {
+    fn failed(error: Error) -> Self {
+        Call {
+            state: CallState::Failed(Some(error)),
+        }
+    }
+}
+
+impl Future for Call {
+    /// The function's value (`None` when it returns nothing), or why not.
+    type Output = Result<Option<Val>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            CallState::Failed(error) => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| Error::Other(anyhow::anyhow!("call polled after completion"))))),
+            CallState::Waiting { receiver, .. } => Pin::new(receiver).poll(cx).map(|outcome| {
+                outcome.unwrap_or_else(|_| Err(Error::Trap("the store's worker stopped".into())))
+            }),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Finds or installs componentize-py, pinned to the version snakebox targets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+
+/// The componentize-py release snakebox builds with.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+
+/// How to run componentize-py.
+pub enum Toolchain {
+    /// An executable given by `SNAKEBOX_COMPONENTIZE_PY` or found on `PATH`.
+    Program(PathBuf),
+    /// The wheel installed by snakebox into its cache, run by `python`.
+    Installed { python: PathBuf, dir: PathBuf },
+}
+
+impl Toolchain {
+    /// Uses `SNAKEBOX_COMPONENTIZE_PY`, then snakebox's own install in the
+    /// cache, then `componentize-py` on `PATH` if it is the pinned version;
+    /// else installs the pinned version into the cache with pip.
+    pub fn find_or_install(cache_dir: &Path) -> Result<Toolchain> {
+        if let Some(program) = std::env::var_os("SNAKEBOX_COMPONENTIZE_PY") {
+            return Ok(Toolchain::Program(PathBuf::from(program)));
+        }
+        let python = PathBuf::from(std::env::var_os("SNAKEBOX_PYTHON").unwrap_or("python3".into()));
+        let dir = cache_dir
+            .join("tools")
+            .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}"));
+        if dir.join("componentize_py").is_dir() {
+            return Ok(Toolchain::Installed { python, dir });
+        }
+        if version_of(Path::new("componentize-py"))
+            .is_some_and(|v| v.contains(COMPONENTIZE_PY_VERSION))
+        {
+            return Ok(Toolchain::Program(PathBuf::from("componentize-py")));
+        }
+        install(&python, &dir)?;
+        Ok(Toolchain::Installed { python, dir })
+    }
+
+    fn command(&self) -> Command {
+        match self {
+            Toolchain::Program(program) => Command::new(program),
+            Toolchain::Installed { python, dir } => {
+                let mut command = Command::new(python);
+                command.env("PYTHONPATH", dir).arg("-c").arg(
+                    "import sys; sys.argv[0] = 'componentize-py'; \
+                     from componentize_py import script; sys.exit(script())",
+                );
+                command
+            }
+        }
+    }
+
+    /// Runs `componentize-py componentize`, passing its output through to stderr.
+    pub fn componentize(
+        &self,
+        wit_dir: &Path,
+        world: &str,
+        python_path: &[&Path],
+        app: &str,
+        output: &Path,
+    ) -> Result<()> {
+        let mut command = self.command();
+        command
+            .arg("-d")
+            .arg(wit_dir)
+            .arg("-w")
+            .arg(world)
+            .arg("componentize");
+        for dir in python_path {
+            if dir.is_dir() {
+                command.arg("-p").arg(dir);
+            }
+        }
+        command.arg(app).arg("-o").arg(output);
+        let result = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| Error::Build(format!("cannot run componentize-py: {e}")))?;
+        if result.status.success() {
+            return Ok(());
+        }
+        let mut log = String::from_utf8_lossy(&result.stderr).into_owned();
+        log.push_str(&String::from_utf8_lossy(&result.stdout));
+        Err(Error::Build(format!(
+            "componentize-py failed ({}):\n{}",
+            result.status,
+            trim_log(&log)
+        )))
+    }
+}
+
+fn version_of(program: &Path) -> Option<String> {
+    let output = Command::new(program)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn install(python: &Path, dir: &Path) -> Result<()> {
+    let hint = format!(
+        "install it by hand with `{} -m pip install --target {} componentize-py=={COMPONENTIZE_PY_VERSION}`, \
+         or set SNAKEBOX_COMPONENTIZE_PY to a componentize-py {COMPONENTIZE_PY_VERSION} executable",
+        python.display(),
+        dir.display()
+    );
+    tracing::info!(
+        "installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)",
+        dir.display()
+    );
+    let staging = dir.with_extension(format!("partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let status = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+        ])
+        .arg("--target")
+        .arg(&staging)
+        .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| Error::Build(format!("cannot run {}: {e}; {hint}", python.display())))?;
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(Error::Build(format!(
+            "pip could not install componentize-py ({status}); {hint}"
+        )));
+    }
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if std::fs::rename(&staging, dir).is_err() && !dir.join("componentize_py").is_dir() {
+        return Err(Error::Build(format!(
+            "cannot move componentize-py into {}; {hint}",
+            dir.display()
+        )));
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+/// Keeps the end of a long tool log, where the error is.
+fn trim_log(log: &str) -> &str {
+    const KEEP: usize = 8_000;
+    if log.len() <= KEEP {
+        log
+    } else {
+        &log[log.floor_char_boundary(log.len() - KEEP)..]
+    }
+}

@@ -1,0 +1,74 @@
+//! The error callers can match on.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A Python exception that escaped an exported function.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PythonError {
+    /// The exception's type name, for example `ValueError`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `str(exception)`.
+    pub message: String,
+    /// The formatted Python traceback.
+    pub traceback: String,
+}
+
+impl fmt::Display for PythonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "{}", self.type_name)
+        } else {
+            write!(f, "{}: {}", self.type_name, self.message)
+        }
+    }
+}
+
+/// Why a snakebox operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Python function raised; the store is healthy.
+    #[error("{0}")]
+    Python(PythonError),
+    /// The guest trapped; its store was discarded and will be replaced.
+    #[error("the guest trapped: {0}")]
+    Trap(String),
+    /// The call ran past its time limit.
+    #[error("the call ran past its time limit of {0:?}")]
+    Timeout(Duration),
+    /// The store ran past its memory limit and was discarded.
+    #[error("the store ran past its memory limit of {0} bytes")]
+    MemoryLimit(u64),
+    /// The call was cancelled before it finished.
+    #[error("the call was cancelled")]
+    Cancelled,
+    /// The arguments do not match the function's signature.
+    #[error("bad arguments: {0}")]
+    BadArguments(String),
+    /// The component has no export of that name.
+    #[error("no function `{0}` in the component")]
+    NoSuchFunction(String),
+    /// The file is not a component snakebox can run.
+    #[error("bad component: {0}")]
+    BadComponent(String),
+    /// Building a component from Python failed.
+    #[error("build failed: {0}")]
+    Build(String),
+    /// Anything else, with the chain of context that led to it.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// The Python exception, when Python raised.
+    pub fn python(&self) -> Option<&PythonError> {
+        match self {
+            Error::Python(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,98 @@
+//! The linker: WASI, and the `snakebox:runtime/host` imports of the guest runtime.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+use wasmtime::Engine;
+use wasmtime::component::{Accessor, Linker};
+
+use crate::store::{StoreData, Watch};
+
+/// The instance name of the runtime's host interface.
+pub(crate) const HOST_INTERFACE: &str = "snakebox:runtime/host@0.1.0";
+
+/// The target of guest output events.
+pub(crate) const GUEST_TARGET: &str = "snakebox::guest";
+
+/// A linker with WASI (p2 and p3) and snakebox's host imports.
+pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<StoreData>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)
+        .context("failed to add WASI p2")?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)
+        .map_err(anyhow::Error::from)
+        .context("failed to add WASI p3")?;
+    let mut host = linker.instance(HOST_INTERFACE)?;
+
+    host.func_wrap_concurrent(
+        "sleep",
+        |accessor: &Accessor<StoreData>, (id, ms): (u64, u64)| {
+            Box::pin(async move {
+                let (wake, woken) = oneshot::channel();
+                accessor.with(|mut access| access.get().timers.insert(id, wake));
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                    _ = woken => {}
+                }
+                accessor.with(|mut access| access.get().timers.remove(&id));
+                Ok(())
+            })
+        },
+    )?;
+
+    host.func_wrap("wake", |mut store, (id,): (u64,)| {
+        let data: &mut StoreData = store.data_mut();
+        if let Some(wake) = data.timers.remove(&id) {
+            let _ = wake.send(());
+        }
+        Ok(())
+    })?;
+
+    // The last entry of the async call stack is the export call that the
+    // running guest code belongs to; the worker registered its token.
+    host.func_wrap("enter", |mut store, (): ()| {
+        let root = store.async_call_stack()?.last();
+        let data: &mut StoreData = store.data_mut();
+        let token = root
+            .and_then(|task| data.task_tokens.get(&task).copied())
+            .unwrap_or(0);
+        Ok((token,))
+    })?;
+
+    host.func_wrap_concurrent(
+        "cancelled",
+        |accessor: &Accessor<StoreData>, (token,): (u64,)| {
+            Box::pin(async move {
+                let watch = accessor.with(|mut access| access.get().tokens.watch(token));
+                let cancelled = match watch {
+                    Watch::Ready(cancelled) => cancelled,
+                    Watch::Wait(answer) => answer.await.unwrap_or(false),
+                };
+                Ok((cancelled,))
+            })
+        },
+    )?;
+
+    host.func_wrap("leave", |mut store, (token,): (u64,)| {
+        let data: &mut StoreData = store.data_mut();
+        data.tokens.leave(token);
+        Ok(())
+    })?;
+
+    host.func_wrap(
+        "log",
+        |_store, (function, level, message): (String, u32, String)| {
+            match level {
+                0..=10 => tracing::debug!(target: GUEST_TARGET, function, "{message}"),
+                11..=20 => tracing::info!(target: GUEST_TARGET, function, "{message}"),
+                21..=30 => tracing::warn!(target: GUEST_TARGET, function, "{message}"),
+                _ => tracing::error!(target: GUEST_TARGET, function, "{message}"),
+            }
+            Ok(())
+        },
+    )?;
+
+    Ok(linker)
+}

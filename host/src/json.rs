@@ -1,0 +1,383 @@
+//! Values to and from JSON, typed by the component's own signatures.
+//!
+//! | WIT | JSON |
+//! |---|---|
+//! | integers | numbers |
+//! | `f32`, `f64` | numbers; `"NaN"`, `"Infinity"` and `"-Infinity"` as strings |
+//! | `string`, `char` | strings |
+//! | `list<u8>` | an array of numbers (a string is accepted as its UTF-8 bytes) |
+//! | `list<tuple<string, V>>` | an object (an array of pairs is accepted) |
+//! | `list`, `tuple` | arrays |
+//! | `option<T>` | `null` or the value |
+//! | `record` | an object by field name |
+//! | `enum` | the case name |
+//! | `variant` | `{"case": payload}`, or the case name alone |
+//! | `result` | `{"ok": value}` or `{"err": value}` |
+//! | `flags` | an array of names |
+
+use serde_json::{Map, Number, Value};
+use wasmtime::component::Val;
+use wasmtime::component::types::Type;
+
+use crate::signature::wit_type;
+
+/// Converts JSON to a value of type `ty`; the error says what was expected.
+pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {
+    let mismatch = || format!("expected {}, got {}", wit_type(ty), describe(json));
+    let int = |min: i128, max: i128| -> Result<i128, String> {
+        let n = json
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| json.as_u64().map(i128::from));
+        match n {
+            Some(n) if (min..=max).contains(&n) => Ok(n),
+            Some(n) => Err(format!("{n} does not fit in {}", wit_type(ty))),
+            None => Err(mismatch()),
+        }
+    };
+    let val = match ty {
+        Type::Bool => Val::Bool(json.as_bool().ok_or_else(mismatch)?),
+        Type::S8 => Val::S8(int(i8::MIN.into(), i8::MAX.into())? as i8),
+        Type::U8 => Val::U8(int(0, u8::MAX.into())? as u8),
+        Type::S16 => Val::S16(int(i16::MIN.into(), i16::MAX.into())? as i16),
+        Type::U16 => Val::U16(int(0, u16::MAX.into())? as u16),
+        Type::S32 => Val::S32(int(i32::MIN.into(), i32::MAX.into())? as i32),
+        Type::U32 => Val::U32(int(0, u32::MAX.into())? as u32),
+        Type::S64 => Val::S64(int(i64::MIN.into(), i64::MAX.into())? as i64),
+        Type::U64 => Val::U64(int(0, u64::MAX.into())? as u64),
+        Type::Float32 => Val::Float32(float(json).ok_or_else(mismatch)? as f32),
+        Type::Float64 => Val::Float64(float(json).ok_or_else(mismatch)?),
+        Type::Char => {
+            let text = json.as_str().ok_or_else(mismatch)?;
+            let mut chars = text.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Val::Char(c),
+                _ => {
+                    return Err(format!(
+                        "expected a single character, got {}",
+                        describe(json)
+                    ));
+                }
+            }
+        }
+        Type::String => Val::String(json.as_str().ok_or_else(mismatch)?.to_owned()),
+        Type::List(list) => {
+            let item = list.ty();
+            match (json, &item) {
+                (Value::String(text), Type::U8) => Val::List(text.bytes().map(Val::U8).collect()),
+                (Value::Object(object), Type::Tuple(pair)) if is_string_keyed(pair) => {
+                    let types: Vec<Type> = pair.types().collect();
+                    let entries = object
+                        .iter()
+                        .map(|(key, value)| {
+                            let value = to_val(&types[1], value).map_err(|e| at(key, e))?;
+                            Ok(Val::Tuple(vec![Val::String(key.clone()), value]))
+                        })
+                        .collect::<Result<_, String>>()?;
+                    Val::List(entries)
+                }
+                (Value::Array(items), _) => Val::List(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, value)| to_val(&item, value).map_err(|e| at(i, e)))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => return Err(mismatch()),
+            }
+        }
+        Type::FixedLengthList(list) => {
+            let items = json.as_array().ok_or_else(mismatch)?;
+            if items.len() != list.len() as usize {
+                return Err(format!(
+                    "expected {} items, got {}",
+                    list.len(),
+                    items.len()
+                ));
+            }
+            let item = list.ty();
+            Val::FixedLengthList(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, value)| to_val(&item, value).map_err(|e| at(i, e)))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        Type::Map(map) => {
+            let (key_ty, value_ty) = (map.key(), map.value());
+            let pairs: Vec<(Val, Val)> = match json {
+                Value::Object(object) => object
+                    .iter()
+                    .map(|(key, value)| {
+                        Ok((
+                            to_val(&key_ty, &Value::String(key.clone()))?,
+                            to_val(&value_ty, value).map_err(|e| at(key, e))?,
+                        ))
+                    })
+                    .collect::<Result<_, String>>()?,
+                _ => return Err(mismatch()),
+            };
+            Val::Map(pairs)
+        }
+        Type::Record(record) => {
+            let object = json.as_object().ok_or_else(mismatch)?;
+            let mut fields = Vec::new();
+            for field in record.fields() {
+                let value = match object.get(field.name) {
+                    Some(value) => to_val(&field.ty, value).map_err(|e| at(field.name, e))?,
+                    None if matches!(field.ty, Type::Option(_)) => Val::Option(None),
+                    None => return Err(format!("missing field `{}`", field.name)),
+                };
+                fields.push((field.name.to_owned(), value));
+            }
+            if let Some(unknown) = object
+                .keys()
+                .find(|key| record.fields().all(|f| f.name != *key))
+            {
+                return Err(format!("unknown field `{unknown}`"));
+            }
+            Val::Record(fields)
+        }
+        Type::Tuple(tuple) => {
+            let items = json.as_array().ok_or_else(mismatch)?;
+            if items.len() != tuple.types().len() {
+                return Err(format!(
+                    "expected {} with {} items, got {} items",
+                    wit_type(ty),
+                    tuple.types().len(),
+                    items.len()
+                ));
+            }
+            Val::Tuple(
+                tuple
+                    .types()
+                    .zip(items)
+                    .enumerate()
+                    .map(|(i, (ty, value))| to_val(&ty, value).map_err(|e| at(i, e)))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        Type::Variant(variant) => {
+            let (name, payload) = case(json).ok_or_else(mismatch)?;
+            let Some(case) = variant.cases().find(|case| case.name == name) else {
+                return Err(format!("unknown case `{name}` for {}", wit_type(ty)));
+            };
+            let payload = match (&case.ty, payload) {
+                (Some(ty), Some(value)) => {
+                    Some(Box::new(to_val(ty, value).map_err(|e| at(name, e))?))
+                }
+                (None, None | Some(Value::Null)) => None,
+                (Some(_), None) => return Err(format!("case `{name}` needs a payload")),
+                (None, Some(_)) => return Err(format!("case `{name}` takes no payload")),
+            };
+            Val::Variant(name.to_owned(), payload)
+        }
+        Type::Enum(enumeration) => {
+            let name = json.as_str().ok_or_else(mismatch)?;
+            if !enumeration.names().any(|n| n == name) {
+                return Err(format!("unknown case `{name}` for {}", wit_type(ty)));
+            }
+            Val::Enum(name.to_owned())
+        }
+        Type::Option(option) => {
+            let inner = option.ty();
+            match json {
+                // `null` is the innermost `none` that fits: `option<option<T>>`
+                // is how an omittable `Optional[T]` travels, and `null` there
+                // means an explicit `None`; leaving the argument out omits it.
+                Value::Null => match &inner {
+                    Type::Option(_) => Val::Option(Some(Box::new(to_val(&inner, json)?))),
+                    _ => Val::Option(None),
+                },
+                value => Val::Option(Some(Box::new(to_val(&inner, value)?))),
+            }
+        }
+        Type::Result(result) => {
+            let (name, payload) = case(json).ok_or_else(mismatch)?;
+            let side = match name {
+                "ok" => result.ok(),
+                "err" => result.err(),
+                _ => {
+                    return Err(format!(
+                        "expected {{\"ok\": …}} or {{\"err\": …}}, got `{name}`"
+                    ));
+                }
+            };
+            let payload = match (side, payload) {
+                (Some(ty), Some(value)) => {
+                    Some(Box::new(to_val(&ty, value).map_err(|e| at(name, e))?))
+                }
+                (None, _) => None,
+                (Some(_), None) => return Err(format!("`{name}` needs a value")),
+            };
+            Val::Result(if name == "ok" {
+                Ok(payload)
+            } else {
+                Err(payload)
+            })
+        }
+        Type::Flags(flags) => {
+            let names = json.as_array().ok_or_else(mismatch)?;
+            let mut set = Vec::new();
+            for name in names {
+                let name = name.as_str().ok_or_else(mismatch)?;
+                if !flags.names().any(|n| n == name) {
+                    return Err(format!("unknown flag `{name}`"));
+                }
+                set.push(name.to_owned());
+            }
+            Val::Flags(set)
+        }
+        Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
+            return Err(format!("{} values cannot be given as JSON", wit_type(ty)));
+        }
+    };
+    Ok(val)
+}
+
+/// Converts a value of type `ty` to JSON.
+pub fn from_val(ty: &Type, val: &Val) -> Value {
+    match (ty, val) {
+        (_, Val::Bool(b)) => Value::Bool(*b),
+        (_, Val::S8(n)) => (*n).into(),
+        (_, Val::U8(n)) => (*n).into(),
+        (_, Val::S16(n)) => (*n).into(),
+        (_, Val::U16(n)) => (*n).into(),
+        (_, Val::S32(n)) => (*n).into(),
+        (_, Val::U32(n)) => (*n).into(),
+        (_, Val::S64(n)) => (*n).into(),
+        (_, Val::U64(n)) => (*n).into(),
+        (_, Val::Float32(x)) => float_json(f64::from(*x)),
+        (_, Val::Float64(x)) => float_json(*x),
+        (_, Val::Char(c)) => Value::String(c.to_string()),
+        (_, Val::String(s)) => Value::String(s.clone()),
+        (Type::List(list), Val::List(items)) => {
+            let item = list.ty();
+            match &item {
+                Type::Tuple(pair) if is_string_keyed(pair) => {
+                    let value_ty = pair.types().nth(1).unwrap_or(Type::Bool);
+                    let mut object = Map::new();
+                    for entry in items {
+                        if let Val::Tuple(kv) = entry
+                            && let [Val::String(key), value] = kv.as_slice()
+                        {
+                            object.insert(key.clone(), from_val(&value_ty, value));
+                        }
+                    }
+                    Value::Object(object)
+                }
+                _ => Value::Array(items.iter().map(|v| from_val(&item, v)).collect()),
+            }
+        }
+        (Type::FixedLengthList(list), Val::FixedLengthList(items)) => {
+            let item = list.ty();
+            Value::Array(items.iter().map(|v| from_val(&item, v)).collect())
+        }
+        (Type::Map(map), Val::Map(pairs)) => {
+            let (key_ty, value_ty) = (map.key(), map.value());
+            let mut object = Map::new();
+            for (key, value) in pairs {
+                let key = match from_val(&key_ty, key) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                object.insert(key, from_val(&value_ty, value));
+            }
+            Value::Object(object)
+        }
+        (Type::Record(record), Val::Record(fields)) => Value::Object(
+            record
+                .fields()
+                .zip(fields)
+                .map(|(field, (name, value))| (name.clone(), from_val(&field.ty, value)))
+                .collect(),
+        ),
+        (Type::Tuple(tuple), Val::Tuple(items)) => Value::Array(
+            tuple
+                .types()
+                .zip(items)
+                .map(|(ty, v)| from_val(&ty, v))
+                .collect(),
+        ),
+        (Type::Variant(variant), Val::Variant(name, payload)) => {
+            let case_ty = variant.cases().find(|c| c.name == name).and_then(|c| c.ty);
+            match (case_ty, payload) {
+                (Some(ty), Some(value)) => {
+                    Value::Object(Map::from_iter([(name.clone(), from_val(&ty, value))]))
+                }
+                _ => Value::String(name.clone()),
+            }
+        }
+        (_, Val::Enum(name)) => Value::String(name.clone()),
+        (Type::Option(option), Val::Option(value)) => match value {
+            Some(value) => from_val(&option.ty(), value),
+            None => Value::Null,
+        },
+        (Type::Result(result), Val::Result(value)) => {
+            let (name, ty, payload) = match value {
+                Ok(payload) => ("ok", result.ok(), payload),
+                Err(payload) => ("err", result.err(), payload),
+            };
+            let payload = match (ty, payload) {
+                (Some(ty), Some(value)) => from_val(&ty, value),
+                _ => Value::Null,
+            };
+            Value::Object(Map::from_iter([(name.to_owned(), payload)]))
+        }
+        (_, Val::Flags(names)) => Value::Array(names.iter().cloned().map(Value::String).collect()),
+        (_, other) => Value::String(format!("<{other:?}>")),
+    }
+}
+
+fn is_string_keyed(pair: &wasmtime::component::types::Tuple) -> bool {
+    let types: Vec<Type> = pair.types().collect();
+    matches!(types.as_slice(), [Type::String, _])
+}
+
+fn float(json: &Value) -> Option<f64> {
+    match json {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn float_json(x: f64) -> Value {
+    match Number::from_f64(x) {
+        Some(n) => Value::Number(n),
+        None if x.is_nan() => Value::String("NaN".into()),
+        None if x > 0.0 => Value::String("Infinity".into()),
+        None => Value::String("-Infinity".into()),
+    }
+}
+
+/// `{"name": payload}` or `"name"`.
+fn case(json: &Value) -> Option<(&str, Option<&Value>)> {
+    match json {
+        Value::String(name) => Some((name, None)),
+        Value::Object(object) if object.len() == 1 => object
+            .iter()
+            .next()
+            .map(|(name, value)| (name.as_str(), Some(value))),
+        _ => None,
+    }
+}
+
+fn at(place: impl std::fmt::Display, error: String) -> String {
+    format!("at [{place}]: {error}")
+}
+
+fn describe(json: &Value) -> String {
+    let text = json.to_string();
+    if text.len() > 60 {
+        format!("{}…", &text[..text.floor_char_boundary(60)])
+    } else {
+        text
+    }
+}

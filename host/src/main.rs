@@ -1,0 +1,312 @@
+//! The `snakebox` command: generate WIT, build, inspect and call Python components.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use snakebox::{App, DirGrant, Error, Policy, Runtime, builder};
+
+/// Run Python modules as sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "snakebox", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the WIT world generated from a Python module (.py or .pyi).
+    Wit {
+        /// The Python module.
+        file: PathBuf,
+    },
+    /// Build a Python module into a component.
+    Build {
+        /// The Python module.
+        file: PathBuf,
+        /// Where to write the component.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// List a component's exports with their WIT signatures.
+    Inspect {
+        /// The component.
+        component: PathBuf,
+    },
+    /// Call a function of a component and print its result as JSON.
+    Call {
+        /// The component.
+        component: PathBuf,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// Build a Python module (cached by content), then call a function of it.
+    Run {
+        /// The Python module.
+        file: PathBuf,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// The function, by its Python name (`async_function`) or WIT name.
+    function: String,
+    /// Arguments: each one JSON value, or `name=JSON` for a keyword argument.
+    args: Vec<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// The sandbox policy; nothing is granted by default.
+#[derive(Args)]
+struct SandboxArgs {
+    /// Grant a directory: HOST[:GUEST][:ro].
+    #[arg(long = "dir", value_name = "HOST[:GUEST][:ro]")]
+    dirs: Vec<String>,
+    /// Pass an environment variable: NAME[=VALUE] (without a value, the host's).
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    env: Vec<String>,
+    /// Cap each store's memory, for example 256MiB.
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<String>,
+    /// Cap each call's time, for example 500ms or 5s.
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SNAKEBOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("snakebox=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Wit { file } => wit(&file),
+        Command::Build { file, output } => {
+            let built = build(&file)?;
+            std::fs::copy(&built, &output)
+                .with_context(|| format!("failed to write {}", output.display()))?;
+            eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { component } => {
+            let app = Runtime::new()?.load(&component)?;
+            let mut interfaces: Vec<_> = app.functions().iter().map(|f| &f.interface).collect();
+            interfaces.dedup();
+            for function in app.functions() {
+                // Qualify names only when several interfaces could share one.
+                match &function.interface {
+                    Some(interface) if interfaces.len() > 1 => {
+                        println!("{interface}#{}", function.wit_signature());
+                    }
+                    _ => println!("{}", function.wit_signature()),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call { component, call } => call_function(&component, call),
+        Command::Run { file, call } => {
+            let component = build(&file)?;
+            call_function(&component, call)
+        }
+    }
+}
+
+fn wit(file: &Path) -> anyhow::Result<ExitCode> {
+    let generated = builder::generate(file)?;
+    let name = file.display().to_string();
+    for diagnostic in generated.rendered_diagnostics(&name) {
+        eprintln!("{diagnostic}");
+    }
+    match generated.wit {
+        Some(wit) => {
+            print!("{wit}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Ok(ExitCode::FAILURE),
+    }
+}
+
+fn build(file: &Path) -> anyhow::Result<PathBuf> {
+    let built = builder::build(file, &snakebox::default_cache_dir())?;
+    let name = file.display().to_string();
+    for diagnostic in &built.diagnostics {
+        eprintln!("{}", diagnostic.render(&name));
+    }
+    Ok(built.wasm)
+}
+
+fn call_function(component: &Path, call: CallArgs) -> anyhow::Result<ExitCode> {
+    let policy = policy(&call.sandbox)?;
+    let app = Runtime::new()?.load_with(component, policy)?;
+    let (positional, named) = parse_args(&call.args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    let outcome = runtime.block_on(call_json(&app, &call.function, &positional, &named));
+    match outcome {
+        Ok(value) => {
+            println!("{value}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(Error::Python(error)) => {
+            eprintln!("{error}");
+            if !error.traceback.is_empty() {
+                eprint!("{}", error.traceback);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn call_json(
+    app: &App,
+    function: &str,
+    positional: &[Value],
+    named: &[(String, Value)],
+) -> snakebox::Result<Value> {
+    app.call_json(function, positional, named).await
+}
+
+/// Splits ARGs into positional JSON values and `name=JSON` keyword values.
+fn parse_args(args: &[String]) -> anyhow::Result<(Vec<Value>, Vec<(String, Value)>)> {
+    let mut positional = Vec::new();
+    let mut named = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let keyword = arg.split_once('=').filter(|(name, _)| {
+            name.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        let (text, name) = match keyword {
+            Some((name, text)) => (text, Some(name)),
+            None => (arg.as_str(), None),
+        };
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "argument {} (`{arg}`) is not valid JSON: {e}; write strings in quotes, like '\"text\"'",
+                i + 1
+            )
+        })?;
+        match name {
+            Some(name) => named.push((name.to_owned(), value)),
+            None if !named.is_empty() => {
+                bail!("positional argument `{arg}` follows a keyword argument")
+            }
+            None => positional.push(value),
+        }
+    }
+    Ok((positional, named))
+}
+
+fn policy(args: &SandboxArgs) -> anyhow::Result<Policy> {
+    let mut policy = Policy::default();
+    if let Some(memory) = &args.memory {
+        let bytes = parse_size(memory)?;
+        if bytes < Policy::MIN_MEMORY {
+            bail!("--memory {memory} is too small: CPython needs at least 16MiB");
+        }
+        policy.memory = Some(bytes);
+    }
+    if let Some(timeout) = &args.timeout {
+        policy.timeout = Some(parse_duration(timeout)?);
+    }
+    for spec in &args.env {
+        let (name, value) = match spec.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (spec.clone(), std::env::var(spec).unwrap_or_default()),
+        };
+        policy.env.push((name, value));
+    }
+    for spec in &args.dirs {
+        policy.dirs.push(parse_dir(spec)?);
+    }
+    Ok(policy)
+}
+
+fn parse_dir(spec: &str) -> anyhow::Result<DirGrant> {
+    let (rest, read_only) = match spec.strip_suffix(":ro") {
+        Some(rest) => (rest, true),
+        None => (spec, false),
+    };
+    let (host, guest) = match rest.split_once(':') {
+        Some((host, guest)) => (host, guest.to_owned()),
+        None => (rest, rest.to_owned()),
+    };
+    if host.is_empty() || guest.is_empty() {
+        bail!("--dir `{spec}` must be HOST[:GUEST][:ro]");
+    }
+    Ok(DirGrant {
+        host: PathBuf::from(host),
+        guest,
+        read_only,
+    })
+}
+
+fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("`{text}` is not a size"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => bail!("unknown size unit `{other}` in `{text}`; use B, KiB, MiB or GiB"),
+    };
+    Ok((number * scale) as u64)
+}
+
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("`{text}` is not a duration"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" | "" => number,
+        "m" | "min" => number * 60.0,
+        other => bail!("unknown duration unit `{other}` in `{text}`; use ms, s or m"),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}

@@ -1,0 +1,64 @@
+//! The sandbox policy: what a store may touch, and how much it may use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+
+/// A directory of the host made visible to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    pub host: PathBuf,
+    /// Where the guest sees it, for example `/data`.
+    pub guest: String,
+    pub read_only: bool,
+}
+
+/// What each store may do. Nothing is granted by default: no filesystem,
+/// no network, no environment. Clocks and randomness are always available.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The most linear memory one store may hold, in bytes.
+    pub memory: Option<u64>,
+    /// The longest one call may run.
+    pub timeout: Option<Duration>,
+    pub dirs: Vec<DirGrant>,
+    /// Environment variables the guest can read.
+    pub env: Vec<(String, String)>,
+}
+
+impl Policy {
+    /// The smallest memory limit that lets CPython start (about 13.4 MiB of
+    /// linear memory at start-up), with room for the first calls.
+    pub const MIN_MEMORY: u64 = 16 << 20;
+
+    /// A WASI context with exactly what this policy grants.
+    pub(crate) fn wasi(&self) -> anyhow::Result<WasiCtx> {
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        // The guest's own stderr carries componentize-py's panic messages;
+        // show it only when asked, for debugging.
+        if std::env::var_os("SNAKEBOX_GUEST_STDERR").is_some() {
+            builder.inherit_stderr();
+        }
+        for (name, value) in &self.env {
+            builder.env(name, value);
+        }
+        for dir in &self.dirs {
+            let perms = if dir.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            builder
+                .preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("failed to grant directory {}", dir.host.display()))?;
+        }
+        Ok(builder.build())
+    }
+}

@@ -1,0 +1,135 @@
+//! The runtime: one wasmtime engine, its linker, the epoch clock and the cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::{InstancePre, Linker};
+use wasmtime::{Config, Engine};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::store::StoreData;
+use crate::{cache, imports, signature};
+
+/// How often the epoch advances; the granularity of CPU time limits.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Loads components and hands out [`App`]s. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    cache_dir: Option<PathBuf>,
+    ticking: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}
+
+/// What every worker of one app shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<StoreData>,
+    pub(crate) policy: Policy,
+}
+
+impl Runtime {
+    /// A runtime that caches compiled components in [`cache::default_dir`].
+    pub fn new() -> Result<Self> {
+        Self::with_cache_dir(Some(cache::default_dir()))
+    }
+
+    /// A runtime with the given cache directory, or none.
+    pub fn with_cache_dir(cache_dir: Option<PathBuf>) -> Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("failed to create the wasmtime engine")?;
+        let linker = imports::linker(&engine)?;
+        let ticking = Arc::new(AtomicBool::new(true));
+        let ticker = (engine.clone(), Arc::clone(&ticking));
+        std::thread::Builder::new()
+            .name("snakebox-epoch".into())
+            .spawn(move || {
+                let (engine, ticking) = ticker;
+                while ticking.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .context("failed to start the epoch thread")?;
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache_dir,
+                ticking,
+            }),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The cache directory, if caching is on.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.inner.cache_dir.as_deref()
+    }
+
+    /// Loads a component file with the default (empty) policy.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<App> {
+        self.load_with(path, Policy::default())
+    }
+
+    /// Loads a component file; each of its stores follows `policy`.
+    pub fn load_with(&self, path: impl AsRef<Path>, policy: Policy) -> Result<App> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
+        self.load_bytes(&bytes, policy)
+    }
+
+    /// Loads a component from its bytes.
+    pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
+        if !wasmparser_is_component(bytes) {
+            return Err(Error::BadComponent(
+                "not a WebAssembly component (wrong magic number or layer)".into(),
+            ));
+        }
+        let engine = &self.inner.engine;
+        let component = cache::load_component(engine, self.cache_dir(), bytes)
+            .map_err(|e| Error::BadComponent(format!("{e:#}")))?;
+        let functions = signature::exports(engine, &component)?;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
+            Error::BadComponent(format!(
+                "the component needs imports snakebox does not provide: {e:#}"
+            ))
+        })?;
+        let shared = Shared {
+            engine: engine.clone(),
+            pre,
+            policy,
+        };
+        Ok(App::new(Arc::new(shared), functions))
+    }
+}
+
+/// Checks the preamble: `\0asm`, then a component's version and layer.
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
+}

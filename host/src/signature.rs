@@ -1,0 +1,212 @@
+//! The exported functions of a component, found from its own types.
+
+use std::fmt::Write;
+
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+use wasmtime::component::{Component, ComponentExportIndex};
+
+use crate::error::{Error, Result};
+
+/// One function a component exports.
+#[derive(Clone)]
+pub struct Function {
+    /// The WIT name (`async-function`).
+    pub name: String,
+    /// The name Python gives it (`async_function`).
+    pub python_name: String,
+    /// The exported interface it belongs to, or `None` at the world's root.
+    pub interface: Option<String>,
+    /// `true` for a WIT `async func`.
+    pub is_async: bool,
+    /// Parameter names (WIT) and types.
+    pub params: Vec<(String, Type)>,
+    /// The result type, if the function has one.
+    pub result: Option<Type>,
+    pub(crate) index: ComponentExportIndex,
+}
+
+impl Function {
+    /// `true` when the result is snakebox's `result<T, python-error>`.
+    pub fn returns_python_error(&self) -> bool {
+        match &self.result {
+            Some(Type::Result(result)) => result.err().as_ref().is_some_and(is_python_error),
+            _ => false,
+        }
+    }
+
+    /// The WIT signature, for example `add: func(a: s64, b: s64) -> result<s64, python-error>`.
+    pub fn wit_signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(name, ty)| format!("{name}: {}", wit_type(ty)))
+            .collect();
+        let keyword = if self.is_async { "async func" } else { "func" };
+        let mut out = format!("{}: {keyword}({})", self.name, params.join(", "));
+        if let Some(result) = &self.result {
+            let _ = write!(out, " -> {}", wit_type(result));
+        }
+        out
+    }
+
+    /// The name qualified by its interface, for messages.
+    pub fn qualified_name(&self) -> String {
+        match &self.interface {
+            Some(interface) => format!("{interface}#{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Lists every function a component exports, at the root and in interfaces.
+pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Function>> {
+    let mut functions = Vec::new();
+    for (name, item) in component.component_type().exports(engine) {
+        if is_componentize_py_init(name, &item.ty, engine) {
+            continue;
+        }
+        match item.ty {
+            ComponentItem::ComponentFunc(func) => {
+                let index = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| Error::BadComponent(format!("export `{name}` has no index")))?;
+                functions.push(function(name, None, &func, index));
+            }
+            ComponentItem::ComponentInstance(instance) => {
+                let parent = component
+                    .get_export_index(None, name)
+                    .ok_or_else(|| Error::BadComponent(format!("export `{name}` has no index")))?;
+                for (func_name, item) in instance.exports(engine) {
+                    let ComponentItem::ComponentFunc(func) = item.ty else {
+                        continue;
+                    };
+                    let index = component
+                        .get_export_index(Some(&parent), func_name)
+                        .ok_or_else(|| {
+                            Error::BadComponent(format!("export `{name}#{func_name}` has no index"))
+                        })?;
+                    functions.push(function(func_name, Some(name), &func, index));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(functions)
+}
+
+/// componentize-py leaves its build-time pre-initialisation hook exported
+/// as `exports#init`; it is not part of the module's interface.
+fn is_componentize_py_init(name: &str, item: &ComponentItem, engine: &Engine) -> bool {
+    let ComponentItem::ComponentInstance(instance) = item else {
+        return false;
+    };
+    let mut functions = instance
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+        .map(|(name, _)| name);
+    name == "exports" && functions.next() == Some("init") && functions.next().is_none()
+}
+
+fn function(
+    name: &str,
+    interface: Option<&str>,
+    func: &ComponentFunc,
+    index: ComponentExportIndex,
+) -> Function {
+    let wit_name = name.trim_start_matches("[async]").to_owned();
+    Function {
+        python_name: snakebox_generator::binding_name(&wit_name),
+        name: wit_name,
+        interface: interface.map(str::to_owned),
+        is_async: func.async_(),
+        params: func
+            .params()
+            .map(|(name, ty)| (name.to_owned(), ty))
+            .collect(),
+        result: func.results().next(),
+        index,
+    }
+}
+
+/// `true` for snakebox's `python-error` record.
+pub(crate) fn is_python_error(ty: &Type) -> bool {
+    let Type::Record(record) = ty else {
+        return false;
+    };
+    let names: Vec<&str> = record.fields().map(|field| field.name).collect();
+    names == ["type-name", "message", "traceback"]
+}
+
+/// The WIT spelling of a type. Records, variants, enums and flags have no
+/// names at run time, so they are written out in place.
+pub fn wit_type(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "bool".into(),
+        Type::S8 => "s8".into(),
+        Type::U8 => "u8".into(),
+        Type::S16 => "s16".into(),
+        Type::U16 => "u16".into(),
+        Type::S32 => "s32".into(),
+        Type::U32 => "u32".into(),
+        Type::S64 => "s64".into(),
+        Type::U64 => "u64".into(),
+        Type::Float32 => "f32".into(),
+        Type::Float64 => "f64".into(),
+        Type::Char => "char".into(),
+        Type::String => "string".into(),
+        Type::List(list) => format!("list<{}>", wit_type(&list.ty())),
+        Type::FixedLengthList(list) => format!("list<{}, {}>", wit_type(&list.ty()), list.len()),
+        Type::Map(map) => format!("map<{}, {}>", wit_type(&map.key()), wit_type(&map.value())),
+        Type::Record(_) if is_python_error(ty) => "python-error".into(),
+        Type::Record(record) => {
+            let fields: Vec<String> = record
+                .fields()
+                .map(|field| format!("{}: {}", field.name, wit_type(&field.ty)))
+                .collect();
+            format!("record {{ {} }}", fields.join(", "))
+        }
+        Type::Tuple(tuple) => {
+            let types: Vec<String> = tuple.types().map(|ty| wit_type(&ty)).collect();
+            format!("tuple<{}>", types.join(", "))
+        }
+        Type::Variant(variant) => {
+            let cases: Vec<String> = variant
+                .cases()
+                .map(|case| match &case.ty {
+                    Some(ty) => format!("{}({})", case.name, wit_type(ty)),
+                    None => case.name.to_owned(),
+                })
+                .collect();
+            format!("variant {{ {} }}", cases.join(", "))
+        }
+        Type::Enum(enumeration) => format!(
+            "enum {{ {} }}",
+            enumeration.names().collect::<Vec<_>>().join(", ")
+        ),
+        Type::Option(option) => format!("option<{}>", wit_type(&option.ty())),
+        Type::Result(result) => {
+            let ok = result.ok().map_or("_".to_owned(), |ty| wit_type(&ty));
+            match result.err() {
+                Some(err) => format!("result<{ok}, {}>", wit_type(&err)),
+                None if result.ok().is_some() => format!("result<{ok}>"),
+                None => "result".into(),
+            }
+        }
+        Type::Flags(flags) => format!(
+            "flags {{ {} }}",
+            flags.names().collect::<Vec<_>>().join(", ")
+        ),
+        Type::Own(_) => "own<resource>".into(),
+        Type::Borrow(_) => "borrow<resource>".into(),
+        Type::Future(future) => match future.ty() {
+            Some(ty) => format!("future<{}>", wit_type(&ty)),
+            None => "future".into(),
+        },
+        Type::Stream(stream) => match stream.ty() {
+            Some(ty) => format!("stream<{}>", wit_type(&ty)),
+            None => "stream".into(),
+        },
+        Type::ErrorContext => "error-context".into(),
+    }
+}

@@ -1,0 +1,189 @@
+//! What each store holds: WASI state, limits, timers and call tokens.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use wasmtime::component::{GuestTaskId, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The data of one store: one Python interpreter and its event loop.
+pub(crate) struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) memory: MemoryLimiter,
+    /// Pending host sleeps of asyncio timers, by timer id.
+    pub(crate) timers: HashMap<u64, oneshot::Sender<()>>,
+    /// Cancellation state of async calls, by token.
+    pub(crate) tokens: CallTokens,
+    /// The token of each call in flight, by the component-model task that
+    /// runs it, so that `enter` can tell which call is asking.
+    pub(crate) task_tokens: HashMap<GuestTaskId, u64>,
+    /// Time limits of the calls in flight, by token.
+    pub(crate) deadlines: HashMap<u64, Deadline>,
+}
+
+impl StoreData {
+    pub(crate) fn new(wasi: WasiCtx, memory_limit: Option<u64>) -> Self {
+        StoreData {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryLimiter {
+                limit: memory_limit,
+                hit: false,
+            },
+            timers: HashMap::new(),
+            tokens: CallTokens::default(),
+            task_tokens: HashMap::new(),
+            deadlines: HashMap::new(),
+        }
+    }
+
+    /// The call whose time is up, if any, for the epoch callback.
+    pub(crate) fn expired(&self, now: Instant) -> Option<u64> {
+        self.deadlines
+            .iter()
+            .find(|(_, deadline)| now >= deadline.hard)
+            .map(|(&token, _)| token)
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// When a call must be stopped. An async call is first cancelled gracefully
+/// at its time limit; only if it is still on the CPU `hard` later is the
+/// store interrupted.
+pub(crate) struct Deadline {
+    pub(crate) hard: Instant,
+}
+
+impl Deadline {
+    /// How long a cancelled async call may take to unwind before the store
+    /// is interrupted.
+    pub(crate) const GRACE: Duration = Duration::from_millis(200);
+}
+
+/// A per-store memory cap, as wasmtime's resource limiter.
+pub(crate) struct MemoryLimiter {
+    limit: Option<u64>,
+    /// Set once the guest asked for more than the limit.
+    pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limit.is_none_or(|limit| desired as u64 <= limit);
+        if !allowed {
+            self.hit = true;
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // CPython's function table holds about 6,000 entries; a million is abuse.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Where an async call stands in the cancellation protocol.
+enum TokenState {
+    /// Running; holds the guest's pending `cancelled(token)`, once it asks.
+    Running(Option<oneshot::Sender<bool>>),
+    /// The host cancelled it before the guest asked.
+    Cancelled,
+    /// The guest finished it before it asked.
+    Left,
+}
+
+/// What `cancelled(token)` answers: at once, or when the host decides.
+pub(crate) enum Watch {
+    Ready(bool),
+    Wait(oneshot::Receiver<bool>),
+}
+
+/// The cancellation state of one store's async calls.
+#[derive(Default)]
+pub(crate) struct CallTokens {
+    states: HashMap<u64, TokenState>,
+}
+
+impl CallTokens {
+    pub(crate) fn begin(&mut self, token: u64) {
+        self.states.insert(token, TokenState::Running(None));
+    }
+
+    /// The host gave up on the call: cancel its Python task.
+    pub(crate) fn cancel(&mut self, token: u64) {
+        match self.states.remove(&token) {
+            Some(TokenState::Running(Some(waiter))) => {
+                let _ = waiter.send(true);
+            }
+            Some(TokenState::Running(None)) => {
+                self.states.insert(token, TokenState::Cancelled);
+            }
+            Some(other) => {
+                self.states.insert(token, other);
+            }
+            None => {}
+        }
+    }
+
+    /// The guest finished the call.
+    pub(crate) fn leave(&mut self, token: u64) {
+        match self.states.remove(&token) {
+            Some(TokenState::Running(Some(waiter))) => {
+                let _ = waiter.send(false);
+            }
+            Some(_) => {
+                self.states.insert(token, TokenState::Left);
+            }
+            None => {}
+        }
+    }
+
+    /// The guest's watcher asks whether the call is cancelled.
+    pub(crate) fn watch(&mut self, token: u64) -> Watch {
+        match self.states.remove(&token) {
+            Some(TokenState::Running(None)) => {
+                let (sender, receiver) = oneshot::channel();
+                self.states.insert(token, TokenState::Running(Some(sender)));
+                Watch::Wait(receiver)
+            }
+            Some(TokenState::Cancelled) => Watch::Ready(true),
+            Some(TokenState::Running(Some(waiter))) => {
+                // A second watcher for one call: keep the first.
+                self.states.insert(token, TokenState::Running(Some(waiter)));
+                Watch::Ready(false)
+            }
+            Some(TokenState::Left) | None => Watch::Ready(false),
+        }
+    }
+
+    /// The host saw the call complete; forget it.
+    pub(crate) fn end(&mut self, token: u64) {
+        self.states.remove(&token);
+    }
+}

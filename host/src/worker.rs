@@ -1,0 +1,354 @@
+//! A worker: one OS thread that owns one store (one CPython instance and its
+//! asyncio loop) and runs every call sent to it on that store's event loop.
+//!
+//! All calls run inside one `run_concurrent`, so async calls interleave. A
+//! trap or a limit ends that store: the calls in flight get a clear error and
+//! the worker instantiates a fresh store for the next call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{mpsc, oneshot};
+use wasmtime::component::{Accessor, Instance, Val};
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::error::{Error, PythonError, Result};
+use crate::runtime::Shared;
+use crate::signature::Function;
+use crate::store::{Deadline, StoreData};
+
+/// One call, as sent to a worker.
+pub(crate) struct CallRequest {
+    pub(crate) function: Arc<Function>,
+    pub(crate) args: Vec<Val>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) reply: oneshot::Sender<Result<Option<Val>>>,
+    /// Completes (with an error) when the caller drops its future.
+    pub(crate) cancel: oneshot::Receiver<()>,
+}
+
+/// The sending side of a worker; the worker stops once every handle is gone
+/// and its calls have finished.
+#[derive(Clone)]
+pub(crate) struct WorkerHandle {
+    requests: mpsc::UnboundedSender<CallRequest>,
+}
+
+impl WorkerHandle {
+    pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<Self> {
+        let (requests, receiver) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("snakebox-store".into())
+            .spawn(move || run(shared, receiver))?;
+        Ok(WorkerHandle { requests })
+    }
+
+    pub(crate) fn submit(&self, request: CallRequest) {
+        if let Err(mpsc::error::SendError(request)) = self.requests.send(request) {
+            let _ = request.reply.send(Err(Error::Trap(
+                "the store's worker thread has stopped".into(),
+            )));
+        }
+    }
+}
+
+/// Raised from the epoch callback when a call is past its hard deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("call {token} ran past its time limit")]
+struct TimeLimitExceeded {
+    token: u64,
+}
+
+/// A call in flight, whose reply is still owed.
+struct Pending {
+    reply: oneshot::Sender<Result<Option<Val>>>,
+    function: String,
+    timeout: Option<Duration>,
+}
+
+type Inflight = Arc<Mutex<HashMap<u64, Pending>>>;
+
+fn respond(inflight: &Inflight, token: u64, outcome: Result<Option<Val>>) {
+    let pending = inflight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&token);
+    if let Some(pending) = pending {
+        let _ = pending.reply.send(outcome);
+    }
+}
+
+fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<CallRequest>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            while let Some(request) = requests.blocking_recv() {
+                let message = format!("failed to start the store's event loop: {error}");
+                let _ = request.reply.send(Err(Error::Trap(message)));
+            }
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut next_token = 1;
+        loop {
+            let (mut store, instance) = match instantiate(&shared).await {
+                Ok(ready) => ready,
+                Err(error) => {
+                    // Nothing can run; answer the next caller and try again for the one after.
+                    match requests.recv().await {
+                        Some(request) => {
+                            let _ = request.reply.send(Err(Error::Other(error)));
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
+            };
+            let inflight = Inflight::default();
+            let outcome = store
+                .run_concurrent(async |accessor| {
+                    serve(
+                        accessor,
+                        &instance,
+                        &mut requests,
+                        &inflight,
+                        &mut next_token,
+                    )
+                    .await
+                })
+                .await;
+            match outcome {
+                Ok(()) => return,
+                Err(error) => {
+                    let memory = store.data().memory.hit.then(|| store.data().memory.limit());
+                    fail_inflight(&inflight, &error, memory.flatten());
+                    tracing::warn!("discarding a store after: {error:#}");
+                }
+            }
+        }
+    });
+}
+
+async fn instantiate(shared: &Shared) -> anyhow::Result<(Store<StoreData>, Instance)> {
+    let mut store = Store::new(
+        &shared.engine,
+        StoreData::new(shared.policy.wasi()?, shared.policy.memory),
+    );
+    store.limiter(|data| &mut data.memory);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|context| {
+        if let Some(token) = context.data().expired(Instant::now()) {
+            return Err(wasmtime::Error::new(TimeLimitExceeded { token }));
+        }
+        // Yield so that the host's timers (call time limits, sleeps) run
+        // even while the guest is busy on the CPU.
+        Ok(UpdateDeadline::Yield(1))
+    });
+    let instance = shared.pre.instantiate_async(&mut store).await?;
+    Ok((store, instance))
+}
+
+/// Gives every call still in flight on a discarded store its error.
+fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Option<u64>) {
+    let culprit = error.downcast_ref::<TimeLimitExceeded>().map(|e| e.token);
+    let pending: Vec<(u64, Pending)> = inflight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .drain()
+        .collect();
+    let culprit_name = culprit
+        .and_then(|token| pending.iter().find(|(t, _)| *t == token))
+        .map(|(_, p)| p.function.clone());
+    for (token, pending) in pending {
+        let outcome = match (culprit, memory_limit) {
+            (Some(culprit), _) if culprit == token => {
+                Error::Timeout(pending.timeout.unwrap_or_default())
+            }
+            (Some(_), _) => Error::Trap(format!(
+                "the store was discarded because another call on it ({}) ran past its time limit",
+                culprit_name.as_deref().unwrap_or("unknown")
+            )),
+            (None, Some(limit)) => Error::MemoryLimit(limit),
+            (None, None) => Error::Trap(format!("{error:#}")),
+        };
+        let _ = pending.reply.send(Err(outcome));
+    }
+}
+
+async fn serve(
+    accessor: &Accessor<StoreData>,
+    instance: &Instance,
+    requests: &mut mpsc::UnboundedReceiver<CallRequest>,
+    inflight: &Inflight,
+    next_token: &mut u64,
+) {
+    let mut calls = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = calls.next(), if !calls.is_empty() => {}
+            request = requests.recv() => match request {
+                Some(request) => {
+                    let token = *next_token;
+                    *next_token += 1;
+                    calls.push(call(accessor, instance, request, token, inflight));
+                }
+                None => break,
+            },
+        }
+    }
+    while calls.next().await.is_some() {}
+}
+
+async fn call(
+    accessor: &Accessor<StoreData>,
+    instance: &Instance,
+    request: CallRequest,
+    token: u64,
+    inflight: &Inflight,
+) {
+    let CallRequest {
+        function,
+        args,
+        timeout,
+        reply,
+        mut cancel,
+    } = request;
+    if matches!(cancel.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
+        // The caller gave up before the call started; don't start it.
+        return;
+    }
+    inflight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(
+            token,
+            Pending {
+                reply,
+                function: function.python_name.clone(),
+                timeout,
+            },
+        );
+    let Some(func) = accessor.with(|mut access| instance.get_func(&mut access, &function.index))
+    else {
+        respond(
+            inflight,
+            token,
+            Err(Error::NoSuchFunction(function.qualified_name())),
+        );
+        return;
+    };
+    let mut results = vec![Val::Bool(false); usize::from(function.result.is_some())];
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let grace = if function.is_async {
+        Deadline::GRACE
+    } else {
+        Duration::ZERO
+    };
+    let started = accessor.with(|mut access| {
+        let call = func.start_call_concurrent(&mut access, &args, &mut results)?;
+        let task = call.task();
+        let data = access.get();
+        data.task_tokens.insert(task, token);
+        data.tokens.begin(token);
+        if let Some(deadline) = deadline {
+            data.deadlines.insert(
+                token,
+                Deadline {
+                    hard: deadline + grace,
+                },
+            );
+        }
+        Ok::<_, wasmtime::Error>((call, task))
+    });
+    let (started, task) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            respond(
+                inflight,
+                token,
+                Err(Error::BadArguments(format!("{error:#}"))),
+            );
+            return;
+        }
+    };
+    let outcome = {
+        let finish = func.finish_call_concurrent(accessor, started);
+        tokio::pin!(finish);
+        let limit = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(limit);
+        let (mut cancelled, mut timed_out) = (false, false);
+        loop {
+            tokio::select! {
+                outcome = &mut finish => break outcome,
+                _ = &mut cancel, if !cancelled => {
+                    cancelled = true;
+                    accessor.with(|mut access| access.get().tokens.cancel(token));
+                    respond(inflight, token, Err(Error::Cancelled));
+                }
+                () = &mut limit, if !timed_out => {
+                    timed_out = true;
+                    accessor.with(|mut access| access.get().tokens.cancel(token));
+                    respond(inflight, token, Err(Error::Timeout(timeout.unwrap_or_default())));
+                }
+            }
+        }
+    };
+    accessor.with(|mut access| {
+        let data = access.get();
+        data.task_tokens.remove(&task);
+        data.tokens.end(token);
+        data.deadlines.remove(&token);
+    });
+    let outcome = match outcome {
+        Ok(()) => decode(&function, results.pop()),
+        Err(error) => Err(Error::Trap(format!("{error:#}"))),
+    };
+    respond(inflight, token, outcome);
+}
+
+/// Unwraps snakebox's `result<T, python-error>`; other results pass as they are.
+fn decode(function: &Function, result: Option<Val>) -> Result<Option<Val>> {
+    if !function.returns_python_error() {
+        return Ok(result);
+    }
+    match result {
+        Some(Val::Result(Ok(value))) => Ok(value.map(|value| *value)),
+        Some(Val::Result(Err(Some(error)))) => Err(Error::Python(python_error(*error))),
+        other => Err(Error::Trap(format!(
+            "unexpected result shape from the guest: {other:?}"
+        ))),
+    }
+}
+
+fn python_error(value: Val) -> PythonError {
+    let mut error = PythonError {
+        type_name: String::new(),
+        message: String::new(),
+        traceback: String::new(),
+    };
+    if let Val::Record(fields) = value {
+        for (name, value) in fields {
+            let Val::String(text) = value else { continue };
+            match name.as_str() {
+                "type-name" => error.type_name = text,
+                "message" => error.message = text,
+                "traceback" => error.traceback = text,
+                _ => {}
+            }
+        }
+    }
+    error
+}
