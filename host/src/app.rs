@@ -93,7 +93,7 @@ impl App {
         name: &str,
         positional: &[Value],
         named: &[(String, Value)],
-    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+    ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(self, Target::Thread, name, positional, named)
     }
 
@@ -181,7 +181,7 @@ fn json_call(
     name: &str,
     positional: &[Value],
     named: &[(String, Value)],
-) -> impl Future<Output = Result<Value>> + Send + 'static {
+) -> impl Future<Output = Result<Value>> + Send + use<> {
     let prepared = app.function(name).and_then(|function| {
         let args = arguments::bind(&function, positional, named)?;
         Ok((Arc::clone(&function), app.submit(target, function, args)))
@@ -216,7 +216,7 @@ impl Session {
         name: &str,
         positional: &[Value],
         named: &[(String, Value)],
-    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+    ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(
             &self.app,
             Target::Worker(&self.worker),
@@ -260,7 +260,7 @@ impl Pool {
         name: &str,
         positional: &[Value],
         named: &[(String, Value)],
-    ) -> impl Future<Output = Result<Value>> + Send + 'static {
+    ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(
             &self.app,
             Target::Worker(self.pick()),

@@ -193,8 +193,11 @@ async fn call_json(
     app.call_json(function, positional, named).await
 }
 
+/// Keyword arguments, in the order given.
+type Named = Vec<(String, Value)>;
+
 /// Splits ARGs into positional JSON values and `name=JSON` keyword values.
-fn parse_args(args: &[String]) -> anyhow::Result<(Vec<Value>, Vec<(String, Value)>)> {
+fn parse_args(args: &[String]) -> anyhow::Result<(Vec<Value>, Named)> {
     let mut positional = Vec::new();
     let mut named = Vec::new();
     for (i, arg) in args.iter().enumerate() {

@@ -128,6 +128,7 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
             "--disable-pip-version-check",
             "--no-input",
             "--quiet",
+            "--root-user-action=ignore",
         ])
         .arg("--target")
         .arg(&staging)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building and testing snakebox needs beyond Rust itself.
+# componentize-py (pinned) is provisioned by snakebox on first use; this
+# script checks that the Python it needs is there.
+set -euo pipefail
+
+need_python() {
+  if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "installing python3 and pip (Debian packages)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip >/dev/null
+  fi
+}
+
+need_python
+python3 --version >&2

@@ -1,0 +1,93 @@
+//! Ordinary asyncio runs inside the guest: sleeps, timeouts, gather, and
+//! many calls interleaved on one store's event loop.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::util::{app, call};
+
+#[tokio::test]
+async fn all_three_coroutine_forms_are_async_exports() {
+    let aio = app("aio");
+    let started = Instant::now();
+    assert_eq!(call(&aio, "answer", &[]).await.expect("answer"), json!(42));
+    assert!(
+        started.elapsed() >= Duration::from_millis(190),
+        "the sleep is real"
+    );
+    assert_eq!(
+        call(&aio, "sleep_echo", &[json!(7), json!(0.01)])
+            .await
+            .expect("sleep_echo"),
+        json!(7)
+    );
+    assert_eq!(
+        call(&aio, "plain_coroutine", &[json!(9)])
+            .await
+            .expect("plain"),
+        json!(9)
+    );
+    let functions = aio.functions();
+    for name in ["answer", "sleep_echo", "plain_coroutine"] {
+        let function = functions
+            .iter()
+            .find(|f| f.python_name == name)
+            .expect("exported");
+        assert!(function.is_async, "{name} is a WIT async func");
+    }
+}
+
+#[tokio::test]
+async fn wait_for_and_timeout_fire_inside_python() {
+    let aio = app("aio");
+    let started = Instant::now();
+    assert_eq!(
+        call(&aio, "times_out", &[]).await.expect("wait_for"),
+        json!("timed out")
+    );
+    assert_eq!(
+        call(&aio, "timeout_block", &[]).await.expect("timeout"),
+        json!("timed out")
+    );
+    // The 5 s sleeps were cancelled, not waited out.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn gather_runs_sleeps_concurrently() {
+    let aio = app("aio");
+    let started = Instant::now();
+    let values = call(&aio, "gathered", &[json!(20), json!(0.2)])
+        .await
+        .expect("gather");
+    assert_eq!(values, json!((0..20).collect::<Vec<_>>()));
+    // Twenty 200 ms sleeps one after another would take 4 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_calls_interleave_on_one_store() {
+    let session = app("aio").session().expect("session");
+    let started = Instant::now();
+    let calls: Vec<_> = (0..1000)
+        .map(|i| session.call_json("sleep_echo", &[json!(i), json!(0.1)], &[]))
+        .collect();
+    let values = futures::future::try_join_all(calls)
+        .await
+        .expect("all succeed");
+    let elapsed = started.elapsed();
+    let expected: Vec<Value> = (0..1000).map(|i| json!(i)).collect();
+    assert_eq!(values, expected, "each call gets its own result");
+    eprintln!("1,000 concurrent 100 ms sleeps on one store took {elapsed:?}");
+    // One after another they would take 100 s.
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}

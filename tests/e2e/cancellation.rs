@@ -1,0 +1,102 @@
+//! Dropping a call, or its time limit, cancels the Python coroutine: it sees
+//! `CancelledError`, its `finally` runs, and the store keeps serving.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snakebox::{Error, Policy, Session};
+
+use crate::util::app_with;
+
+async fn events(session: &Session) -> Vec<String> {
+    let value = session
+        .call_json("recorded", &[], &[])
+        .await
+        .expect("recorded");
+    serde_json::from_value(value).expect("a list of strings")
+}
+
+/// Waits until the guest has recorded `wanted`, or gives up after 5 s.
+async fn wait_for_events(session: &Session, wanted: &[&str]) -> Vec<String> {
+    for _ in 0..100 {
+        let seen = events(session).await;
+        if wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    events(session).await
+}
+
+#[tokio::test]
+async fn dropping_a_call_cancels_the_coroutine() {
+    let session = app_with("aio", Policy::default())
+        .session()
+        .expect("session");
+    let call = session.call_json("guarded", &[json!("dropped"), json!(30.0)], &[]);
+    let outcome = tokio::time::timeout(Duration::from_millis(300), call).await;
+    assert!(outcome.is_err(), "the call was still running when dropped");
+    let seen = wait_for_events(&session, &["dropped:cancelled", "dropped:finally"]).await;
+    assert_eq!(
+        seen,
+        ["dropped:start", "dropped:cancelled", "dropped:finally"]
+    );
+    // The same store serves the next call.
+    let next = session
+        .call_json("sleep_echo", &[json!(3), json!(0.01)], &[])
+        .await;
+    assert_eq!(next.expect("next call"), json!(3));
+}
+
+#[tokio::test]
+async fn a_time_limit_cancels_the_coroutine_gracefully() {
+    let policy = Policy {
+        timeout: Some(Duration::from_millis(200)),
+        ..Policy::default()
+    };
+    let session = app_with("aio", policy).session().expect("session");
+    let error = session
+        .call_json("guarded", &[json!("late"), json!(30.0)], &[])
+        .await
+        .expect_err("times out");
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    let seen = wait_for_events(&session, &["late:finally"]).await;
+    assert_eq!(seen, ["late:start", "late:cancelled", "late:finally"]);
+    let next = session
+        .call_json("sleep_echo", &[json!(4), json!(0.01)], &[])
+        .await;
+    assert_eq!(next.expect("the store survived"), json!(4));
+}
+
+#[tokio::test]
+async fn interleaved_calls_with_cancellations_never_mix_results() {
+    let session = app_with("aio", Policy::default())
+        .session()
+        .expect("session");
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for i in 0..300i64 {
+        let seconds = 0.01 * ((i * 7) % 13) as f64;
+        let call = session.call_json("sleep_echo", &[json!(i), json!(seconds)], &[]);
+        if i % 3 == 0 {
+            // Cancel a third of them at different points of their lives.
+            let wait = Duration::from_millis(((i * 11) % 90) as u64);
+            if tokio::time::timeout(wait, call).await.is_err() {
+                dropped += 1;
+            }
+        } else {
+            kept.push((i, call));
+        }
+    }
+    let (expected, calls): (Vec<i64>, Vec<_>) = kept.into_iter().unzip();
+    let values = futures::future::try_join_all(calls)
+        .await
+        .expect("kept calls succeed");
+    let expected: Vec<Value> = expected.into_iter().map(|i| json!(i)).collect();
+    assert_eq!(values, expected);
+    assert!(dropped > 0, "some calls were cancelled in flight");
+    let next = session
+        .call_json("sleep_echo", &[json!(-1), json!(0.0)], &[])
+        .await;
+    assert_eq!(next.expect("store healthy"), json!(-1));
+}

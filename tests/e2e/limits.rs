@@ -1,0 +1,124 @@
+//! Time and memory limits: the offending store is replaced, the caller gets a
+//! clear error, and other stores never notice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use snakebox::{Error, Policy};
+
+use crate::util::app_with;
+
+fn limited(timeout_ms: u64, memory_mib: u64) -> Policy {
+    Policy {
+        timeout: Some(Duration::from_millis(timeout_ms)),
+        memory: Some(memory_mib << 20),
+        ..Policy::default()
+    }
+}
+
+#[tokio::test]
+async fn a_cpu_loop_times_out_and_the_store_is_replaced() {
+    let session = app_with("basics", limited(300, 256))
+        .session()
+        .expect("session");
+    assert_eq!(
+        session.call_json("count", &[], &[]).await.expect("count"),
+        json!(1)
+    );
+    assert_eq!(
+        session.call_json("count", &[], &[]).await.expect("count"),
+        json!(2)
+    );
+    let started = Instant::now();
+    let error = session
+        .call_json("spin", &[], &[])
+        .await
+        .expect_err("spins forever");
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A fresh store: the module state starts again.
+    assert_eq!(
+        session.call_json("count", &[], &[]).await.expect("count"),
+        json!(1)
+    );
+}
+
+#[tokio::test]
+async fn an_async_cpu_loop_times_out_too() {
+    let session = app_with("aio", limited(300, 256))
+        .session()
+        .expect("session");
+    let error = session
+        .call_json("busy_async", &[], &[])
+        .await
+        .expect_err("spins forever");
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    let next = session
+        .call_json("sleep_echo", &[json!(1), json!(0.0)], &[])
+        .await;
+    assert_eq!(next.expect("replaced store serves"), json!(1));
+}
+
+#[tokio::test]
+async fn memory_past_the_limit_is_an_error() {
+    let session = app_with("basics", limited(10_000, 64))
+        .session()
+        .expect("session");
+    let error = session
+        .call_json("hog", &[json!(200)], &[])
+        .await
+        .expect_err("over 64 MiB");
+    let is_limit = matches!(&error, Error::MemoryLimit(_))
+        || error.python().is_some_and(|p| p.type_name == "MemoryError");
+    assert!(is_limit, "{error}");
+    let error = session
+        .call_json("huge", &[json!(i32::MAX)], &[])
+        .await
+        .expect_err("2 GiB");
+    let is_limit = matches!(&error, Error::MemoryLimit(_))
+        || error.python().is_some_and(|p| p.type_name == "MemoryError");
+    assert!(is_limit, "{error}");
+    // wasm32 is a 32-bit target: CPython refuses sizes past its index range
+    // before it allocates anything.
+    let error = session
+        .call_json("huge", &[json!(10_i64.pow(10))], &[])
+        .await
+        .expect_err("10 GB");
+    assert_eq!(
+        error.python().map(|p| p.type_name.as_str()),
+        Some("OverflowError"),
+        "{error}"
+    );
+    let small = session.call_json("hog", &[json!(4)], &[]).await;
+    assert_eq!(small.expect("a small allocation still works"), json!(4));
+}
+
+#[tokio::test]
+async fn a_trap_on_one_store_does_not_reach_another() {
+    let app = app_with("basics", limited(300, 256));
+    let healthy = app.session().expect("session");
+    let doomed = app.session().expect("session");
+    assert_eq!(
+        healthy.call_json("count", &[], &[]).await.expect("count"),
+        json!(1)
+    );
+    let spinning = doomed.call_json("spin", &[], &[]);
+    let adds: Vec<_> = (0..20)
+        .map(|i| healthy.call_json("add", &[json!(i), json!(1)], &[]))
+        .collect();
+    let (spun, added) = tokio::join!(spinning, futures::future::try_join_all(adds));
+    assert!(matches!(spun, Err(Error::Timeout(_))));
+    assert_eq!(
+        added.expect("healthy calls succeed"),
+        (1..21).map(|i| json!(i)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        healthy.call_json("count", &[], &[]).await.expect("count"),
+        json!(2),
+        "untouched store"
+    );
+}

@@ -1,0 +1,49 @@
+//! Loading components: the compiled-code cache, and malformed input.
+
+use std::time::Instant;
+
+use snakebox::{Error, Policy, Runtime};
+
+use crate::util::{cache_dir, component};
+
+#[test]
+fn a_second_runtime_loads_from_the_compiled_cache() {
+    let wasm = component("basics");
+    let first = Runtime::with_cache_dir(Some(cache_dir())).expect("runtime");
+    first.load(&wasm).expect("loads");
+    let compiled = std::fs::read_dir(cache_dir().join("compiled"))
+        .expect("cache dir")
+        .count();
+    assert!(compiled >= 1, "a compiled component is cached");
+    let second = Runtime::with_cache_dir(Some(cache_dir())).expect("runtime");
+    let started = Instant::now();
+    let app = second.load(&wasm).expect("loads from cache");
+    eprintln!("cached load took {:?}", started.elapsed());
+    assert!(app.functions().iter().any(|f| f.python_name == "add"));
+}
+
+#[test]
+fn malformed_components_are_clear_errors() {
+    let runtime = Runtime::with_cache_dir(None).expect("runtime");
+    let core_module = b"\0asm\x01\0\0\0".to_vec();
+    let mut truncated = std::fs::read(component("basics")).expect("read");
+    truncated.truncate(truncated.len() / 2);
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("empty", Vec::new()),
+        ("text", b"def add(a, b): return a + b".to_vec()),
+        ("core module", core_module),
+        ("truncated", truncated),
+    ];
+    for (name, bytes) in cases {
+        match runtime.load_bytes(&bytes, Policy::default()) {
+            Err(Error::BadComponent(message)) => assert!(!message.is_empty(), "{name}"),
+            Err(other) => panic!("{name}: expected BadComponent, got {other}"),
+            Ok(_) => panic!("{name}: loaded"),
+        }
+    }
+    let missing = runtime
+        .load("/nonexistent/app.wasm")
+        .err()
+        .expect("missing file");
+    assert!(matches!(missing, Error::BadComponent(_)), "{missing}");
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: real components built from the Python fixtures in
+//! `tests/fixtures/`, run under real wasmtime, through the library and the CLI.
+//!
+//! Each fixture is built once per run (and cached by content across runs in
+//! cargo's target directory); see `util`.
+
+mod asyncio;
+mod cancellation;
+mod cli;
+mod errors;
+mod limits;
+mod loading;
+mod stores;
+mod util;
+mod values;

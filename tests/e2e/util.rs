@@ -1,0 +1,100 @@
+//! Builds each Python fixture once and shares one runtime between tests.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use snakebox::{App, Policy, Runtime};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
+}
+
+/// The cache shared by every test (and by the CLI under test).
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snakebox-cache")
+}
+
+/// One runtime for the whole test binary, so each component compiles once.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::with_cache_dir(Some(cache_dir())).expect("runtime starts"))
+}
+
+/// The component built from `tests/fixtures/{name}.py` (or another path
+/// relative to the repository root), built at most once per run.
+pub fn component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Holding the lock while building keeps two tests from building one fixture twice.
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let source = fixture(name);
+    let outcome = snakebox::builder::build(&source, &cache_dir())
+        .unwrap_or_else(|e| panic!("building {} failed: {e}", source.display()));
+    built.insert(name.to_owned(), outcome.wasm.clone());
+    outcome.wasm
+}
+
+/// The path of a fixture by name, or of a file relative to the root.
+pub fn fixture(name: &str) -> PathBuf {
+    if name.ends_with(".py") {
+        root().join(name)
+    } else {
+        root().join("tests/fixtures").join(format!("{name}.py"))
+    }
+}
+
+/// The fixture loaded with the default policy, shared by every test.
+pub fn app(name: &str) -> App {
+    static APPS: OnceLock<Mutex<HashMap<String, App>>> = OnceLock::new();
+    let wasm = component(name);
+    let apps = APPS.get_or_init(Default::default);
+    let mut apps = apps.lock().unwrap_or_else(|e| e.into_inner());
+    apps.entry(name.to_owned())
+        .or_insert_with(|| runtime().load(&wasm).expect("fixture loads"))
+        .clone()
+}
+
+/// The fixture loaded with its own policy.
+pub fn app_with(name: &str, policy: Policy) -> App {
+    runtime()
+        .load_with(component(name), policy)
+        .expect("fixture loads")
+}
+
+/// Runs the `snakebox` binary with the shared cache.
+pub fn snakebox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        .args(args)
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .current_dir(root())
+        .output()
+        .expect("snakebox runs")
+}
+
+/// Stdout of a run, trimmed.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Stderr of a run.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Calls with JSON on the current thread's store.
+pub async fn call(
+    app: &App,
+    name: &str,
+    args: &[serde_json::Value],
+) -> snakebox::Result<serde_json::Value> {
+    app.call_json(name, args, &[]).await
+}

@@ -1,0 +1,101 @@
+//! Values cross between Rust and Python unchanged, typed by the component.
+
+use serde_json::{Value, json};
+
+use crate::util::{app, call};
+
+async fn echo(name: &str, args: &[Value]) -> Value {
+    call(&app("basics"), name, args)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[tokio::test]
+async fn scalars_round_trip() {
+    assert_eq!(
+        echo("add", &[json!(-5), json!(i64::MAX - 1)]).await,
+        json!(i64::MAX - 6)
+    );
+    for x in [0.0, -0.0, 1.5, -1e300, f64::MIN_POSITIVE] {
+        let back = echo("echo_float", &[json!(x)]).await;
+        let back = back.as_f64().expect("a number");
+        assert_eq!(back.to_bits(), x.to_bits(), "{x}");
+    }
+    for special in ["NaN", "Infinity", "-Infinity"] {
+        assert_eq!(echo("echo_float", &[json!(special)]).await, json!(special));
+    }
+    for s in ["", "plain", "ünïcödé ✓ 🐍", "line\nbreak\u{0}nul"] {
+        assert_eq!(echo("echo_str", &[json!(s)]).await, json!(s));
+    }
+    assert_eq!(
+        echo("echo_bytes", &[json!([0, 1, 255])]).await,
+        json!([0, 1, 255])
+    );
+    assert_eq!(echo("echo_bytes", &[json!([])]).await, json!([]));
+    assert_eq!(echo("negate", &[json!(true)]).await, json!(false));
+    assert_eq!(echo("nothing", &[]).await, Value::Null);
+}
+
+#[tokio::test]
+async fn containers_round_trip() {
+    assert_eq!(
+        echo("stats", &[json!([3.0, -1.0, 2.5])]).await,
+        json!([-1.0, 3.0, 3])
+    );
+    assert_eq!(
+        echo("word_lengths", &[json!(["a", "snake", "ü"])]).await,
+        json!({"a": 1, "snake": 5, "ü": 1})
+    );
+    assert_eq!(echo("word_lengths", &[json!([])]).await, json!({}));
+    assert_eq!(
+        echo("nested", &[json!([[1, 2, 3], [], [4]])]).await,
+        json!([[3, 2, 1], [], [4]])
+    );
+    assert_eq!(
+        echo("find", &[json!({"x": 1, "y": 2}), json!("y")]).await,
+        json!(2)
+    );
+    assert_eq!(
+        echo("find", &[json!({"x": 1}), json!("z")]).await,
+        Value::Null
+    );
+    assert_eq!(echo("maybe_double", &[json!(21)]).await, json!(42));
+    assert_eq!(echo("maybe_double", &[Value::Null]).await, Value::Null);
+}
+
+#[tokio::test]
+async fn defaults_and_keywords_follow_python() {
+    let basics = app("basics");
+    let greet = |args: Vec<Value>, named: Vec<(String, Value)>| {
+        let basics = basics.clone();
+        async move {
+            basics
+                .call_json("greet", &args, &named)
+                .await
+                .expect("greet")
+        }
+    };
+    assert_eq!(
+        greet(vec![json!("Ada")], vec![]).await,
+        json!("Hello, Ada!")
+    );
+    assert_eq!(
+        greet(vec![json!("Ada"), json!("Hi")], vec![]).await,
+        json!("Hi, Ada!")
+    );
+    assert_eq!(
+        greet(vec![json!("Ada")], vec![("punctuation".into(), json!("?"))]).await,
+        json!("Hello, Ada?")
+    );
+    assert_eq!(
+        greet(
+            vec![],
+            vec![
+                ("name".into(), json!("Bo")),
+                ("greeting".into(), json!("Yo"))
+            ]
+        )
+        .await,
+        json!("Yo, Bo!")
+    );
+}
