@@ -41,6 +41,15 @@ pub struct App {
     id: u64,
     shared: Arc<Shared>,
     functions: Arc<[Arc<Function>]>,
+    reserve: Arc<Reserve>,
+}
+
+/// Stores instantiated ahead of time, handed out by [`App::fresh`].
+#[derive(Default)]
+struct Reserve {
+    workers: std::sync::Mutex<Vec<WorkerHandle>>,
+    /// How many to keep instantiated.
+    target: AtomicUsize,
 }
 
 impl App {
@@ -50,6 +59,7 @@ impl App {
             id,
             shared,
             functions: functions.into_iter().map(Arc::new).collect(),
+            reserve: Arc::default(),
         }
     }
 
@@ -108,6 +118,55 @@ impl App {
             app: self.clone(),
             worker: self.spawn_worker()?,
         })
+    }
+
+    /// Keeps `count` fresh stores instantiated ahead of time, so that
+    /// [`App::fresh`] hands one out without waiting for instantiation.
+    /// Each costs a thread and its store's memory while it waits.
+    pub fn keep_fresh(&self, count: usize) -> Result<()> {
+        self.reserve.target.store(count, Ordering::Relaxed);
+        self.refill()
+    }
+
+    /// A new, isolated interpreter of its own: nothing of earlier calls is
+    /// in it. Taken from the reserve kept by [`App::keep_fresh`] when one is
+    /// ready; the reserve is then refilled in the background.
+    pub fn fresh(&self) -> Result<Session> {
+        let taken = {
+            let mut workers = self
+                .reserve
+                .workers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // Prefer a worker whose store is already instantiated.
+            let index = workers.iter().position(WorkerHandle::is_ready);
+            match index.or_else(|| workers.len().checked_sub(1)) {
+                Some(index) => Some(workers.swap_remove(index)),
+                None => None,
+            }
+        };
+        let worker = match taken {
+            Some(worker) => worker,
+            None => self.spawn_worker()?,
+        };
+        self.refill()?;
+        Ok(Session {
+            app: self.clone(),
+            worker,
+        })
+    }
+
+    fn refill(&self) -> Result<()> {
+        let target = self.reserve.target.load(Ordering::Relaxed);
+        let mut workers = self
+            .reserve
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while workers.len() < target {
+            workers.push(self.spawn_worker()?);
+        }
+        Ok(())
     }
 
     /// A pool of `workers` stores; calls go round-robin.

@@ -6,6 +6,7 @@
 //! the worker instantiates a fresh store for the next call.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,15 +36,25 @@ pub(crate) struct CallRequest {
 #[derive(Clone)]
 pub(crate) struct WorkerHandle {
     requests: mpsc::UnboundedSender<CallRequest>,
+    /// Set once the worker's first store is instantiated.
+    ready: Arc<AtomicBool>,
 }
 
 impl WorkerHandle {
+    /// Starts a worker thread, which instantiates its store at once.
     pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<Self> {
         let (requests, receiver) = mpsc::unbounded_channel();
+        let ready = Arc::new(AtomicBool::new(false));
+        let signal = Arc::clone(&ready);
         std::thread::Builder::new()
             .name("snakebox-store".into())
-            .spawn(move || run(shared, receiver))?;
-        Ok(WorkerHandle { requests })
+            .spawn(move || run(shared, receiver, signal))?;
+        Ok(WorkerHandle { requests, ready })
+    }
+
+    /// `true` once the worker's store can take a call without waiting.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     pub(crate) fn submit(&self, request: CallRequest) {
@@ -81,7 +92,11 @@ fn respond(inflight: &Inflight, token: u64, outcome: Result<Option<Val>>) {
     }
 }
 
-fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<CallRequest>) {
+fn run(
+    shared: Arc<Shared>,
+    mut requests: mpsc::UnboundedReceiver<CallRequest>,
+    ready: Arc<AtomicBool>,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -99,7 +114,10 @@ fn run(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<CallRequest>) 
         let mut next_token = 1;
         loop {
             let (mut store, instance) = match instantiate(&shared).await {
-                Ok(ready) => ready,
+                Ok(instantiated) => {
+                    ready.store(true, Ordering::Release);
+                    instantiated
+                }
                 Err(error) => {
                     // Nothing can run; answer the next caller and try again for the one after.
                     match requests.recv().await {

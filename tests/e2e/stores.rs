@@ -67,3 +67,34 @@ fn sessions_and_pools_share_state_as_documented() {
         assert_eq!(seen, [json!(1), json!(1), json!(2), json!(2)]);
     });
 }
+
+#[test]
+fn fresh_sessions_are_isolated_and_come_from_the_reserve() {
+    let basics = crate::util::app_with("basics", snakebox::Policy::default());
+    basics.keep_fresh(2).expect("reserve");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    runtime.block_on(async {
+        // Let the reserve instantiate.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let fresh = basics.fresh().expect("fresh");
+            let handed_out = started.elapsed();
+            assert_eq!(
+                fresh.call_json("count", &[], &[]).await.expect("count"),
+                json!(1)
+            );
+            assert_eq!(
+                fresh.call_json("count", &[], &[]).await.expect("count"),
+                json!(2)
+            );
+            eprintln!(
+                "fresh store handed out in {handed_out:?}, ready after {:?}",
+                started.elapsed()
+            );
+        }
+    });
+}
