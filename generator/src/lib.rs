@@ -22,11 +22,13 @@
 //! assert!(wit.contains("answer: async func() -> result<s64, python-error>;"));
 //! ```
 
+pub mod bindings;
 mod diagnostic;
 pub mod glue;
 mod ir;
 mod names;
 mod python;
+pub mod rust;
 pub mod wit;
 
 pub use diagnostic::{Code, Diagnostic, Severity};

@@ -22,3 +22,22 @@ _timers.install()
 _output.install()
 
 __all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
+
+
+def preload(modules: list[str]) -> None:
+    """Imports a package's other modules while the component is built.
+
+    componentize-py bundles only the modules imported at build time, so a
+    submodule imported lazily (``importlib.import_module``, or an ``import``
+    inside a function) would be missing at run time. Importing them here puts
+    them in the component. A module that fails to import is reported on the
+    build log and left out.
+    """
+    import importlib
+    import sys
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            print(f"snakebox: not bundling {name}: {type(exc).__name__}: {exc}", file=sys.__stderr__)

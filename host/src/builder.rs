@@ -7,6 +7,8 @@
 //! Built components are cached by content: the module and its sibling `.py`
 //! files, the guest runtime, the generated files and the toolchain version.
 
+mod layout;
+mod packages;
 mod toolchain;
 
 use std::path::{Path, PathBuf};
@@ -128,8 +130,21 @@ pub struct Built {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Options of a build beyond the module itself.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// A `requirements.txt` or `pyproject.toml` whose pure-Python
+    /// dependencies are installed from PyPI and bundled into the component.
+    pub requirements: Option<PathBuf>,
+}
+
 /// Builds `path` into a component in `cache_dir`, or finds it there.
 pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
+    build_with(path, cache_dir, &BuildOptions::default())
+}
+
+/// Builds `path` with `options` into a component in `cache_dir`, or finds it there.
+pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Result<Built> {
     let generated = generate(path)?;
     let file = path.display().to_string();
     let (Some(world), Some(module)) = (&generated.wit, &generated.analysis.module) else {
@@ -143,17 +158,26 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
             "{file} is a stub: it has no implementation to build; build from the .py file"
         )));
     }
-    let glue_source = glue::emit(module);
-    let siblings = sibling_modules(path)?;
+    let layout = layout::Layout::of(path)?;
+    let mut module = module.clone();
+    module.name = layout.import_name.clone();
+    let mut glue_source = glue::emit(&module);
+    let others = layout.other_modules();
+    if !others.is_empty() {
+        glue_source.push_str(&format!("\n_g.preload({others:?})\n"));
+    }
+    let requirements = match &options.requirements {
+        Some(file) => packages::read_requirements(file)?,
+        None => Vec::new(),
+    };
 
     let mut key_material = Vec::new();
-    for part in [
+    let versions = [
         env!("CARGO_PKG_VERSION"),
         COMPONENTIZE_PY_VERSION,
         wit::RUNTIME_WIT,
-        world,
-        &glue_source,
-    ] {
+    ];
+    for part in versions.into_iter().chain([world.as_str(), &glue_source]) {
         key_material.extend_from_slice(part.as_bytes());
         key_material.push(0);
     }
@@ -161,14 +185,19 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
         key_material.extend_from_slice(name.as_bytes());
         key_material.extend_from_slice(source.as_bytes());
     }
-    for (name, bytes) in &siblings {
+    for (name, bytes) in &layout.files {
         key_material.extend_from_slice(name.as_bytes());
         key_material.extend_from_slice(bytes);
     }
+    for requirement in &requirements {
+        key_material.extend_from_slice(requirement.as_bytes());
+        key_material.push(0);
+    }
     let key = cache::sha256(&key_material);
+    let stem = layout.import_name.replace('.', "_");
     let wasm = cache_dir
         .join("components")
-        .join(format!("{}-{}.wasm", module.name, &key[..16]));
+        .join(format!("{stem}-{}.wasm", &key[..16]));
     let diagnostics = generated.analysis.diagnostics.clone();
     if wasm.exists() {
         return Ok(Built {
@@ -179,6 +208,10 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
     }
 
     let toolchain = Toolchain::find_or_install(cache_dir)?;
+    let site = match requirements.is_empty() {
+        true => None,
+        false => Some(packages::install(&requirements, cache_dir)?),
+    };
     let work = tempdir_in(&cache_dir.join("build"))?;
     let wit_dir = work.join("wit");
     let py_dir = work.join("py");
@@ -198,9 +231,11 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
         write(&py_dir.join("snakebox_guest").join(name), source)?;
     }
     let app_dir = work.join("app");
-    for (name, bytes) in &siblings {
-        std::fs::create_dir_all(&app_dir).map_err(|e| Error::Build(e.to_string()))?;
-        std::fs::write(app_dir.join(name), bytes).map_err(|e| Error::Build(e.to_string()))?;
+    for (name, bytes) in &layout.files {
+        let target = app_dir.join(name);
+        std::fs::create_dir_all(target.parent().unwrap_or(&app_dir))
+            .and_then(|()| std::fs::write(&target, bytes))
+            .map_err(|e| Error::Build(format!("cannot stage {name}: {e}")))?;
     }
 
     tracing::info!(
@@ -209,10 +244,14 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
     );
     let started = Instant::now();
     let output = work.join("component.wasm");
+    let mut python_path: Vec<&Path> = vec![&app_dir, &py_dir];
+    if let Some(site) = &site {
+        python_path.push(site);
+    }
     let outcome = toolchain.componentize(
         &wit_dir,
-        &wit::world_name(module),
-        &[&app_dir, &py_dir],
+        &wit::world_name(&module),
+        &python_path,
         glue::GLUE_MODULE,
         &output,
     );
@@ -229,31 +268,6 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
         cached: false,
         diagnostics,
     })
-}
-
-/// The `.py` files beside the module (itself included), which it may import.
-fn sibling_modules(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::Build(format!("cannot list {}: {e}", dir.display())))?;
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let entry_path = entry.path();
-        let is_module = entry_path.extension().is_some_and(|ext| ext == "py")
-            && entry.file_type().is_ok_and(|t| t.is_file());
-        if !is_module {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bytes = std::fs::read(&entry_path)
-            .map_err(|e| Error::Build(format!("cannot read {}: {e}", entry_path.display())))?;
-        files.push((name, bytes));
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {

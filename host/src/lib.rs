@@ -43,6 +43,7 @@ mod policy;
 mod runtime;
 mod signature;
 mod store;
+pub mod typed;
 mod worker;
 
 pub use app::{App, Call, Pool, Session};
@@ -53,4 +54,5 @@ pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
 pub use runtime::Runtime;
 pub use signature::{Function, wit_type};
+pub use serde_json;
 pub use wasmtime::component::Val;

@@ -22,7 +22,11 @@ enum Command {
     /// Print the WIT world generated from a Python module (.py or .pyi).
     Wit {
         /// The Python module.
-        file: PathBuf,
+        #[arg(required_unless_present = "from")]
+        file: Option<PathBuf>,
+        /// Read the module's stub (.pyi) instead: no source needed.
+        #[arg(long = "from", value_name = "STUB", conflicts_with = "file")]
+        from: Option<PathBuf>,
     },
     /// Build a Python module into a component.
     Build {
@@ -31,6 +35,9 @@ enum Command {
         /// Where to write the component.
         #[arg(short, long)]
         output: PathBuf,
+        /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
+        #[arg(long, value_name = "FILE")]
+        requirements: Option<PathBuf>,
     },
     /// List a component's exports with their WIT signatures.
     Inspect {
@@ -48,6 +55,9 @@ enum Command {
     Run {
         /// The Python module.
         file: PathBuf,
+        /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
+        #[arg(long, value_name = "FILE")]
+        requirements: Option<PathBuf>,
         #[command(flatten)]
         call: CallArgs,
     },
@@ -101,9 +111,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Wit { file } => wit(&file),
-        Command::Build { file, output } => {
-            let built = build(&file)?;
+        Command::Wit { file, from } => match file.or(from) {
+            Some(file) => wit(&file),
+            None => bail!("name a Python module, or a stub with --from"),
+        },
+        Command::Build { file, output, requirements } => {
+            let built = build_with(&file, requirements.as_deref())?;
             std::fs::copy(&built, &output)
                 .with_context(|| format!("failed to write {}", output.display()))?;
             eprintln!("wrote {}", output.display());
@@ -125,8 +138,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { component, call } => call_function(&component, call),
-        Command::Run { file, call } => {
-            let component = build(&file)?;
+        Command::Run { file, requirements, call } => {
+            let component = build_with(&file, requirements.as_deref())?;
             call_function(&component, call)
         }
     }
@@ -147,8 +160,9 @@ fn wit(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn build(file: &Path) -> anyhow::Result<PathBuf> {
-    let built = builder::build(file, &snakebox::default_cache_dir())?;
+fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let options = builder::BuildOptions { requirements: requirements.map(Path::to_path_buf) };
+    let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     let name = file.display().to_string();
     for diagnostic in &built.diagnostics {
         eprintln!("{}", diagnostic.render(&name));

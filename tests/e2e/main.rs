@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod limits;
 mod loading;
+mod projects;
 mod stores;
 mod util;
 mod values;

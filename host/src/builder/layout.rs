@@ -1,0 +1,131 @@
+//! Which Python files go into a component, and how the entry module is imported.
+//!
+//! A module on its own is imported by its stem, with the `.py` files beside
+//! it. A module inside a package (a folder with `__init__.py`) is imported by
+//! its dotted name, with the whole package from its top folder, so relative
+//! imports and lazily imported submodules work at run time.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Folders never bundled.
+const SKIPPED_DIRS: &[&str] = &["__pycache__", ".git", ".venv", "venv", "node_modules"];
+
+/// The most files one package may bundle, against a mistaken folder.
+const MAX_FILES: usize = 5_000;
+
+pub(crate) struct Layout {
+    /// How the glue imports the entry module (`app`, or `shop.api`).
+    pub(crate) import_name: String,
+    /// Files by their path relative to the Python path root, with their bytes.
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+}
+
+impl Layout {
+    pub(crate) fn of(path: &Path) -> Result<Layout> {
+        let path = std::fs::canonicalize(path)
+            .map_err(|e| Error::Build(format!("cannot find {}: {e}", path.display())))?;
+        let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !dir.join("__init__.py").is_file() {
+            let mut files = Vec::new();
+            for entry in read_dir(&dir)? {
+                let is_module = entry.extension().is_some_and(|ext| ext == "py") && entry.is_file();
+                if is_module {
+                    files.push((file_name(&entry), read(&entry)?));
+                }
+            }
+            files.sort();
+            return Ok(Layout {
+                import_name: stem,
+                files,
+            });
+        }
+        // Walk up to the top of the package.
+        let mut root = dir.clone();
+        let mut parts = vec![];
+        while root.join("__init__.py").is_file() {
+            parts.push(file_name(&root));
+            match root.parent() {
+                Some(parent) => root = parent.to_owned(),
+                None => break,
+            }
+        }
+        parts.reverse();
+        let top = root.join(&parts[0]);
+        let mut relative_dir: Vec<String> = parts.clone();
+        if stem != "__init__" {
+            relative_dir.push(stem);
+        }
+        let import_name = relative_dir.join(".");
+        let mut files = Vec::new();
+        collect(&top, &root, &mut files)?;
+        files.sort();
+        Ok(Layout { import_name, files })
+    }
+}
+
+impl Layout {
+    /// The dotted names of the package's other modules, to bundle them all.
+    pub(crate) fn other_modules(&self) -> Vec<String> {
+        if !self.import_name.contains('.') && !self.files.iter().any(|(name, _)| name.contains('/'))
+        {
+            return Vec::new();
+        }
+        self.files
+            .iter()
+            .filter_map(|(name, _)| name.strip_suffix(".py"))
+            .map(|path| path.trim_end_matches("/__init__").replace('/', "."))
+            .filter(|module| *module != self.import_name)
+            .collect()
+    }
+}
+
+fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    for entry in read_dir(dir)? {
+        let name = file_name(&entry);
+        if entry.is_dir() {
+            if !SKIPPED_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
+                collect(&entry, root, files)?;
+            }
+            continue;
+        }
+        if !entry.is_file() || name.ends_with(".pyc") {
+            continue;
+        }
+        if files.len() >= MAX_FILES {
+            return Err(Error::Build(format!(
+                "the package under {} has more than {MAX_FILES} files; is the entry module in the right folder?",
+                root.display()
+            )));
+        }
+        let relative = entry
+            .strip_prefix(root)
+            .unwrap_or(&entry)
+            .display()
+            .to_string();
+        files.push((relative, read(&entry)?));
+    }
+    Ok(())
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::Build(format!("cannot list {}: {e}", dir.display())))?;
+    Ok(entries.flatten().map(|entry| entry.path()).collect())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,23 @@
+//! Support for the typed bindings that `snakebox-generator` emits: values
+//! cross as JSON through serde, typed on both ends.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Serializes an argument of a typed call.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
+    serde_json::to_value(value)
+        .map_err(|e| Error::BadArguments(format!("cannot serialize an argument: {e}")))
+}
+
+/// Deserializes the result of a typed call into the Rust type the bindings promise.
+pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        Error::Other(anyhow::anyhow!(
+            "the result {value} does not match the bindings' type: {e}"
+        ))
+    })
+}
