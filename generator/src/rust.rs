@@ -118,25 +118,32 @@ fn write_method(out: &mut String, function: &Function) {
         params.join(", "),
         rust_type(&function.result)
     );
-    let _ = writeln!(out, "        let mut named = ::std::vec::Vec::new();");
-    let _ = writeln!(out, "        let mut failed = None;");
-    for param in &function.params {
-        let var = ident(&param.name);
-        let push = format!(
-            "match ::snakebox::typed::to_json(&{var}) {{ Ok(value) => named.push(({:?}.to_owned(), value)), Err(error) => failed = Some(error) }}",
-            param.wit_name
-        );
-        if param.has_default {
-            let _ = writeln!(out, "        if let Some({var}) = {var} {{ {push} }}");
-        } else {
-            let _ = writeln!(out, "        {push}");
+    let _ = writeln!(
+        out,
+        "        let named: ::snakebox::Result<::std::vec::Vec<(::std::string::String, ::snakebox::serde_json::Value)>> ="
+    );
+    if function.params.is_empty() {
+        let _ = writeln!(out, "            Ok(::std::vec::Vec::new());");
+    } else {
+        let _ = writeln!(out, "            (|| {{\n                let mut named = ::std::vec::Vec::new();");
+        for param in &function.params {
+            let var = ident(&param.name);
+            let push = format!(
+                "named.push(({:?}.to_owned(), ::snakebox::typed::to_json(&{var})?));",
+                param.wit_name
+            );
+            if param.has_default {
+                let _ = writeln!(out, "                if let Some({var}) = {var} {{ {push} }}");
+            } else {
+                let _ = writeln!(out, "                {push}");
+            }
         }
+        let _ = writeln!(out, "                Ok(named)\n            }})();");
     }
     let _ = writeln!(
         out,
-        "        let call = self.app.call_json({:?}, &[], &named);\n        \
-         async move {{\n            if let Some(error) = failed {{\n                return Err(error);\n            }}\n            \
-         ::snakebox::typed::from_json(call.await?)\n        }}\n    }}",
+        "        let call = named.map(|named| self.app.call_json({:?}, &[], &named));\n        \
+         async move {{ ::snakebox::typed::from_json(call?.await?) }}\n    }}",
         function.name
     );
 }
