@@ -34,6 +34,13 @@ pub enum Code {
     NothingExported,
     /// A construct the generator does not carry, such as a generator function.
     Unsupported,
+    /// A generator or iterator result: WIT `stream<T>`, which snakebox cannot carry yet.
+    Stream,
+    /// A class that refers back to itself, which WIT cannot express.
+    RecursiveType,
+    /// A class used as a type that is not a dataclass, `TypedDict`,
+    /// `NamedTuple` or `Enum`, or that one of those cannot carry.
+    UnsupportedClass,
 }
 
 impl Code {
@@ -50,6 +57,9 @@ impl Code {
             Code::Overload => "SB106",
             Code::NothingExported => "SB107",
             Code::Unsupported => "SB108",
+            Code::Stream => "SB109",
+            Code::RecursiveType => "SB110",
+            Code::UnsupportedClass => "SB111",
         }
     }
 }

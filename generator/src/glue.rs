@@ -6,8 +6,8 @@
 
 use std::fmt::Write;
 
-use crate::ir::{Function, Module, ParamKind, Type};
-use crate::names::{binding_name, class_name};
+use crate::ir::{Function, Module, ParamKind, RecordStyle, Type, TypeDef, TypeDefKind};
+use crate::names::{binding_name, class_name, python_class_name};
 
 /// The module name of the glue, which is componentize-py's app module.
 pub const GLUE_MODULE: &str = "snakebox_glue";
@@ -24,6 +24,16 @@ pub fn emit(module: &Module) -> String {
     let _ = writeln!(out, "from snakebox_guest import convert as _c");
     let _ = writeln!(out, "import wit_world.exports as _exports");
     let _ = writeln!(out, "import {} as _m\n", module.name);
+    if !module.types.is_empty() {
+        let _ = writeln!(
+            out,
+            "from wit_world.exports import {} as _w\n",
+            binding_name(&module.wit_name)
+        );
+    }
+    for def in &module.types {
+        write_type(&mut out, def);
+    }
     for function in &module.functions {
         write_export(&mut out, function);
     }
@@ -85,6 +95,74 @@ fn write_export(out: &mut String, function: &Function) {
     );
 }
 
+fn type_var(wit_name: &str) -> String {
+    format!("_t_{}", binding_name(wit_name))
+}
+
+/// Declares the converter of a named type; the types it uses come before it.
+fn write_type(out: &mut String, def: &TypeDef) {
+    let class = python_class_name(&def.wit_name);
+    let quoted = |items: Vec<&str>| {
+        let items: Vec<String> = items.iter().map(|item| format!("{item:?}")).collect();
+        items.join(", ")
+    };
+    let convert = match &def.kind {
+        TypeDefKind::Record {
+            class: user_class,
+            style,
+            fields,
+        } => {
+            let style = match style {
+                RecordStyle::Dataclass => "DATACLASS",
+                RecordStyle::TypedDict => "TYPED_DICT",
+                RecordStyle::NamedTuple => "NAMED_TUPLE",
+            };
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|field| {
+                    format!(
+                        "({:?}, {:?}, {})",
+                        field.name,
+                        binding_name(&field.wit_name),
+                        converter(&field.ty)
+                    )
+                })
+                .collect();
+            format!(
+                "_c.Record(_m.{user_class}, _w.{class}, _c.{style}, [{}])",
+                fields.join(", ")
+            )
+        }
+        TypeDefKind::Enum {
+            class: user_class,
+            cases,
+        } => format!(
+            "_c.Enum(_m.{user_class}, _w.{class}, [{}])",
+            quoted(cases.iter().map(|case| case.python.as_str()).collect())
+        ),
+        TypeDefKind::Literal { cases } => format!(
+            "_c.Literal(_w.{class}, [{}])",
+            quoted(cases.iter().map(|case| case.python.as_str()).collect())
+        ),
+        TypeDefKind::Variant { cases } => {
+            let base = class_name(&def.wit_name);
+            let cases: Vec<String> = cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "(_w.{base}_{}, {})",
+                        python_class_name(&case.wit_name),
+                        converter(&case.ty)
+                    )
+                })
+                .collect();
+            format!("_c.Variant([{}])", cases.join(", "))
+        }
+        TypeDefKind::Json => format!("_c.Json(_w.{class})"),
+    };
+    let _ = writeln!(out, "{} = {convert}", type_var(&def.wit_name));
+}
+
 fn write_method(out: &mut String, function: &Function) {
     let args: Vec<String> = (0..function.params.len())
         .map(|i| format!("a{i}"))
@@ -124,5 +202,7 @@ fn converter(ty: &Type) -> String {
         }
         Type::Dict(key, value) => format!("_c.Dict({}, {})", converter(key), converter(value)),
         Type::Option(item) => format!("_c.Option({})", converter(item)),
+        Type::Named(name) => type_var(name),
+        Type::Json => type_var(crate::ir::JSON_TYPE),
     }
 }

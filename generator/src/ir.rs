@@ -12,7 +12,74 @@ pub struct Module {
     pub docs: Option<String>,
     /// The exported functions, in source order.
     pub functions: Vec<Function>,
+    /// The named WIT types the functions use, each after the types it uses.
+    pub types: Vec<TypeDef>,
 }
+
+/// A named WIT type: a record, an enum or a variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDef {
+    /// The WIT name (`point`), without `%` escaping.
+    pub wit_name: String,
+    /// The class docstring, for classes of the module.
+    pub docs: Option<String>,
+    pub kind: TypeDefKind,
+}
+
+/// What a named WIT type is, and where its Python side comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeDefKind {
+    /// A `@dataclass`, `TypedDict` or `NamedTuple` of the module.
+    Record {
+        /// The class name in the module.
+        class: String,
+        style: RecordStyle,
+        fields: Vec<Field>,
+    },
+    /// An `enum.Enum` subclass of the module; `cases` are member names.
+    Enum { class: String, cases: Vec<Case> },
+    /// `Literal["a", "b"]`; `cases` are the literal strings.
+    Literal { cases: Vec<Case> },
+    /// `Union[A, B]` / `A | B` with no `None` among its members.
+    Variant { cases: Vec<VariantCase> },
+    /// `Any` / `object`: a record with one string field of JSON text.
+    Json,
+}
+
+/// How the Python class of a record holds its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStyle {
+    Dataclass,
+    TypedDict,
+    NamedTuple,
+}
+
+/// One field of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub wit_name: String,
+    pub ty: Type,
+}
+
+/// One case of an enum: its Python spelling (member name or literal
+/// string) and its WIT name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub python: String,
+    pub wit_name: String,
+}
+
+/// One case of a variant, carrying a value of `ty`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantCase {
+    pub wit_name: String,
+    pub ty: Type,
+}
+
+/// The WIT name of the record that carries `Any` as JSON text, and of its field.
+pub const JSON_TYPE: &str = "json-value";
+pub const JSON_FIELD: &str = "json-text";
 
 /// One exported function.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,4 +162,8 @@ pub enum Type {
     /// Carried as `list<tuple<K, V>>`.
     Dict(Box<Type>, Box<Type>),
     Option(Box<Type>),
+    /// A [`TypeDef`] of the module, by WIT name.
+    Named(String),
+    /// `Any` or `object`, carried as JSON text.
+    Json,
 }

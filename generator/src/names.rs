@@ -100,6 +100,17 @@ pub fn kebab(name: &str) -> Option<String> {
     }
 }
 
+/// `true` when `label` is a valid lowercase WIT label (`word-word2`).
+pub fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.split('-').all(|word| {
+            word.starts_with(|c: char| c.is_ascii_lowercase())
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
 /// A WIT label as it must be written in WIT source, escaped when needed.
 pub fn wit_ident(label: &str) -> String {
     if WIT_KEYWORDS.contains(&label) {
@@ -131,6 +142,17 @@ pub fn class_name(label: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The PascalCase class name componentize-py gives a WIT type (or a
+/// variant case), `_`-suffixed when it is a Python keyword (`None_`).
+pub fn python_class_name(label: &str) -> String {
+    let class = class_name(label);
+    if PYTHON_KEYWORDS.contains(&class.as_str()) {
+        format!("{class}_")
+    } else {
+        class
+    }
 }
 
 #[cfg(test)]

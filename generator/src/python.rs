@@ -1,11 +1,18 @@
 //! Reads Python source into the IR. The only module that touches ruff's AST.
 
+mod classes;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use ruff_python_ast::{self as ast, Expr, Operator, Stmt};
 use ruff_python_parser::parse_module;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
-use crate::ir::{Function, Module, Param, ParamKind, Type};
+use crate::ir::{
+    Case, Function, Module, Param, ParamKind, Type, TypeDef, TypeDefKind, VariantCase,
+};
 use crate::names;
 
 /// The IR of a module and everything worth telling about it.
@@ -51,6 +58,16 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
         source,
         lines,
         diagnostics: Vec::new(),
+        classes: body
+            .iter()
+            .filter_map(|stmt| match stmt {
+                Stmt::ClassDef(class) => Some((class.name.id.as_str(), class)),
+                _ => None,
+            })
+            .collect(),
+        types: RefCell::default(),
+        resolved: RefCell::default(),
+        resolving: RefCell::default(),
     };
     let Some(wit_name) = names::kebab(module_name) else {
         let diagnostic = reader.error(
@@ -80,12 +97,14 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
             wit_name,
             docs: docstring(body),
             functions,
+            types: reader.types.into_inner(),
         }),
         diagnostics: reader.diagnostics,
     }
 }
 
 /// A problem found in an annotation, before it becomes a diagnostic.
+#[derive(Clone)]
 struct Problem {
     range: TextRange,
     code: Code,
@@ -113,6 +132,14 @@ struct Reader<'a> {
     source: &'a str,
     lines: LineIndex,
     diagnostics: Vec<Diagnostic>,
+    /// The module's top-level classes by name (a later one wins, as in Python).
+    classes: HashMap<&'a str, &'a ast::StmtClassDef>,
+    /// The named WIT types found so far, each after the types it uses.
+    types: RefCell<Vec<TypeDef>>,
+    /// Classes already read: their WIT type name, or why they cannot cross.
+    resolved: RefCell<HashMap<String, Result<String, Problem>>>,
+    /// Classes being read, to catch a class that refers back to itself.
+    resolving: RefCell<Vec<String>>,
 }
 
 impl Reader<'_> {
@@ -184,7 +211,12 @@ impl Reader<'_> {
                 }
                 continue;
             }
-            match self.function(def) {
+            let known_types = self.types.borrow().len();
+            let outcome = self.function(def);
+            if outcome.is_err() {
+                self.forget_types_after(known_types);
+            }
+            match outcome {
                 Ok(function) => {
                     if let Some(other) = functions.iter().find(|f| f.wit_name == function.wit_name)
                     {
@@ -197,6 +229,7 @@ impl Reader<'_> {
                             ),
                             "rename one of the two functions",
                         );
+                        self.forget_types_after(known_types);
                         self.report(problem, name);
                     } else {
                         functions.push(function);
@@ -417,7 +450,13 @@ impl Reader<'_> {
         if let Some((name, args)) = generic(expr) {
             return self.generic_type(expr, name, &args);
         }
+        if let Expr::Name(name) = expr
+            && let Some(class) = self.classes.get(name.id.as_str())
+        {
+            return self.class_type(class);
+        }
         let simple = match base_name(expr) {
+            Some("Any" | "object") => self.json_type(),
             Some("int") => Type::Int,
             Some("float") => Type::Float,
             Some("bool") => Type::Bool,
@@ -456,27 +495,188 @@ impl Reader<'_> {
             ),
             ("Optional", [item]) => Type::Option(Box::new(self.value_type(item)?)),
             ("Union", items) => return self.union(expr, items),
+            ("Literal", items) => return self.literal(expr, items),
+            ("Annotated", [item, ..]) => return self.value_type(item),
+            (
+                "Generator" | "Iterator" | "AsyncGenerator" | "AsyncIterator" | "AsyncIterable",
+                _,
+            ) => {
+                return Err(Problem::new(
+                    expr.range(),
+                    Code::Stream,
+                    format!("`{name}` would be a WIT `stream<T>`, which snakebox cannot carry yet"),
+                    "return a `list[T]` of all the items instead",
+                ));
+            }
             _ => return Err(self.unsupported(expr)),
         };
         Ok(ty)
     }
 
-    /// `A | B` and `Union[A, B]`: only `T | None` is carried for now.
+    /// `A | B` and `Union[A, B]`: a variant with one case per member, in
+    /// an `option` when `None` is one of them.
     fn union(&self, expr: &Expr, items: &[&Expr]) -> Result<Type, Problem> {
         let mut flat = Vec::new();
         flatten_union(items, &mut flat);
         let values: Vec<&Expr> = flat.iter().copied().filter(|item| !is_none(item)).collect();
-        match values.as_slice() {
-            [value] if values.len() < flat.len() => {
-                Ok(Type::Option(Box::new(self.value_type(value)?)))
+        let mut members: Vec<Type> = Vec::new();
+        for value in &values {
+            let ty = self.value_type(value)?;
+            if !members.contains(&ty) {
+                members.push(ty);
             }
-            _ => Err(Problem::new(
+        }
+        let ty = match members.len() {
+            0 => {
+                return Err(Problem::new(
+                    expr.range(),
+                    Code::UnsupportedType,
+                    format!("the union `{}` has no value type", self.text(expr)),
+                    "use `None` as a return type for no value",
+                ));
+            }
+            1 => members.remove(0),
+            _ => self.variant(members),
+        };
+        if values.len() < flat.len() {
+            Ok(Type::Option(Box::new(ty)))
+        } else {
+            Ok(ty)
+        }
+    }
+
+    /// A variant named after its members (`int-or-str`), one case each.
+    fn variant(&self, members: Vec<Type>) -> Type {
+        let mut cases: Vec<VariantCase> = Vec::new();
+        for ty in members {
+            let label = type_label(&ty);
+            let mut wit_name = label.clone();
+            let mut n = 2;
+            while cases.iter().any(|case| case.wit_name == wit_name) {
+                wit_name = format!("{label}{n}");
+                n += 1;
+            }
+            cases.push(VariantCase { wit_name, ty });
+        }
+        let name = cases
+            .iter()
+            .map(|case| case.wit_name.as_str())
+            .collect::<Vec<_>>()
+            .join("-or-");
+        Type::Named(self.register_anonymous(name, TypeDefKind::Variant { cases }))
+    }
+
+    /// `Literal["a", "b"]`: a WIT enum whose cases are the strings.
+    fn literal(&self, expr: &Expr, items: &[&Expr]) -> Result<Type, Problem> {
+        let mut cases: Vec<Case> = Vec::new();
+        for item in items {
+            let Expr::StringLiteral(string) = item else {
+                return Err(Problem::new(
+                    item.range(),
+                    Code::UnsupportedType,
+                    format!("the literal `{}` is not a string", self.text(item)),
+                    "use `Literal` with strings only, such as `Literal[\"read\", \"write\"]`, \
+                     or the plain type (`int`, `bool`)",
+                ));
+            };
+            let value = string.value.to_str();
+            let wit_name = names::kebab(&value.replace('-', "_"))
+                .filter(|label| names::is_label(label))
+                .ok_or_else(|| {
+                    Problem::new(
+                        item.range(),
+                        Code::BadName,
+                        format!("the literal {value:?} has no WIT enum case name"),
+                        "use literal strings made of ASCII letters, digits and single \
+                         underscores or hyphens, starting with a letter",
+                    )
+                })?;
+            if let Some(other) = cases.iter().find(|case| case.wit_name == wit_name) {
+                return Err(Problem::new(
+                    item.range(),
+                    Code::BadName,
+                    format!(
+                        "the literals {:?} and {value:?} have the same WIT name `{wit_name}`",
+                        other.python
+                    ),
+                    "keep one of the two",
+                ));
+            }
+            cases.push(Case {
+                python: value.to_owned(),
+                wit_name,
+            });
+        }
+        if cases.is_empty() {
+            return Err(Problem::new(
                 expr.range(),
                 Code::UnsupportedType,
-                format!("the union `{}` is not supported", self.text(expr)),
-                "use `Optional[T]` (or `T | None`) for a value that may be missing",
-            )),
+                "`Literal[]` needs at least one value",
+                "list the accepted strings, such as `Literal[\"a\", \"b\"]`",
+            ));
         }
+        let name = cases
+            .iter()
+            .map(|case| case.wit_name.as_str())
+            .collect::<Vec<_>>()
+            .join("-or-");
+        Ok(Type::Named(
+            self.register_anonymous(name, TypeDefKind::Literal { cases }),
+        ))
+    }
+
+    fn json_type(&self) -> Type {
+        self.register_anonymous(crate::ir::JSON_TYPE.to_owned(), TypeDefKind::Json);
+        Type::Json
+    }
+
+    /// Registers a type the module does not name, reusing an equal one and
+    /// numbering the name when a different type already has it.
+    fn register_anonymous(&self, name: String, kind: TypeDefKind) -> String {
+        let mut types = self.types.borrow_mut();
+        let mut wit_name = name.clone();
+        let mut n = 2;
+        loop {
+            match types.iter().find(|def| def.wit_name == wit_name) {
+                Some(def) if def.kind == kind => return wit_name,
+                Some(_) => {}
+                None if !self.name_taken(&wit_name) => break,
+                None => {}
+            }
+            wit_name = format!("{name}{n}");
+            n += 1;
+        }
+        types.push(TypeDef {
+            wit_name: wit_name.clone(),
+            docs: None,
+            kind,
+        });
+        wit_name
+    }
+
+    /// `true` when a class of the module, or the runtime, claims the WIT name.
+    fn name_taken(&self, wit_name: &str) -> bool {
+        RESERVED_TYPE_NAMES.contains(&wit_name)
+            || self
+                .classes
+                .keys()
+                .any(|class| names::kebab(class).as_deref() == Some(wit_name))
+    }
+
+    /// Drops the types registered after the first `count`, when the function
+    /// that needed them was skipped.
+    fn forget_types_after(&self, count: usize) {
+        let mut types = self.types.borrow_mut();
+        if types.len() <= count {
+            return;
+        }
+        types.truncate(count);
+        self.resolved
+            .borrow_mut()
+            .retain(|_, outcome| match outcome {
+                Ok(wit_name) => types.iter().any(|def| &def.wit_name == wit_name),
+                Err(_) => true,
+            });
     }
 
     fn string_annotation(&self, string: &ast::ExprStringLiteral) -> Result<Type, Problem> {
@@ -503,12 +703,35 @@ impl Reader<'_> {
                 "the annotation `{}` is not a supported type",
                 self.text(expr)
             ),
-            "use int, float, bool, str, bytes, list[T], tuple[...], dict[K, V] or Optional[T]",
+            "use int, float, bool, str, bytes, list[T], tuple[...], dict[K, V], Optional[T], \
+             a union, Literal[...], Any, or a dataclass, TypedDict, NamedTuple or Enum \
+             defined in this module",
         )
     }
 
     fn text(&self, expr: &Expr) -> &str {
         self.source.get(expr.range().to_std_range()).unwrap_or("?")
+    }
+}
+
+/// WIT names used by the runtime's types in every interface.
+const RESERVED_TYPE_NAMES: &[&str] = &["python-error"];
+
+/// A short kebab-case label for a type, used to name variant cases.
+fn type_label(ty: &Type) -> String {
+    match ty {
+        Type::Int => "int".into(),
+        Type::Float => "float".into(),
+        Type::Bool => "bool".into(),
+        Type::Str => "str".into(),
+        Type::Bytes => "bytes".into(),
+        Type::None => "none".into(),
+        Type::List(item) => format!("list-{}", type_label(item)),
+        Type::Tuple(_) => "tuple".into(),
+        Type::Dict(..) => "dict".into(),
+        Type::Option(item) => format!("optional-{}", type_label(item)),
+        Type::Named(name) => name.clone(),
+        Type::Json => "json".into(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::ir::{Function, Module, Type};
+use crate::ir::{Function, JSON_FIELD, JSON_TYPE, Module, Type, TypeDef, TypeDefKind};
 use crate::names::wit_ident;
 
 /// The WIT package of snakebox's guest runtime, which every world imports.
@@ -36,6 +36,10 @@ pub fn emit(module: &Module) -> String {
         "  use {}.{{python-error}};",
         runtime_interface("types")
     );
+    for def in &module.types {
+        out.push('\n');
+        write_type(&mut out, def);
+    }
     for function in &module.functions {
         out.push('\n');
         write_function(&mut out, function);
@@ -85,6 +89,40 @@ fn write_function(out: &mut String, function: &Function) {
     );
 }
 
+fn write_type(out: &mut String, def: &TypeDef) {
+    write_docs(out, def.docs.as_deref(), "  ");
+    let name = wit_ident(&def.wit_name);
+    let (keyword, items): (&str, Vec<String>) = match &def.kind {
+        TypeDefKind::Record { fields, .. } => (
+            "record",
+            fields
+                .iter()
+                .map(|field| format!("{}: {}", wit_ident(&field.wit_name), type_name(&field.ty)))
+                .collect(),
+        ),
+        TypeDefKind::Enum { cases, .. } | TypeDefKind::Literal { cases } => (
+            "enum",
+            cases.iter().map(|case| wit_ident(&case.wit_name)).collect(),
+        ),
+        TypeDefKind::Variant { cases } => (
+            "variant",
+            cases
+                .iter()
+                .map(|case| format!("{}({})", wit_ident(&case.wit_name), type_name(&case.ty)))
+                .collect(),
+        ),
+        TypeDefKind::Json => {
+            let _ = writeln!(out, "  /// Any JSON value, as JSON text.");
+            ("record", vec![format!("{JSON_FIELD}: string")])
+        }
+    };
+    let _ = writeln!(out, "  {keyword} {name} {{");
+    for item in items {
+        let _ = writeln!(out, "    {item},");
+    }
+    let _ = writeln!(out, "  }}");
+}
+
 fn write_docs(out: &mut String, docs: Option<&str>, indent: &str) {
     for line in docs.into_iter().flat_map(str::lines) {
         let _ = if line.is_empty() {
@@ -112,5 +150,7 @@ pub fn type_name(ty: &Type) -> String {
         }
         Type::Dict(key, value) => format!("list<tuple<{}, {}>>", type_name(key), type_name(value)),
         Type::Option(item) => format!("option<{}>", type_name(item)),
+        Type::Named(name) => wit_ident(name),
+        Type::Json => JSON_TYPE.into(),
     }
 }

@@ -7,6 +7,8 @@ turns it into what the WIT type needs, raising ``TypeError`` or
 ``OverflowError`` rather than letting a bad value trap the instance.
 """
 
+import json as _json
+
 from componentize_py_types import Some
 
 _S64_MIN = -(1 << 63)
@@ -29,12 +31,19 @@ class Converter:
     def to_wit(self, value):
         return value
 
+    def accepts(self, value) -> bool:
+        """Whether ``value`` belongs to this type, to pick a union's case."""
+        return True
+
     def __repr__(self) -> str:
         return self.name
 
 
 class _Int(Converter):
     name = "int"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
 
     def to_wit(self, value):
         if not isinstance(value, int):
@@ -47,6 +56,9 @@ class _Int(Converter):
 class _Float(Converter):
     name = "float"
 
+    def accepts(self, value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
     def to_wit(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"expected float, got {_type_name(value)}")
@@ -56,6 +68,9 @@ class _Float(Converter):
 class _Bool(Converter):
     name = "bool"
 
+    def accepts(self, value) -> bool:
+        return isinstance(value, bool)
+
     def to_wit(self, value):
         if not isinstance(value, bool):
             raise TypeError(f"expected bool, got {_type_name(value)}")
@@ -64,6 +79,9 @@ class _Bool(Converter):
 
 class _Str(Converter):
     name = "str"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str)
 
     def to_wit(self, value):
         if not isinstance(value, str):
@@ -81,6 +99,9 @@ class _Bytes(Converter):
     def to_python(self, value):
         return bytes(value)
 
+    def accepts(self, value) -> bool:
+        return isinstance(value, (bytes, bytearray, memoryview))
+
     def to_wit(self, value):
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"expected bytes, got {_type_name(value)}")
@@ -89,6 +110,9 @@ class _Bytes(Converter):
 
 class _NoneType(Converter):
     name = "None"
+
+    def accepts(self, value) -> bool:
+        return value is None
 
     def to_wit(self, value):
         if value is not None:
@@ -118,6 +142,11 @@ class List(Converter):
         convert = self.item.to_python
         return [convert(v) for v in value]
 
+    def accepts(self, value) -> bool:
+        return isinstance(value, (list, tuple, set, frozenset)) and all(
+            self.item.accepts(v) for v in value
+        )
+
     def to_wit(self, value):
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
             raise TypeError(f"expected a list, got {_type_name(value)}")
@@ -134,6 +163,13 @@ class Tuple(Converter):
 
     def to_python(self, value):
         return tuple(c.to_python(v) for c, v in zip(self.items, value))
+
+    def accepts(self, value) -> bool:
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(self.items)
+            and all(c.accepts(v) for c, v in zip(self.items, value))
+        )
 
     def to_wit(self, value):
         if not isinstance(value, (tuple, list)):
@@ -154,6 +190,11 @@ class Dict(Converter):
     def to_python(self, value):
         k, v = self.key.to_python, self.value.to_python
         return {k(a): v(b) for a, b in value}
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, dict) and all(
+            self.key.accepts(k) and self.value.accepts(v) for k, v in value.items()
+        )
 
     def to_wit(self, value):
         if not hasattr(value, "items"):
@@ -179,8 +220,157 @@ class Option(Converter):
             value = value.value
         return self.item.to_python(value)
 
+    def accepts(self, value) -> bool:
+        return value is None or self.item.accepts(value)
+
     def to_wit(self, value):
         if value is None:
             return None
         inner = self.item.to_wit(value)
         return Some(inner) if self.nested else inner
+
+
+DATACLASS = 0
+TYPED_DICT = 1
+NAMED_TUPLE = 2
+
+
+class Record(Converter):
+    """A dataclass, ``TypedDict`` or ``NamedTuple`` of the module: a WIT record.
+
+    ``fields`` lists ``(python_name, wit_attribute, converter)`` in order.
+    """
+
+    identity = False
+
+    def __init__(self, cls, wit_cls, style: int, fields):
+        self.cls = cls
+        self.wit_cls = wit_cls
+        self.style = style
+        self.fields = fields
+        self.name = cls.__name__
+
+    def to_python(self, value):
+        values = {name: c.to_python(getattr(value, attr)) for name, attr, c in self.fields}
+        if self.style == TYPED_DICT:
+            return values
+        return self.cls(**values)
+
+    def accepts(self, value) -> bool:
+        if self.style == TYPED_DICT:
+            return isinstance(value, dict) and all(name in value for name, _, _ in self.fields)
+        return isinstance(value, self.cls)
+
+    def to_wit(self, value):
+        if self.style == TYPED_DICT:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected {self.name} (a dict), got {_type_name(value)}")
+            get = value.__getitem__
+        else:
+            if not isinstance(value, self.cls):
+                raise TypeError(f"expected {self.name}, got {_type_name(value)}")
+            get = value.__getattribute__
+        items = []
+        for name, _, c in self.fields:
+            try:
+                item = get(name)
+            except (KeyError, AttributeError):
+                raise TypeError(f"{self.name} is missing its field {name!r}") from None
+            try:
+                items.append(c.to_wit(item))
+            except (TypeError, OverflowError, ValueError) as exc:
+                raise type(exc)(f"field {name!r} of {self.name}: {exc}") from None
+        return self.wit_cls(*items)
+
+
+class Enum(Converter):
+    """An ``enum.Enum`` of the module: a WIT enum, matched by member name."""
+
+    identity = False
+
+    def __init__(self, cls, wit_cls, members: list[str]):
+        self.cls = cls
+        self.wit_cls = wit_cls
+        self.members = members
+        self.name = cls.__name__
+
+    def to_python(self, value):
+        return self.cls[self.members[value.value]]
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, self.cls)
+
+    def to_wit(self, value):
+        if not isinstance(value, self.cls):
+            raise TypeError(f"expected {self.name}, got {_type_name(value)}")
+        try:
+            return self.wit_cls(self.members.index(value.name))
+        except ValueError:
+            raise ValueError(f"{self.name}.{value.name} is not an exported member") from None
+
+
+class Literal(Converter):
+    """``Literal["a", "b"]``: a WIT enum whose cases are the strings."""
+
+    identity = False
+
+    def __init__(self, wit_cls, values: list[str]):
+        self.wit_cls = wit_cls
+        self.values = values
+        self.name = "Literal[" + ", ".join(repr(v) for v in values) + "]"
+
+    def to_python(self, value):
+        return self.values[value.value]
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def to_wit(self, value):
+        if not self.accepts(value):
+            raise ValueError(f"expected one of {', '.join(map(repr, self.values))}, got {value!r}")
+        return self.wit_cls(self.values.index(value))
+
+
+class Variant(Converter):
+    """``Union[A, B]``: a WIT variant; the first case whose type fits wins."""
+
+    identity = False
+
+    def __init__(self, cases):
+        self.cases = cases
+        self.name = "Union[" + ", ".join(repr(c) for _, c in cases) + "]"
+
+    def to_python(self, value):
+        for cls, c in self.cases:
+            if isinstance(value, cls):
+                return c.to_python(value.value)
+        raise TypeError(f"unexpected case {_type_name(value)} for {self.name}")
+
+    def accepts(self, value) -> bool:
+        return any(c.accepts(value) for _, c in self.cases)
+
+    def to_wit(self, value):
+        for cls, c in self.cases:
+            if c.accepts(value):
+                return cls(c.to_wit(value))
+        raise TypeError(f"expected {self.name}, got {_type_name(value)}")
+
+
+class Json(Converter):
+    """``Any`` / ``object``: any value JSON can carry, as JSON text."""
+
+    identity = False
+    name = "Any"
+
+    def __init__(self, wit_cls):
+        self.wit_cls = wit_cls
+
+    def to_python(self, value):
+        return _json.loads(value.json_text)
+
+    def to_wit(self, value):
+        try:
+            text = _json.dumps(value, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"the value cannot be carried as JSON: {exc}") from None
+        return self.wit_cls(text)

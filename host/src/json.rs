@@ -10,8 +10,9 @@
 //! | `list`, `tuple` | arrays |
 //! | `option<T>` | `null` or the value |
 //! | `record` | an object by field name |
+//! | `record json-value { json-text: string }` | any JSON value (the record carries it as JSON text) |
 //! | `enum` | the case name |
-//! | `variant` | `{"case": payload}`, or the case name alone |
+//! | `variant` | the payload alone when the first case that accepts it is its own case (untagged), else `{"case": payload}`; a case without payload is its name |
 //! | `result` | `{"ok": value}` or `{"err": value}` |
 //! | `flags` | an array of names |
 
@@ -120,6 +121,9 @@ pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {
             };
             Val::Map(pairs)
         }
+        Type::Record(record) if is_json_record(record) => {
+            Val::Record(vec![(JSON_FIELD.to_owned(), Val::String(json.to_string()))])
+        }
         Type::Record(record) => {
             let object = json.as_object().ok_or_else(mismatch)?;
             let mut fields = Vec::new();
@@ -159,19 +163,11 @@ pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {
             )
         }
         Type::Variant(variant) => {
-            let (name, payload) = case(json).ok_or_else(mismatch)?;
-            let Some(case) = variant.cases().find(|case| case.name == name) else {
-                return Err(format!("unknown case `{name}` for {}", wit_type(ty)));
-            };
-            let payload = match (&case.ty, payload) {
-                (Some(ty), Some(value)) => {
-                    Some(Box::new(to_val(ty, value).map_err(|e| at(name, e))?))
-                }
-                (None, None | Some(Value::Null)) => None,
-                (Some(_), None) => return Err(format!("case `{name}` needs a payload")),
-                (None, Some(_)) => return Err(format!("case `{name}` takes no payload")),
-            };
-            Val::Variant(name.to_owned(), payload)
+            let (name, payload) = variant_case(variant, json).map_err(|error| match error {
+                Some(error) => error,
+                None => mismatch(),
+            })?;
+            Val::Variant(name, payload.map(Box::new))
         }
         Type::Enum(enumeration) => {
             let name = json.as_str().ok_or_else(mismatch)?;
@@ -286,6 +282,14 @@ pub fn from_val(ty: &Type, val: &Val) -> Value {
             }
             Value::Object(object)
         }
+        (Type::Record(record), Val::Record(fields)) if is_json_record(record) => {
+            match fields.as_slice() {
+                [(_, Val::String(text))] => {
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+                }
+                _ => Value::Null,
+            }
+        }
         (Type::Record(record), Val::Record(fields)) => Value::Object(
             record
                 .fields()
@@ -304,7 +308,12 @@ pub fn from_val(ty: &Type, val: &Val) -> Value {
             let case_ty = variant.cases().find(|c| c.name == name).and_then(|c| c.ty);
             match (case_ty, payload) {
                 (Some(ty), Some(value)) => {
-                    Value::Object(Map::from_iter([(name.clone(), from_val(&ty, value))]))
+                    let untagged = from_val(&ty, value);
+                    // Untagged only when reading it back picks this very case.
+                    match variant_case(variant, &untagged) {
+                        Ok((chosen, _)) if chosen == *name => untagged,
+                        _ => Value::Object(Map::from_iter([(name.clone(), untagged)])),
+                    }
                 }
                 _ => Value::String(name.clone()),
             }
@@ -328,6 +337,50 @@ pub fn from_val(ty: &Type, val: &Val) -> Value {
         (_, Val::Flags(names)) => Value::Array(names.iter().cloned().map(Value::String).collect()),
         (_, other) => Value::String(format!("<{other:?}>")),
     }
+}
+
+/// The field of snakebox's `json-value` record, which carries `Any` as JSON text.
+const JSON_FIELD: &str = "json-text";
+
+/// `true` for a record with the one string field `json-text`.
+fn is_json_record(record: &wasmtime::component::types::Record) -> bool {
+    let mut fields = record.fields();
+    matches!(
+        (fields.next(), fields.next()),
+        (Some(field), None) if field.name == JSON_FIELD && matches!(field.ty, Type::String)
+    )
+}
+
+/// Reads a variant value: `{"case": payload}` when `case` names a case and
+/// the payload fits it, the case name alone for a case without payload, and
+/// otherwise the first case (in order) whose type accepts the JSON as is.
+/// `Err(None)` means nothing matched and the caller says what was expected.
+fn variant_case(
+    variant: &wasmtime::component::types::Variant,
+    json: &Value,
+) -> Result<(String, Option<Val>), Option<String>> {
+    let mut tagged_error = None;
+    if let Some((name, payload)) = case(json)
+        && let Some(case) = variant.cases().find(|case| case.name == name)
+    {
+        match (&case.ty, payload) {
+            (Some(ty), Some(value)) => match to_val(ty, value) {
+                Ok(val) => return Ok((name.to_owned(), Some(val))),
+                Err(error) => tagged_error = Some(at(name, error)),
+            },
+            (None, None | Some(Value::Null)) => return Ok((name.to_owned(), None)),
+            (Some(_), None) => tagged_error = Some(format!("case `{name}` needs a payload")),
+            (None, Some(_)) => tagged_error = Some(format!("case `{name}` takes no payload")),
+        }
+    }
+    for case in variant.cases() {
+        if let Some(ty) = &case.ty
+            && let Ok(val) = to_val(ty, json)
+        {
+            return Ok((case.name.to_owned(), Some(val)));
+        }
+    }
+    Err(tagged_error)
 }
 
 fn is_string_keyed(pair: &wasmtime::component::types::Tuple) -> bool {

@@ -12,5 +12,6 @@ mod limits;
 mod loading;
 mod projects;
 mod stores;
+mod types;
 mod util;
 mod values;

@@ -1,0 +1,270 @@
+//! Every row of the README's type table round-trips through a real
+//! component: Rust JSON → Python → Rust JSON unchanged, and the same through
+//! the CLI. Bad values come back as clear Python errors, never traps.
+
+use serde_json::{Value, json};
+
+use crate::util::{app, call, snakebox, stderr, stdout};
+
+const FIXTURE: &str = "types_table";
+
+async fn echo(name: &str, args: &[Value]) -> Value {
+    call(&app(FIXTURE), name, args)
+        .await
+        .unwrap_or_else(|e| panic!("{name}({args:?}): {e}"))
+}
+
+/// Sends `value` to an echo function and expects it back unchanged.
+async fn round_trip(name: &str, value: Value) {
+    assert_eq!(
+        echo(name, std::slice::from_ref(&value)).await,
+        value,
+        "{name}"
+    );
+}
+
+async fn python_error(name: &str, args: &[Value]) -> (String, String) {
+    let error = call(&app(FIXTURE), name, args)
+        .await
+        .expect_err("the call fails");
+    let python = error
+        .python()
+        .unwrap_or_else(|| panic!("{name}: expected a Python error, got {error}"));
+    (python.type_name.clone(), python.message.clone())
+}
+
+#[tokio::test]
+async fn sequences_tuples_and_mappings() {
+    round_trip("echo_sequence", json!([1, -2, i64::MAX])).await;
+    round_trip("echo_sequence", json!([])).await;
+    round_trip("echo_iterable", json!(["a", "", "ü🐍"])).await;
+    round_trip("echo_tuple", json!([7, "seven", true])).await;
+    round_trip("echo_var_tuple", json!([1.5, -0.0, "NaN"])).await;
+    round_trip("echo_mapping", json!({"a": [1, 2], "": []})).await;
+    round_trip("echo_int_keys", json!([[1, "one"], [-2, "minus two"]])).await;
+}
+
+#[tokio::test]
+async fn unions_are_variants_untagged_where_unambiguous() {
+    round_trip("echo_union", json!(5)).await;
+    round_trip("echo_union", json!("five")).await;
+    for value in [
+        json!(3),
+        json!(2.5),
+        json!("s"),
+        json!(false),
+        json!([1, 2]),
+        json!({"x": 1.5, "y": -2.0}),
+        Value::Null,
+    ] {
+        round_trip("echo_wide_union", value).await;
+    }
+    // Python sees the member type the value belongs to.
+    for (value, kind) in [
+        (json!(2), "int"),
+        (json!(2.5), "float"),
+        (json!("red"), "str"),
+        (json!(true), "bool"),
+        (json!({"color": "red"}), "Color"),
+        (json!({"x": 0.0, "y": 1.0}), "Point"),
+    ] {
+        assert_eq!(
+            echo("union_kind", &[value.clone()]).await,
+            json!(kind),
+            "{value}"
+        );
+    }
+    // "red" alone reads as the `str` case, so a `Color` comes back tagged.
+    round_trip("echo_color_or_str", json!("red")).await;
+    round_trip("echo_color_or_str", json!({"color": "red"})).await;
+    let error = call(&app(FIXTURE), "echo_union", &[json!([1])])
+        .await
+        .expect_err("a list is neither int nor str");
+    assert!(
+        error
+            .to_string()
+            .contains("expected variant { int(s64), str(string) }"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn literals_and_enums_are_wit_enums() {
+    round_trip("echo_literal", json!("read")).await;
+    round_trip("echo_literal", json!("read-write")).await;
+    assert_eq!(
+        echo("check_literal", &[json!("read-write")]).await,
+        json!(true),
+        "Python sees its own literal string"
+    );
+    let (kind, message) = python_error("bad_literal", &[]).await;
+    assert_eq!(kind, "ValueError");
+    assert!(message.contains("'append'"), "{message}");
+    for color in ["red", "green", "dark-blue"] {
+        round_trip("echo_color", json!(color)).await;
+    }
+    assert_eq!(
+        echo("color_value", &[json!("dark-blue")]).await,
+        json!("3"),
+        "Python sees its own enum member"
+    );
+    let error = call(&app(FIXTURE), "echo_color", &[json!("blue")])
+        .await
+        .expect_err("no such member");
+    assert!(error.to_string().contains("unknown case `blue`"), "{error}");
+}
+
+#[tokio::test]
+async fn classes_are_records_with_nested_records() {
+    let shape = json!({
+        "name": "triangle",
+        "corners": [{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 0.5}, {"x": -1.0, "y": 2.0}],
+        "color": "green",
+        "label": "ü",
+    });
+    round_trip("echo_shape", shape.clone()).await;
+    round_trip(
+        "echo_shape",
+        json!({"name": "", "corners": [], "color": "red", "label": null}),
+    )
+    .await;
+    assert_eq!(echo("is_shape", &[shape]).await, json!(true));
+    let scaled = echo(
+        "scale",
+        &[
+            json!({"name": "s", "corners": [{"x": 1.0, "y": 2.0}], "color": "red", "label": null}),
+            json!(2.0),
+        ],
+    )
+    .await;
+    assert_eq!(scaled["corners"], json!([{"x": 2.0, "y": 4.0}]));
+    round_trip("echo_movie", json!({"title": "Up", "year": 2009})).await;
+    assert_eq!(
+        echo("movie_kind", &[json!({"title": "Up", "year": 2009})]).await,
+        json!("dict")
+    );
+    round_trip("echo_pair", json!({"left": -1, "right": "r"})).await;
+    assert_eq!(
+        echo("pair_kind", &[json!({"left": 1, "right": ""})]).await,
+        json!("Pair")
+    );
+    let (kind, message) = python_error("bad_record", &[]).await;
+    assert_eq!(kind, "TypeError");
+    assert!(message.contains("field 'x' of Point"), "{message}");
+}
+
+#[tokio::test]
+async fn any_is_json() {
+    for value in [
+        json!({"a": [1, 2.5, null, true, "ü"], "b": {}}),
+        json!([]),
+        json!("text"),
+        json!(-3),
+        Value::Null,
+    ] {
+        round_trip("echo_any", value.clone()).await;
+        round_trip("echo_object", value).await;
+    }
+    assert_eq!(echo("any_kind", &[json!({"k": 1})]).await, json!("dict"));
+    assert_eq!(echo("any_kind", &[json!([1])]).await, json!("list"));
+    let (kind, message) = python_error("not_json", &[]).await;
+    assert_eq!(kind, "TypeError");
+    assert!(message.contains("cannot be carried as JSON"), "{message}");
+    let (_, message) = python_error("nan_json", &[]).await;
+    assert!(message.contains("cannot be carried as JSON"), "{message}");
+}
+
+#[tokio::test]
+async fn argument_kinds_follow_python() {
+    let app = app(FIXTURE);
+    assert_eq!(echo("total", &[json!([1, 2, 3])]).await, json!(6));
+    assert_eq!(echo("total", &[json!([])]).await, json!(0));
+    assert_eq!(
+        echo("keywords", &[json!({"a": "1", "b": "2"})]).await,
+        json!(["a=1", "b=2"])
+    );
+    assert_eq!(
+        echo("kinds", &[json!(1), json!(2), json!(3)]).await,
+        json!("1-2-3")
+    );
+    let named = app
+        .call_json(
+            "kinds",
+            &[json!(1)],
+            &[("c".into(), json!(3)), ("b".into(), json!(2))],
+        )
+        .await
+        .expect("b and c by name");
+    assert_eq!(named, json!("1-2-3"));
+    // Python's own defaults, not copies and not `None`.
+    assert_eq!(echo("with_default", &[]).await, json!(""));
+    assert_eq!(
+        app.call_json("with_default", &[json!([1, 2])], &[])
+            .await
+            .expect("sep omitted"),
+        json!("1/2")
+    );
+    assert_eq!(
+        app.call_json("with_default", &[], &[("sep".into(), json!("-"))])
+            .await
+            .expect("items omitted"),
+        json!("")
+    );
+    // `Optional[T] = None`: leaving it out and passing `null` both give None,
+    // and a value gives the value.
+    assert_eq!(echo("maybe", &[]).await, json!("none"));
+    assert_eq!(echo("maybe", &[Value::Null]).await, json!("none"));
+    assert_eq!(echo("maybe", &[json!(4)]).await, json!("some 4"));
+}
+
+#[test]
+fn the_cli_carries_every_row_as_json() {
+    let file = "tests/fixtures/types_table.py";
+    for (function, arg, expected) in [
+        ("echo_union", "\"x\"", "\"x\""),
+        ("echo_wide_union", "[1,2]", "[1,2]"),
+        (
+            "echo_color_or_str",
+            "{\"color\":\"red\"}",
+            "{\"color\":\"red\"}",
+        ),
+        ("echo_literal", "\"write\"", "\"write\""),
+        ("echo_color", "\"dark-blue\"", "\"dark-blue\""),
+        (
+            "echo_shape",
+            "{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":null}",
+            "{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":null}",
+        ),
+        (
+            "echo_movie",
+            "{\"title\":\"Up\",\"year\":2009}",
+            "{\"title\":\"Up\",\"year\":2009}",
+        ),
+        (
+            "echo_pair",
+            "{\"left\":1,\"right\":\"r\"}",
+            "{\"left\":1,\"right\":\"r\"}",
+        ),
+        (
+            "echo_any",
+            "{\"a\":[1,null,\"ü\"]}",
+            "{\"a\":[1,null,\"ü\"]}",
+        ),
+        ("echo_mapping", "{\"k\":[1]}", "{\"k\":[1]}"),
+    ] {
+        let output = snakebox(&["run", file, function, arg]);
+        assert!(output.status.success(), "{function}: {}", stderr(&output));
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout(&output)).expect("JSON"),
+            serde_json::from_str::<Value>(expected).expect("JSON"),
+            "{function}"
+        );
+    }
+    let output = snakebox(&["run", file, "not_json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot be carried as JSON"),
+        "{}",
+        stderr(&output)
+    );
+}
