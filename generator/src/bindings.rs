@@ -1,12 +1,10 @@
 //! The build-script helper: Python module in, typed Rust bindings out.
 //!
+//! In `build.rs`:
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     snakebox_generator::bindings::Bindings::new("python/app.py")
-//!         .generate()
-//!         .expect("bindings for python/app.py");
-//! }
+//! snakebox_generator::bindings::Bindings::new("python/app.py")
+//!     .generate()
+//!     .expect("bindings for python/app.py");
 //! ```
 //!
 //! ```ignore

@@ -48,6 +48,11 @@ pub fn emit(module: &Module, source_path: &str) -> String {
         out,
         "#[derive(Clone)]\npub struct {name} {{\n    app: ::snakebox::App,\n}}\n"
     );
+    // Generated code is linted in the user's crate; keep its shape simple to emit.
+    let _ = writeln!(
+        out,
+        "#[allow(clippy::vec_init_then_push, clippy::redundant_closure_call, clippy::too_many_arguments)]"
+    );
     let _ = writeln!(out, "impl {name} {{");
     let _ = writeln!(
         out,
@@ -125,7 +130,10 @@ fn write_method(out: &mut String, function: &Function) {
     if function.params.is_empty() {
         let _ = writeln!(out, "            Ok(::std::vec::Vec::new());");
     } else {
-        let _ = writeln!(out, "            (|| {{\n                let mut named = ::std::vec::Vec::new();");
+        let _ = writeln!(
+            out,
+            "            (|| {{\n                let mut named = ::std::vec::Vec::new();"
+        );
         for param in &function.params {
             let var = ident(&param.name);
             let push = format!(
@@ -133,7 +141,10 @@ fn write_method(out: &mut String, function: &Function) {
                 param.wit_name
             );
             if param.has_default {
-                let _ = writeln!(out, "                if let Some({var}) = {var} {{ {push} }}");
+                let _ = writeln!(
+                    out,
+                    "                if let Some({var}) = {var} {{ {push} }}"
+                );
             } else {
                 let _ = writeln!(out, "                {push}");
             }

@@ -140,10 +140,9 @@ impl App {
                 .unwrap_or_else(|e| e.into_inner());
             // Prefer a worker whose store is already instantiated.
             let index = workers.iter().position(WorkerHandle::is_ready);
-            match index.or_else(|| workers.len().checked_sub(1)) {
-                Some(index) => Some(workers.swap_remove(index)),
-                None => None,
-            }
+            index
+                .or_else(|| workers.len().checked_sub(1))
+                .map(|index| workers.swap_remove(index))
         };
         let worker = match taken {
             Some(worker) => worker,
