@@ -12,5 +12,15 @@ need_python() {
   fi
 }
 
+# The benchmark (bench/) embeds CPython through PyO3, which links libpython.
+need_python_dev() {
+  if ! command -v python3-config >/dev/null; then
+    echo "installing python3-dev (Debian package, for the benchmark's PyO3 peer)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dev >/dev/null
+  fi
+}
+
 need_python
+need_python_dev
 python3 --version >&2

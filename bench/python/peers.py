@@ -1,0 +1,39 @@
+"""The functions every peer runs in the benchmark, unchanged.
+
+snakebox and the hand-wired wasmtime peer run them inside the component built
+from this file; PyO3 and native python3 import this file as it is.
+"""
+
+import asyncio
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def echo(text: str) -> str:
+    return text
+
+
+def scale(values: list[float]) -> list[float]:
+    return values
+
+
+async def nap() -> int:
+    await asyncio.sleep(0.01)
+    return 1
+
+
+def fib(n: int) -> int:
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+def words(count: int) -> int:
+    """String and dict work: counts word frequencies in generated text."""
+    counts: dict[str, int] = {}
+    for i in range(count):
+        word = "w" + str(i % 97)
+        counts[word] = counts.get(word, 0) + len(word)
+    return sum(counts.values())

@@ -1,0 +1,80 @@
+//! Timing, memory and machine facts.
+
+use std::time::{Duration, Instant};
+
+/// The median of some samples (the lower middle one for an even count).
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[(samples.len() - 1) / 2]
+}
+
+/// Runs `sample` `runs` times and gives the median of what it returns.
+pub fn median_of(
+    runs: usize,
+    mut sample: impl FnMut() -> anyhow::Result<f64>,
+) -> anyhow::Result<f64> {
+    let samples = (0..runs.max(1))
+        .map(|_| sample())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(median(samples))
+}
+
+/// Seconds as a float, for arithmetic on durations.
+pub fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+/// Time since `start`, in seconds.
+pub fn since(start: Instant) -> f64 {
+    secs(start.elapsed())
+}
+
+/// This process's resident memory, in bytes, from `/proc/self/status`.
+pub fn rss_bytes() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS line in /proc/self/status"))?;
+    Ok(kib * 1024)
+}
+
+/// The machine: logical cores and CPU model.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+        })
+        .map_or_else(String::new, |kib| {
+            format!(", {:.1} GiB RAM", kib as f64 / 1048576.0)
+        });
+    format!("{cores} logical cores, {model}{memory}")
+}

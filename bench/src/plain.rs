@@ -1,0 +1,218 @@
+//! The hand-wired peer: the same component on wasmtime 48 directly, with
+//! wasmtime's default configuration (plus the component-model-async switch
+//! the component needs), its dynamic `Func` API, and the least host code the
+//! component's imports require. No compiled-code cache, no store reuse.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+use wasmtime::component::{
+    Accessor, Component, ComponentExportIndex, Func, Instance, InstancePre, Linker, ResourceTable,
+    Val,
+};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// The store data: WASI, and the bookkeeping of the `cancelled` protocol.
+pub struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    next_token: u64,
+    watchers: HashMap<u64, oneshot::Sender<bool>>,
+    left: HashSet<u64>,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// An engine and a linked component, ready to instantiate.
+pub struct Plain {
+    pub engine: Engine,
+    pre: InstancePre<Host>,
+    /// The exports of the component's one interface, by name.
+    exports: HashMap<String, ComponentExportIndex>,
+}
+
+/// The interface the component exports, as the generator names it.
+const INTERFACE: &str = "snakebox-py:peers/peers";
+
+/// The engine every plain peer uses.
+pub fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    Ok(Engine::new(&config)?)
+}
+
+impl Plain {
+    /// Loads a component compiled earlier with `Engine::precompile_component`.
+    pub fn deserialize(engine: &Engine, compiled: &Path) -> anyhow::Result<Self> {
+        // SAFETY: the file was written by this benchmark, from
+        // `Engine::precompile_component` on an engine of the same config.
+        #[expect(unsafe_code, reason = "wasmtime marks loading compiled code unsafe")]
+        let component = unsafe { Component::deserialize_file(engine, compiled)? };
+        Self::link(engine, &component)
+    }
+
+    fn link(engine: &Engine, component: &Component) -> anyhow::Result<Self> {
+        let linker = linker(engine)?;
+        let pre = linker.instantiate_pre(component)?;
+        let (_, interface) = component
+            .get_export(None, INTERFACE)
+            .with_context(|| format!("the component exports no `{INTERFACE}`"))?;
+        let exports = ["add", "echo", "scale", "nap", "fib", "words"]
+            .into_iter()
+            .map(|name| {
+                let (_, index) = component
+                    .get_export(Some(&interface), name)
+                    .with_context(|| format!("`{INTERFACE}` has no `{name}`"))?;
+                Ok((name.to_owned(), index))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Plain {
+            engine: engine.clone(),
+            pre,
+            exports,
+        })
+    }
+
+    /// A fresh store and instance.
+    pub async fn instantiate(&self) -> anyhow::Result<(Store<Host>, Instance)> {
+        let host = Host {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            next_token: 1,
+            watchers: HashMap::new(),
+            left: HashSet::new(),
+        };
+        let mut store = Store::new(&self.engine, host);
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok((store, instance))
+    }
+
+    fn func(
+        &self,
+        store: &mut Store<Host>,
+        instance: &Instance,
+        name: &str,
+    ) -> anyhow::Result<Func> {
+        let index = self
+            .exports
+            .get(name)
+            .with_context(|| format!("no export `{name}`"))?;
+        instance
+            .get_func(store, index)
+            .with_context(|| format!("export `{name}` is not a function"))
+    }
+
+    /// Calls a sync export and unwraps its `result<T, python-error>`.
+    pub async fn call(
+        &self,
+        store: &mut Store<Host>,
+        instance: &Instance,
+        name: &str,
+        args: &[Val],
+    ) -> anyhow::Result<Val> {
+        let func = self.func(store, instance, name)?;
+        let mut results = [Val::Bool(false)];
+        func.call_async(&mut *store, args, &mut results).await?;
+        let [result] = results;
+        unwrap_result(result)
+    }
+
+    /// Runs `count` concurrent calls of an async export without arguments
+    /// on one store, and waits for them all.
+    pub async fn call_many_concurrent(
+        &self,
+        store: &mut Store<Host>,
+        instance: &Instance,
+        name: &str,
+        count: usize,
+    ) -> anyhow::Result<()> {
+        let func = self.func(store, instance, name)?;
+        store
+            .run_concurrent(async |accessor| {
+                let calls = (0..count).map(|_| async move {
+                    let mut results = [Val::Bool(false)];
+                    func.call_concurrent(accessor, &[], &mut results).await?;
+                    let [result] = results;
+                    unwrap_result(result)
+                });
+                futures::future::try_join_all(calls).await.map(drop)
+            })
+            .await?
+    }
+}
+
+fn unwrap_result(result: Val) -> anyhow::Result<Val> {
+    match result {
+        Val::Result(Ok(Some(value))) => Ok(*value),
+        Val::Result(Ok(None)) => Ok(Val::Tuple(Vec::new())),
+        other => anyhow::bail!("the call failed: {other:?}"),
+    }
+}
+
+/// WASI and the smallest working `snakebox:runtime/host`.
+fn linker(engine: &Engine) -> anyhow::Result<Linker<Host>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    let mut host = linker.instance("snakebox:runtime/host@0.1.0")?;
+    host.func_wrap_concurrent("sleep", |_: &Accessor<Host>, (_id, ms): (u64, u64)| {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(())
+        })
+    })?;
+    // Timers are never cancelled in this benchmark.
+    host.func_wrap("wake", |_store, (_id,): (u64,)| Ok(()))?;
+    host.func_wrap("enter", |mut store, (): ()| {
+        let host: &mut Host = store.data_mut();
+        let token = host.next_token;
+        host.next_token += 1;
+        Ok((token,))
+    })?;
+    host.func_wrap_concurrent(
+        "cancelled",
+        |accessor: &Accessor<Host>, (token,): (u64,)| {
+            Box::pin(async move {
+                let waiter = accessor.with(|mut access| {
+                    let host = access.get();
+                    if host.left.remove(&token) {
+                        return None;
+                    }
+                    let (sender, receiver) = oneshot::channel();
+                    host.watchers.insert(token, sender);
+                    Some(receiver)
+                });
+                let cancelled = match waiter {
+                    Some(receiver) => receiver.await.unwrap_or(false),
+                    None => false,
+                };
+                Ok((cancelled,))
+            })
+        },
+    )?;
+    host.func_wrap("leave", |mut store, (token,): (u64,)| {
+        let host: &mut Host = store.data_mut();
+        match host.watchers.remove(&token) {
+            Some(watcher) => {
+                let _ = watcher.send(false);
+            }
+            None => {
+                host.left.insert(token);
+            }
+        }
+        Ok(())
+    })?;
+    host.func_wrap("log", |_store, (_f, _l, _m): (String, u32, String)| Ok(()))?;
+    Ok(linker)
+}

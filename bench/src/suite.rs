@@ -1,0 +1,600 @@
+//! The six measurements of the benchmark, each on every peer that has it.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use futures::future::try_join_all;
+use snakebox::{App, Val};
+use tokio::runtime::Runtime as Tokio;
+
+use crate::measure::{median, median_of, since};
+use crate::plain::{self, Plain};
+use crate::pyo3_peer::Pyo3;
+use crate::report::{Table, Unit};
+use crate::{Paths, child};
+
+/// Builds the arguments of one call.
+type MakeArgs<'a> = Box<dyn Fn() -> Vec<Val> + 'a>;
+
+/// How long `nap()` sleeps.
+const NAP: f64 = 0.01;
+
+/// Sizes and repetitions.
+pub struct Settings {
+    /// Samples per figure; the median is reported.
+    samples: usize,
+    /// Calls per sample in the call-overhead rows.
+    calls: usize,
+    /// Concurrent naps.
+    concurrency: Vec<usize>,
+    /// Fresh processes per start-up figure.
+    processes: usize,
+    /// Cold compiles.
+    compiles: usize,
+    /// Whether to time snakebox's cold compile too (the smoke run skips it:
+    /// it is the cached path's code with an empty folder, and takes seconds).
+    cold_snakebox: bool,
+    /// Live stores in the memory rows.
+    stores: Vec<usize>,
+    /// `fib(n)` for the CPU-bound rows.
+    fib: i64,
+    /// Calls per throughput sample.
+    fib_calls: usize,
+    /// `words(n)` for the speed rows.
+    words: i64,
+}
+
+impl Settings {
+    pub fn full() -> Self {
+        Settings {
+            samples: 11,
+            calls: 2_000,
+            concurrency: vec![1, 100, 1_000, 10_000],
+            processes: 7,
+            compiles: 3,
+            cold_snakebox: true,
+            stores: vec![1, 10, 100],
+            fib: 25,
+            fib_calls: 8,
+            words: 100_000,
+        }
+    }
+
+    pub fn smoke() -> Self {
+        Settings {
+            samples: 1,
+            calls: 3,
+            concurrency: vec![1, 10],
+            processes: 1,
+            compiles: 1,
+            cold_snakebox: false,
+            stores: vec![1, 2],
+            fib: 10,
+            fib_calls: 2,
+            words: 100,
+        }
+    }
+}
+
+/// Everything one run shares.
+struct Peers<'a> {
+    settings: &'a Settings,
+    paths: &'a Paths,
+    tokio: Tokio,
+    app: App,
+    plain: Arc<Plain>,
+    pyo3: Pyo3,
+}
+
+/// Runs every measurement and gives the table.
+pub fn run(settings: &Settings, paths: &Paths, scratch: &Path) -> anyhow::Result<Table> {
+    let mut table = Table::default();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let wasm = std::fs::read(&paths.wasm).context("failed to read the component")?;
+
+    eprintln!("compile with an empty cache");
+    let engine = plain::engine()?;
+    let mut plain_compiles = Vec::new();
+    let mut ours_compiles = Vec::new();
+    for round in 0..settings.compiles {
+        let start = Instant::now();
+        let compiled = engine.precompile_component(&wasm)?;
+        plain_compiles.push(since(start));
+        std::fs::write(&paths.compiled, compiled)?;
+        if !settings.cold_snakebox {
+            continue;
+        }
+        let empty = scratch.join(format!("empty-cache-{round}"));
+        let runtime = snakebox::Runtime::with_cache_dir(Some(empty.clone()))?;
+        let start = Instant::now();
+        runtime.load(&paths.wasm)?;
+        ours_compiles.push(since(start));
+        std::fs::remove_dir_all(&empty).ok();
+    }
+    table.push(
+        "Start-up",
+        "compile, empty cache",
+        Unit::Seconds,
+        [
+            (!ours_compiles.is_empty()).then(|| median(ours_compiles)),
+            Some(median(plain_compiles)),
+            None,
+            None,
+        ],
+    );
+
+    let runtime = snakebox::Runtime::with_cache_dir(Some(paths.cache.clone()))?;
+    let peers = Peers {
+        settings,
+        paths,
+        app: runtime.load(&paths.wasm)?,
+        plain: Arc::new(Plain::deserialize(&engine, &paths.compiled)?),
+        pyo3: Pyo3::load(&paths.python)?,
+        tokio,
+    };
+    peers.startup(&mut table)?;
+    peers.call_overhead(&mut table)?;
+    peers.concurrency(&mut table)?;
+    peers.memory(&mut table)?;
+    peers.scaling(&mut table)?;
+    peers.speed(&mut table)?;
+    Ok(table)
+}
+
+impl Peers<'_> {
+    fn startup(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("start-up");
+        let s = self.settings;
+        let fresh_ours = median_of(s.samples * 2, || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                let session = self.app.session()?;
+                session.call("add", add_args()).await?;
+                Ok(since(start))
+            })
+        })?;
+        let fresh_plain = median_of(s.samples * 2, || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                let (mut store, instance) = self.plain.instantiate().await?;
+                self.plain
+                    .call(&mut store, &instance, "add", &add_args())
+                    .await?;
+                Ok(since(start))
+            })
+        })?;
+        let python_process = median_of(s.processes, || {
+            python3(&self.paths.python, "peers.add(2, 40)").map(|(wall, _)| wall)
+        })?;
+        table.push(
+            "Start-up",
+            "fresh isolated interpreter: create + first call",
+            Unit::Millis,
+            [
+                Some(fresh_ours),
+                Some(fresh_plain),
+                None,
+                Some(python_process),
+            ],
+        );
+        let new_process = |peer: &str| {
+            median_of(s.processes, || {
+                child::spawn("first-call", peer, 1, self.paths).map(|(wall, _)| wall)
+            })
+        };
+        table.push(
+            "Start-up",
+            "new process, first call (compiled code on disk)",
+            Unit::Millis,
+            [
+                Some(new_process("snakebox")?),
+                Some(new_process("wasmtime")?),
+                Some(new_process("pyo3")?),
+                Some(python_process),
+            ],
+        );
+        Ok(())
+    }
+
+    fn call_overhead(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("call overhead");
+        let s = self.settings;
+        let text = "x".repeat(1024);
+        let floats: Vec<f64> = (0..10_000).map(|i| f64::from(i) * 0.5).collect();
+        let float_calls = (s.calls / 10).max(1);
+        let cases: [(&str, &str, usize, MakeArgs<'_>); 3] = [
+            ("sync add(int, int)", "add", s.calls, Box::new(add_args)),
+            (
+                "str echo, 1 KiB",
+                "echo",
+                s.calls,
+                Box::new(|| vec![Val::String(text.clone())]),
+            ),
+            (
+                "list[float], 10,000 in and out",
+                "scale",
+                float_calls,
+                Box::new(|| {
+                    vec![Val::List(
+                        floats.iter().copied().map(Val::Float64).collect(),
+                    )]
+                }),
+            ),
+        ];
+        let (mut store, instance) = self.tokio.block_on(self.plain.instantiate())?;
+        for (row, name, calls, args) in &cases {
+            let per_call = |elapsed: f64| elapsed / *calls as f64;
+            let ours = median_of(s.samples, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..*calls {
+                        self.app.call(name, args()).await?;
+                    }
+                    Ok(per_call(since(start)))
+                })
+            })?;
+            let theirs = median_of(s.samples, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..*calls {
+                        self.plain
+                            .call(&mut store, &instance, name, &args())
+                            .await?;
+                    }
+                    Ok(per_call(since(start)))
+                })
+            })?;
+            let pyo3 = median_of(s.samples, || {
+                let start = Instant::now();
+                for _ in 0..*calls {
+                    match *name {
+                        "add" => drop(self.pyo3.add(2, 40)?),
+                        "echo" => drop(self.pyo3.echo(&text)?),
+                        _ => drop(self.pyo3.scale(&floats)?),
+                    }
+                }
+                Ok(per_call(since(start)))
+            })?;
+            table.push(
+                "Call overhead (per call)",
+                *row,
+                Unit::Micros,
+                [Some(ours), Some(theirs), Some(pyo3), None],
+            );
+        }
+        Ok(())
+    }
+
+    fn concurrency(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("async concurrency");
+        let s = self.settings;
+        let session = self.app.session()?;
+        let pool = self.app.pool(2)?;
+        self.tokio.block_on(async {
+            session.call("add", add_args()).await?;
+            try_join_all((0..2).map(|_| pool.call("add", add_args()))).await?;
+            anyhow::Ok(())
+        })?;
+        let (mut store, instance) = self.tokio.block_on(self.plain.instantiate())?;
+        for &count in &s.concurrency {
+            let ours = median_of(s.samples.min(5), || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    try_join_all((0..count).map(|_| session.call("nap", Vec::new()))).await?;
+                    Ok(since(start) / NAP)
+                })
+            })?;
+            let theirs = median_of(s.samples.min(5), || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    self.plain
+                        .call_many_concurrent(&mut store, &instance, "nap", count)
+                        .await?;
+                    Ok(since(start) / NAP)
+                })
+            })?;
+            let pyo3 = median_of(s.samples.min(5), || {
+                let start = Instant::now();
+                self.pyo3.naps(count)?;
+                Ok(since(start) / NAP)
+            })?;
+            table.push(
+                "Async concurrency (total time ÷ 10 ms sleep)",
+                format!("N = {count}, one store"),
+                Unit::Times,
+                [Some(ours), Some(theirs), Some(pyo3), None],
+            );
+        }
+        for &count in &s.concurrency {
+            let ours = median_of(s.samples.min(5), || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    try_join_all((0..count).map(|_| pool.call("nap", Vec::new()))).await?;
+                    Ok(since(start) / NAP)
+                })
+            })?;
+            let theirs = median_of(s.samples.min(5), || {
+                self.plain_threads(2, move |plain, store, instance, runtime, share| {
+                    let share = if share == 0 {
+                        count / 2
+                    } else {
+                        count - count / 2
+                    };
+                    runtime.block_on(plain.call_many_concurrent(store, instance, "nap", share))
+                })
+                .map(|elapsed| elapsed / NAP)
+            })?;
+            let pyo3 = median_of(s.samples.min(5), || {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    let halves = [count / 2, count - count / 2];
+                    let threads: Vec<_> = halves
+                        .iter()
+                        .map(|&half| scope.spawn(move || self.pyo3.naps(half)))
+                        .collect();
+                    threads.into_iter().try_for_each(|thread| {
+                        thread
+                            .join()
+                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread panicked")))
+                    })
+                })?;
+                Ok(since(start) / NAP)
+            })?;
+            table.push(
+                "Async concurrency (total time ÷ 10 ms sleep)",
+                format!("N = {count}, 2 workers"),
+                Unit::Times,
+                [Some(ours), Some(theirs), Some(pyo3), None],
+            );
+        }
+        Ok(())
+    }
+
+    fn memory(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("memory");
+        let s = self.settings;
+        let mut per_store = Vec::new();
+        for &stores in &s.stores {
+            let measure = |peer: &str| {
+                median_of(s.samples.min(3), || {
+                    child::spawn("memory", peer, stores, self.paths).map(|(_, bytes)| bytes)
+                })
+            };
+            let ours = measure("snakebox")?;
+            let theirs = measure("wasmtime")?;
+            let (pyo3, python) = if stores == 1 {
+                let script = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read()).group(1))";
+                let python = median_of(s.samples.min(3), || {
+                    let (_, kib) =
+                        python3(&self.paths.python, &format!("peers.add(2, 40); {script}"))?;
+                    Ok(kib * 1024.0)
+                })?;
+                (Some(measure("pyo3")?), Some(python))
+            } else {
+                (None, None)
+            };
+            per_store.push((stores, ours, theirs));
+            table.push(
+                "Memory (resident, per idle store)",
+                format!("{stores} store{}", if stores == 1 { "" } else { "s" }),
+                Unit::Mib,
+                [Some(ours), Some(theirs), pyo3, python],
+            );
+        }
+        if let (Some(&(few, ours_few, theirs_few)), Some(&(many, ours_many, theirs_many))) =
+            (per_store.first(), per_store.last())
+            && many > few
+        {
+            let marginal = |at_few: f64, at_many: f64| {
+                (at_many * many as f64 - at_few * few as f64) / (many - few) as f64
+            };
+            table.push(
+                "Memory (resident, per idle store)",
+                format!("each store past the first ({few} → {many})"),
+                Unit::Mib,
+                [
+                    Some(marginal(ours_few, ours_many)),
+                    Some(marginal(theirs_few, theirs_many)),
+                    None,
+                    None,
+                ],
+            );
+        }
+        Ok(())
+    }
+
+    fn scaling(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("parallel scaling");
+        let s = self.settings;
+        let calls = s.fib_calls;
+        let fib = s.fib;
+        let mut rows = Vec::new();
+        for workers in [1, 2] {
+            let pool = self.app.pool(workers)?;
+            self.tokio.block_on(try_join_all(
+                (0..workers).map(|_| pool.call("add", add_args())),
+            ))?;
+            let ours = median_of(s.samples.min(5), || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    try_join_all((0..calls).map(|_| pool.call("fib", vec![Val::S64(fib)]))).await?;
+                    Ok(calls as f64 / since(start))
+                })
+            })?;
+            let theirs = median_of(s.samples.min(5), || {
+                self.plain_threads(workers, move |plain, store, instance, runtime, index| {
+                    let share = calls / workers + usize::from(index < calls % workers);
+                    runtime.block_on(async {
+                        for _ in 0..share {
+                            plain.call(store, instance, "fib", &[Val::S64(fib)]).await?;
+                        }
+                        anyhow::Ok(())
+                    })
+                })
+                .map(|elapsed| calls as f64 / elapsed)
+            })?;
+            let pyo3 = median_of(s.samples.min(5), || {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    let threads: Vec<_> = (0..workers)
+                        .map(|index| {
+                            let share = calls / workers + usize::from(index < calls % workers);
+                            scope.spawn(move || {
+                                (0..share)
+                                    .try_for_each(|_| self.pyo3.call_int("fib", fib).map(drop))
+                            })
+                        })
+                        .collect();
+                    threads.into_iter().try_for_each(|thread| {
+                        thread
+                            .join()
+                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread panicked")))
+                    })
+                })?;
+                Ok(calls as f64 / since(start))
+            })?;
+            table.push(
+                "Parallel scaling (CPU-bound Python)",
+                format!(
+                    "fib({fib}) throughput, {workers} worker{}",
+                    if workers == 1 { "" } else { "s" }
+                ),
+                Unit::PerSecond,
+                [Some(ours), Some(theirs), Some(pyo3), None],
+            );
+            rows.push([ours, theirs, pyo3]);
+        }
+        if let [one, two] = rows.as_slice() {
+            let ratio = |i: usize| Some(two[i] / one[i]);
+            table.push(
+                "Parallel scaling (CPU-bound Python)",
+                "2 workers ÷ 1 worker",
+                Unit::Times,
+                [ratio(0), ratio(1), ratio(2), None],
+            );
+        }
+        Ok(())
+    }
+
+    fn speed(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("Python speed");
+        let s = self.settings;
+        let session = self.app.session()?;
+        let (mut store, instance) = self.tokio.block_on(self.plain.instantiate())?;
+        for (name, arg) in [("fib", s.fib), ("words", s.words)] {
+            let runs = s.samples.min(7);
+            let ours = median_of(runs, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    session.call(name, vec![Val::S64(arg)]).await?;
+                    Ok(since(start))
+                })
+            })?;
+            let theirs = median_of(runs, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    self.plain
+                        .call(&mut store, &instance, name, &[Val::S64(arg)])
+                        .await?;
+                    Ok(since(start))
+                })
+            })?;
+            let pyo3 = median_of(runs, || {
+                let start = Instant::now();
+                self.pyo3.call_int(name, arg)?;
+                Ok(since(start))
+            })?;
+            let script = format!(
+                "import time\nsamples = []\nfor _ in range({runs}):\n    t = time.perf_counter(); peers.{name}({arg}); samples.append(time.perf_counter() - t)\nprint(sorted(samples)[({runs} - 1) // 2])"
+            );
+            let (_, python) = python3(&self.paths.python, &script)?;
+            table.push(
+                "Python speed (one call, pure Python)",
+                format!("{name}({arg})"),
+                Unit::Millis,
+                [Some(ours), Some(theirs), Some(pyo3), Some(python)],
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs `work` on `workers` threads, each with its own store, started
+    /// together once every store is ready; gives the time until all finish.
+    fn plain_threads(
+        &self,
+        workers: usize,
+        work: impl Fn(
+            &Plain,
+            &mut wasmtime::Store<plain::Host>,
+            &wasmtime::component::Instance,
+            &Tokio,
+            usize,
+        ) -> anyhow::Result<()>
+        + Sync,
+    ) -> anyhow::Result<f64> {
+        let ready = Barrier::new(workers + 1);
+        let work = &work;
+        let ready = &ready;
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..workers)
+                .map(|index| {
+                    let plain = Arc::clone(&self.plain);
+                    scope.spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build();
+                        let prepared = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
+                            let (store, instance) = runtime.block_on(plain.instantiate())?;
+                            Ok((runtime, store, instance))
+                        });
+                        ready.wait();
+                        let (runtime, mut store, instance) = prepared?;
+                        work(&plain, &mut store, &instance, &runtime, index)
+                    })
+                })
+                .collect();
+            ready.wait();
+            let start = Instant::now();
+            for thread in threads {
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread panicked")))?;
+            }
+            Ok(since(start))
+        })
+    }
+}
+
+fn add_args() -> Vec<Val> {
+    vec![Val::S64(2), Val::S64(40)]
+}
+
+/// Runs `python3` with `peers` importable and `body` after the import; gives
+/// the wall time of the whole process and the number it printed (0 if none).
+fn python3(dir: &Path, body: &str) -> anyhow::Result<(f64, f64)> {
+    let script = format!(
+        "import sys\nsys.path.insert(0, {:?})\nimport peers\n{body}\n",
+        dir.display().to_string()
+    );
+    let start = Instant::now();
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .context("failed to run python3")?;
+    let wall = since(start);
+    anyhow::ensure!(
+        output.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(0.0);
+    Ok((wall, printed))
+}
