@@ -20,15 +20,38 @@
 //! - A trap or a limit discards that store only; the next call gets a fresh one.
 //!
 //! # Example
-//! ```no_run
-//! # async fn demo() -> Result<(), snakebox::Error> {
+//! This runs: it builds `examples/async_demo.py` (cached by content), loads
+//! it, and calls it from several kinds of store.
+//! ```
+//! # fn main() -> Result<(), snakebox::Error> {
+//! use std::time::Duration;
+//!
 //! let runtime = snakebox::Runtime::new()?;
-//! let cache = runtime.cache_dir().expect("caching is on").to_owned();
-//! let built = snakebox::builder::build("app.py".as_ref(), &cache)?;
+//! let source = std::path::Path::new("../examples/async_demo.py");
+//! let built = snakebox::builder::build(source, &snakebox::default_cache_dir())?;
 //! let app = runtime.load(&built.wasm)?;
-//! let answer = app.call_json("add", &[2.into(), 40.into()], &[]).await?;
-//! assert_eq!(answer, 42);
-//! # Ok(())
+//!
+//! let tokio = tokio::runtime::Runtime::new().expect("a tokio runtime");
+//! tokio.block_on(async {
+//!     // This thread's own store: created now, reused by its later calls.
+//!     let sum = app.call_json("add", &[2.into(), 40.into()], &[]).await?;
+//!     assert_eq!(sum, 42);
+//!
+//!     // Python errors are typed.
+//!     let error = app.call_json("fail", &["boom".into()], &[]).await.unwrap_err();
+//!     assert_eq!(error.python().map(|e| e.type_name.as_str()), Some("ValueError"));
+//!
+//!     // Async calls interleave on one store: three 1 s sleeps take about 1 s.
+//!     let session = app.session()?;
+//!     let calls = (0..3).map(|_| session.call_json("async_function", &[], &[]));
+//!     let answers = futures::future::try_join_all(calls).await?;
+//!     assert_eq!(answers, [42, 42, 42]);
+//!
+//!     // Dropping a call (here, by a timeout) cancels the Python coroutine.
+//!     let dropped = tokio::time::timeout(Duration::from_millis(10), app.call_json("async_function", &[], &[]));
+//!     assert!(dropped.await.is_err());
+//!     Ok(())
+//! })
 //! # }
 //! ```
 
@@ -53,6 +76,6 @@ pub use error::{Error, PythonError, Result};
 pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
 pub use runtime::Runtime;
-pub use signature::{Function, wit_type};
 pub use serde_json;
+pub use signature::{Function, wit_type};
 pub use wasmtime::component::Val;
