@@ -15,9 +15,14 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
-/// The cache shared by every test (and by the CLI under test).
+/// The cache shared by every test (and by the CLI under test):
+/// `$SNAKEBOX_CACHE_DIR` when set (CI shares one cache between the test
+/// binaries and the doc tests), else one under cargo's target directory.
 pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snakebox-cache")
+    match std::env::var_os("SNAKEBOX_CACHE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snakebox-cache"),
+    }
 }
 
 /// One runtime for the whole test binary, so each component compiles once.
