@@ -90,8 +90,12 @@ impl App {
 
     /// Calls a function with WIT values on this thread's store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
+        self.call_on(Target::Thread, name, args)
+    }
+
+    fn call_on(&self, target: Target<'_>, name: &str, args: Vec<Val>) -> Call {
         match self.function(name) {
-            Ok(function) => self.call_function(function, args),
+            Ok(function) => self.submit(target, function, args),
             Err(error) => Call::failed(error),
         }
     }
@@ -260,12 +264,7 @@ pub struct Session {
 impl Session {
     /// Calls a function with WIT values on this session's store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
-        match self.app.function(name) {
-            Ok(function) => self
-                .app
-                .submit(Target::Worker(&self.worker), function, args),
-            Err(error) => Call::failed(error),
-        }
+        self.app.call_on(Target::Worker(&self.worker), name, args)
     }
 
     /// Calls a function with JSON arguments on this session's store.
@@ -306,10 +305,7 @@ impl Pool {
 
     /// Calls a function with WIT values on the next store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
-        match self.app.function(name) {
-            Ok(function) => self.app.submit(Target::Worker(self.pick()), function, args),
-            Err(error) => Call::failed(error),
-        }
+        self.app.call_on(Target::Worker(self.pick()), name, args)
     }
 
     /// Calls a function with JSON arguments on the next store.
