@@ -2,7 +2,7 @@
 
 mod classes;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use ruff_python_ast::{self as ast, Expr, Operator, Stmt};
@@ -68,6 +68,7 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
         types: RefCell::default(),
         resolved: RefCell::default(),
         resolving: RefCell::default(),
+        depth: Cell::new(0),
     };
     let Some(wit_name) = names::kebab(module_name) else {
         let diagnostic = reader.error(
@@ -140,7 +141,12 @@ struct Reader<'a> {
     resolved: RefCell<HashMap<String, Result<String, Problem>>>,
     /// Classes being read, to catch a class that refers back to itself.
     resolving: RefCell<Vec<String>>,
+    /// How deep the annotation being read is nested.
+    depth: Cell<u32>,
 }
+
+/// The deepest nesting of types an annotation may have.
+const MAX_TYPE_DEPTH: u32 = 64;
 
 impl Reader<'_> {
     fn diagnostic(
@@ -427,6 +433,22 @@ impl Reader<'_> {
 
     /// Reads an annotation that denotes a value (not `None` on its own).
     fn value_type(&self, expr: &Expr) -> Result<Type, Problem> {
+        // Deeply nested annotations would exhaust the stack here and in the emitters.
+        if self.depth.get() >= MAX_TYPE_DEPTH {
+            return Err(Problem::new(
+                expr.range(),
+                Code::UnsupportedType,
+                format!("the annotation nests types more than {MAX_TYPE_DEPTH} deep"),
+                "flatten the type, or carry the value as `Any`",
+            ));
+        }
+        self.depth.set(self.depth.get() + 1);
+        let ty = self.value_type_inner(expr);
+        self.depth.set(self.depth.get() - 1);
+        ty
+    }
+
+    fn value_type_inner(&self, expr: &Expr) -> Result<Type, Problem> {
         if let Expr::StringLiteral(string) = expr {
             return self.string_annotation(string);
         }
