@@ -10,6 +10,7 @@ pending sleep at once, so no host call outlives the task that started it.
 
 import asyncio
 import itertools
+import logging
 import math
 import time
 
@@ -61,9 +62,18 @@ async def _run_timer(timer_id: int, handle: asyncio.TimerHandle, delay_ms: int) 
         handle._run()
 
 
+def _call_exception_handler(loop, context) -> None:
+    # componentize-py's handler stores the exception for its poll loop to
+    # re-raise, which traps the instance; asyncio itself only logs what a
+    # stray callback or a forgotten task raised. Log it, and keep serving.
+    message = context.get("message") or "unhandled exception in the event loop"
+    logging.getLogger("asyncio").error(message, exc_info=context.get("exception"))
+
+
 def install() -> None:
     """Patches componentize-py's loop class; idempotent."""
     loop_class = type(_cas._loop)
+    loop_class.call_exception_handler = _call_exception_handler
     loop_class.time = _time
     loop_class.call_at = _call_at
     loop_class.call_later = _call_later
