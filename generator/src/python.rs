@@ -65,10 +65,12 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
                 _ => None,
             })
             .collect(),
+        aliases: body.iter().filter_map(type_alias).collect(),
         types: RefCell::default(),
         resolved: RefCell::default(),
         resolving: RefCell::default(),
         depth: Cell::new(0),
+        sources: RefCell::default(),
     };
     let Some(wit_name) = names::kebab(module_name) else {
         let diagnostic = reader.error(
@@ -135,6 +137,8 @@ struct Reader<'a> {
     diagnostics: Vec<Diagnostic>,
     /// The module's top-level classes by name (a later one wins, as in Python).
     classes: HashMap<&'a str, &'a ast::StmtClassDef>,
+    /// Module-level type aliases (`Mode = Literal[...]`, `type Id = int`).
+    aliases: HashMap<&'a str, &'a Expr>,
     /// The named WIT types found so far, each after the types it uses.
     types: RefCell<Vec<TypeDef>>,
     /// Classes already read: their WIT type name, or why they cannot cross.
@@ -143,6 +147,8 @@ struct Reader<'a> {
     resolving: RefCell<Vec<String>>,
     /// How deep the annotation being read is nested.
     depth: Cell<u32>,
+    /// The text of the string annotations being read, innermost last.
+    sources: RefCell<Vec<Option<String>>>,
 }
 
 /// The deepest nesting of types an annotation may have.
@@ -477,6 +483,25 @@ impl Reader<'_> {
         {
             return self.class_type(class);
         }
+        if let Expr::Name(name) = expr
+            && let Some(alias) = self.aliases.get(name.id.as_str())
+        {
+            let name = name.id.as_str();
+            if self.resolving.borrow().iter().any(|other| other == name) {
+                return Err(Problem::new(
+                    expr.range(),
+                    Code::RecursiveType,
+                    format!(
+                        "the type alias `{name}` refers back to itself, which WIT types cannot"
+                    ),
+                    "break the cycle, or carry the value as `Any`",
+                ));
+            }
+            self.resolving.borrow_mut().push(name.to_owned());
+            let ty = self.within(None, || self.value_type(alias));
+            self.resolving.borrow_mut().pop();
+            return ty;
+        }
         let simple = match base_name(expr) {
             Some("Any" | "object") => self.json_type(),
             Some("int") => Type::Int,
@@ -711,10 +736,12 @@ impl Reader<'_> {
             )
         })?;
         // Positions inside the string point at the string itself.
-        self.value_type(inner.expr()).map_err(|problem| Problem {
-            range: string.range,
-            ..problem
-        })
+        let text = string.value.to_str().to_owned();
+        self.within(Some(text), || self.value_type(inner.expr()))
+            .map_err(|problem| Problem {
+                range: string.range,
+                ..problem
+            })
     }
 
     fn unsupported(&self, expr: &Expr) -> Problem {
@@ -731,8 +758,48 @@ impl Reader<'_> {
         )
     }
 
-    fn text(&self, expr: &Expr) -> &str {
-        self.source.get(expr.range().to_std_range()).unwrap_or("?")
+    /// The source text of an annotation, inside a string annotation if one
+    /// is being read.
+    fn text(&self, expr: &Expr) -> String {
+        let sources = self.sources.borrow();
+        let source = match sources.last() {
+            Some(Some(inner)) => inner.as_str(),
+            _ => self.source,
+        };
+        source
+            .get(expr.range().to_std_range())
+            .unwrap_or("?")
+            .to_owned()
+    }
+
+    /// Runs `read` with `source` as the text that ranges point into
+    /// (`None`: the module's own source).
+    fn within<T>(&self, source: Option<String>, read: impl FnOnce() -> T) -> T {
+        self.sources.borrow_mut().push(source);
+        let outcome = read();
+        self.sources.borrow_mut().pop();
+        outcome
+    }
+}
+
+/// `Name = T`, `Name: TypeAlias = T` or `type Name = T` at module level.
+fn type_alias(stmt: &Stmt) -> Option<(&str, &Expr)> {
+    let (target, value) = match stmt {
+        Stmt::Assign(assign) => match assign.targets.as_slice() {
+            [target] => (target, assign.value.as_ref()),
+            _ => return None,
+        },
+        Stmt::AnnAssign(assign) if is_name(&assign.annotation, "TypeAlias") => {
+            (assign.target.as_ref(), assign.value.as_deref()?)
+        }
+        Stmt::TypeAlias(alias) if alias.type_params.is_none() => {
+            (alias.name.as_ref(), alias.value.as_ref())
+        }
+        _ => return None,
+    };
+    match target {
+        Expr::Name(name) => Some((name.id.as_str(), value)),
+        _ => None,
     }
 }
 

@@ -30,7 +30,7 @@ impl Reader<'_> {
             ));
         }
         self.resolving.borrow_mut().push(name.to_owned());
-        let outcome = self.read_class(class);
+        let outcome = self.within(None, || self.read_class(class));
         self.resolving.borrow_mut().pop();
         self.resolved
             .borrow_mut()
