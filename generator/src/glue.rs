@@ -203,6 +203,5 @@ fn converter(ty: &Type) -> String {
         Type::Dict(key, value) => format!("_c.Dict({}, {})", converter(key), converter(value)),
         Type::Option(item) => format!("_c.Option({})", converter(item)),
         Type::Named(name) => type_var(name),
-        Type::Json => type_var(crate::ir::JSON_TYPE),
     }
 }

@@ -77,7 +77,8 @@ pub struct VariantCase {
     pub ty: Type,
 }
 
-/// The WIT name of the record that carries `Any` as JSON text, and of its field.
+/// The WIT name of the record that carries `Any` as JSON text (unless a
+/// function has that name), and of its field.
 pub const JSON_TYPE: &str = "json-value";
 pub const JSON_FIELD: &str = "json-text";
 
@@ -164,6 +165,20 @@ pub enum Type {
     Option(Box<Type>),
     /// A [`TypeDef`] of the module, by WIT name.
     Named(String),
-    /// `Any` or `object`, carried as JSON text.
-    Json,
+}
+
+impl Type {
+    /// Calls `visit` on every WIT type name this type refers to, mutably.
+    pub(crate) fn names_mut(&mut self, visit: &mut impl FnMut(&mut String)) {
+        match self {
+            Type::List(item) | Type::Option(item) => item.names_mut(visit),
+            Type::Tuple(items) => items.iter_mut().for_each(|item| item.names_mut(visit)),
+            Type::Dict(key, value) => {
+                key.names_mut(visit);
+                value.names_mut(visit);
+            }
+            Type::Named(name) => visit(name),
+            _ => {}
+        }
+    }
 }

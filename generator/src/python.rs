@@ -94,14 +94,16 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
         );
         reader.diagnostics.push(diagnostic);
     }
+    let mut module = Module {
+        name: module_name.to_owned(),
+        wit_name,
+        docs: docstring(body),
+        functions,
+        types: reader.types.into_inner(),
+    };
+    rename_types_named_like_functions(&mut module);
     Analysis {
-        module: Some(Module {
-            name: module_name.to_owned(),
-            wit_name,
-            docs: docstring(body),
-            functions,
-            types: reader.types.into_inner(),
-        }),
+        module: Some(module),
         diagnostics: reader.diagnostics,
     }
 }
@@ -263,6 +265,14 @@ impl Reader<'_> {
                 "use ASCII letters, digits and underscores, starting with a letter",
             )
         })?;
+        if RESERVED_TYPE_NAMES.contains(&wit_name.as_str()) {
+            return Err(Problem::new(
+                def.name.range,
+                Code::BadName,
+                format!("its WIT name `{wit_name}` is taken by snakebox's own type"),
+                "rename the function",
+            ));
+        }
         if def.type_params.is_some() {
             return Err(Problem::new(
                 def.range,
@@ -673,8 +683,7 @@ impl Reader<'_> {
     }
 
     fn json_type(&self) -> Type {
-        self.register_anonymous(crate::ir::JSON_TYPE.to_owned(), TypeDefKind::Json);
-        Type::Json
+        Type::Named(self.register_anonymous(crate::ir::JSON_TYPE.to_owned(), TypeDefKind::Json))
     }
 
     /// Registers a type the module does not name, reusing an equal one and
@@ -782,6 +791,56 @@ impl Reader<'_> {
     }
 }
 
+/// Types and functions share one namespace in a WIT interface: a type
+/// named like a function (class `Point`, function `point`) becomes
+/// `point-type` in WIT. Python and JSON never see type names.
+fn rename_types_named_like_functions(module: &mut Module) {
+    let taken = |name: &str, module: &Module| {
+        module.functions.iter().any(|f| f.wit_name == name)
+            || module.types.iter().any(|def| def.wit_name == name)
+    };
+    let mut renames: HashMap<String, String> = HashMap::new();
+    for i in 0..module.types.len() {
+        let old = module.types[i].wit_name.clone();
+        if !module.functions.iter().any(|f| f.wit_name == old) {
+            continue;
+        }
+        let mut new = format!("{old}-type");
+        let mut n = 2;
+        while taken(&new, module) {
+            new = format!("{old}-type{n}");
+            n += 1;
+        }
+        module.types[i].wit_name = new.clone();
+        renames.insert(old, new);
+    }
+    if renames.is_empty() {
+        return;
+    }
+    let mut rename = |name: &mut String| {
+        if let Some(new) = renames.get(name.as_str()) {
+            *name = new.clone();
+        }
+    };
+    for function in &mut module.functions {
+        function.result.names_mut(&mut rename);
+        for param in &mut function.params {
+            param.ty.names_mut(&mut rename);
+        }
+    }
+    for def in &mut module.types {
+        match &mut def.kind {
+            TypeDefKind::Record { fields, .. } => {
+                fields.iter_mut().for_each(|f| f.ty.names_mut(&mut rename))
+            }
+            TypeDefKind::Variant { cases } => {
+                cases.iter_mut().for_each(|c| c.ty.names_mut(&mut rename))
+            }
+            _ => {}
+        }
+    }
+}
+
 /// `Name = T`, `Name: TypeAlias = T` or `type Name = T` at module level.
 fn type_alias(stmt: &Stmt) -> Option<(&str, &Expr)> {
     let (target, value) = match stmt {
@@ -820,7 +879,6 @@ fn type_label(ty: &Type) -> String {
         Type::Dict(..) => "dict".into(),
         Type::Option(item) => format!("optional-{}", type_label(item)),
         Type::Named(name) => name.clone(),
-        Type::Json => "json".into(),
     }
 }
 

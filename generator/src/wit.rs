@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::ir::{Function, JSON_FIELD, JSON_TYPE, Module, Type, TypeDef, TypeDefKind};
+use crate::ir::{Function, JSON_FIELD, Module, Type, TypeDef, TypeDefKind};
 use crate::names::wit_ident;
 
 /// The WIT package of snakebox's guest runtime, which every world imports.
@@ -151,6 +151,5 @@ pub fn type_name(ty: &Type) -> String {
         Type::Dict(key, value) => format!("list<tuple<{}, {}>>", type_name(key), type_name(value)),
         Type::Option(item) => format!("option<{}>", type_name(item)),
         Type::Named(name) => wit_ident(name),
-        Type::Json => JSON_TYPE.into(),
     }
 }

@@ -154,6 +154,21 @@ async fn classes_are_records_with_nested_records() {
 }
 
 #[tokio::test]
+async fn wit_keywords_and_aliases_are_carried() {
+    // `class Record`, `class Stream` and fields `type`, `from_`, `list` are
+    // all WIT keywords, escaped in the WIT and plain in JSON.
+    let value = json!({"type": "t", "from": 3, "list": [1, 2]});
+    assert_eq!(
+        echo("echo_keywords", &[value.clone(), json!("true")]).await,
+        json!([value, "true"])
+    );
+    assert_eq!(
+        echo("echo_alias", &[json!([1, 2]), json!("slow")]).await,
+        json!([[1, 2], "slow"])
+    );
+}
+
+#[tokio::test]
 async fn any_is_json() {
     for value in [
         json!({"a": [1, 2.5, null, true, "ü"], "b": {}}),
