@@ -69,7 +69,7 @@ async fn unions_are_variants_untagged_where_unambiguous() {
         (json!({"x": 0.0, "y": 1.0}), "Point"),
     ] {
         assert_eq!(
-            echo("union_kind", &[value.clone()]).await,
+            echo("union_kind", std::slice::from_ref(&value)).await,
             json!(kind),
             "{value}"
         );
