@@ -115,7 +115,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(file) => wit(&file),
             None => bail!("name a Python module, or a stub with --from"),
         },
-        Command::Build { file, output, requirements } => {
+        Command::Build {
+            file,
+            output,
+            requirements,
+        } => {
             let built = build_with(&file, requirements.as_deref())?;
             std::fs::copy(&built, &output)
                 .with_context(|| format!("failed to write {}", output.display()))?;
@@ -138,7 +142,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { component, call } => call_function(&component, call),
-        Command::Run { file, requirements, call } => {
+        Command::Run {
+            file,
+            requirements,
+            call,
+        } => {
             let component = build_with(&file, requirements.as_deref())?;
             call_function(&component, call)
         }
@@ -161,7 +169,9 @@ fn wit(file: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let options = builder::BuildOptions { requirements: requirements.map(Path::to_path_buf) };
+    let options = builder::BuildOptions {
+        requirements: requirements.map(Path::to_path_buf),
+    };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     let name = file.display().to_string();
     for diagnostic in &built.diagnostics {

@@ -95,8 +95,22 @@ async fn a_thousand_concurrent_calls_interleave_on_one_store() {
 #[tokio::test]
 async fn stray_exceptions_are_logged_not_fatal() {
     let session = app("aio").session().expect("session");
-    assert_eq!(session.call_json("stray_callback", &[], &[]).await.expect("stray"), json!(1));
-    assert_eq!(session.call_json("forgotten_task", &[], &[]).await.expect("forgotten"), json!(2));
-    let next = session.call_json("sleep_echo", &[json!(8), json!(0.0)], &[]).await;
+    assert_eq!(
+        session
+            .call_json("stray_callback", &[], &[])
+            .await
+            .expect("stray"),
+        json!(1)
+    );
+    assert_eq!(
+        session
+            .call_json("forgotten_task", &[], &[])
+            .await
+            .expect("forgotten"),
+        json!(2)
+    );
+    let next = session
+        .call_json("sleep_echo", &[json!(8), json!(0.0)], &[])
+        .await;
     assert_eq!(next.expect("the store keeps serving"), json!(8));
 }
