@@ -350,6 +350,10 @@ class Variant(Converter):
         return any(c.accepts(value) for _, c in self.cases)
 
     def to_wit(self, value):
+        # An int goes to an int case before a float case, whatever the order.
+        for cls, c in self.cases:
+            if c.accepts(value) and not (c is FLOAT and type(value) is not float):
+                return cls(c.to_wit(value))
         for cls, c in self.cases:
             if c.accepts(value):
                 return cls(c.to_wit(value))

@@ -74,6 +74,14 @@ async fn unions_are_variants_untagged_where_unambiguous() {
             "{value}"
         );
     }
+    // An integer prefers the `int` case even when `float` comes first.
+    round_trip("echo_float_or_int", json!(3)).await;
+    round_trip("echo_float_or_int", json!(3.5)).await;
+    assert_eq!(echo("float_or_int_kind", &[json!(3)]).await, json!("int"));
+    assert_eq!(
+        echo("float_or_int_kind", &[json!(3.0)]).await,
+        json!("float")
+    );
     // "red" alone reads as the `str` case, so a `Color` comes back tagged.
     round_trip("echo_color_or_str", json!("red")).await;
     round_trip("echo_color_or_str", json!({"color": "red"})).await;
