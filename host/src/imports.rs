@@ -84,6 +84,9 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<StoreData>> {
     host.func_wrap(
         "log",
         |_store, (function, level, message): (String, u32, String)| {
+            let Some(message) = output_budget::admit(&function, message) else {
+                return Ok(());
+            };
             match level {
                 0..=10 => tracing::debug!(target: GUEST_TARGET, function, "{message}"),
                 11..=20 => tracing::info!(target: GUEST_TARGET, function, "{message}"),
@@ -95,4 +98,85 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<StoreData>> {
     )?;
 
     Ok(linker)
+}
+
+/// A bound on guest output, so that a guest printing in a loop cannot flood
+/// the host's log. Each worker thread owns one store at a time, so a
+/// thread-local budget is a per-store budget.
+mod output_budget {
+    use std::cell::RefCell;
+    use std::time::{Duration, Instant};
+
+    use super::GUEST_TARGET;
+
+    /// Bytes of guest output let through per store per window.
+    const BYTES_PER_WINDOW: usize = 64 << 10;
+    const WINDOW: Duration = Duration::from_secs(1);
+    /// The longest single message; longer ones are cut.
+    const MAX_MESSAGE: usize = 8 << 10;
+
+    struct Budget {
+        window_start: Instant,
+        used: usize,
+        dropped_messages: u64,
+        dropped_bytes: u64,
+    }
+
+    thread_local! {
+        static BUDGET: RefCell<Budget> = RefCell::new(Budget {
+            window_start: Instant::now(),
+            used: 0,
+            dropped_messages: 0,
+            dropped_bytes: 0,
+        });
+    }
+
+    /// The message to log, cut to size, or `None` when this store has used
+    /// up its budget for the current window.
+    pub(super) fn admit(function: &str, mut message: String) -> Option<String> {
+        BUDGET.with(|budget| {
+            let mut budget = budget.borrow_mut();
+            let now = Instant::now();
+            if now.duration_since(budget.window_start) >= WINDOW {
+                if budget.dropped_messages > 0 {
+                    tracing::warn!(
+                        target: GUEST_TARGET,
+                        function,
+                        "guest output over its budget: dropped {} messages ({} bytes) in the last second",
+                        budget.dropped_messages,
+                        budget.dropped_bytes
+                    );
+                }
+                *budget = Budget {
+                    window_start: now,
+                    used: 0,
+                    dropped_messages: 0,
+                    dropped_bytes: 0,
+                };
+            }
+            if budget.used + message.len().min(MAX_MESSAGE) > BYTES_PER_WINDOW {
+                if budget.dropped_messages == 0 {
+                    tracing::warn!(
+                        target: GUEST_TARGET,
+                        function,
+                        "guest output over its budget of {BYTES_PER_WINDOW} bytes per second: dropping the rest of this second's output"
+                    );
+                }
+                budget.dropped_messages += 1;
+                budget.dropped_bytes += message.len() as u64;
+                return None;
+            }
+            if message.len() > MAX_MESSAGE {
+                let mut cut = MAX_MESSAGE;
+                while !message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let dropped = message.len() - cut;
+                message.truncate(cut);
+                message.push_str(&format!(" [... {dropped} more bytes]"));
+            }
+            budget.used += message.len();
+            Some(message)
+        })
+    }
 }

@@ -64,6 +64,7 @@ mod imports;
 mod json;
 mod policy;
 mod runtime;
+pub mod serve;
 mod signature;
 mod store;
 pub mod typed;

@@ -61,6 +61,31 @@ enum Command {
         #[command(flatten)]
         call: CallArgs,
     },
+    /// Serve a component's functions over HTTP (a .py module is built first).
+    Serve {
+        /// The component, or a Python module.
+        app: PathBuf,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+}
+
+/// `snakebox serve` options besides the sandbox.
+#[derive(Args)]
+struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port. The bound address
+    /// is printed on stdout as `listening on http://ADDR`.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: String,
+    /// The most requests admitted at once, running or waiting for a store;
+    /// past it, 503 [default: 128 per worker].
+    #[arg(long, value_name = "N")]
+    max_pending: Option<usize>,
+    /// The largest result sent, in JSON bytes [default: 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    max_result: Option<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 #[derive(Args)]
@@ -88,6 +113,9 @@ struct SandboxArgs {
     /// Cap each call's time, for example 500ms or 5s.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
+    /// The number of stores (serve) [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -150,6 +178,97 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let component = build_with(&file, requirements.as_deref())?;
             call_function(&component, call)
         }
+        Command::Serve { app, serve } => serve_app(&app, serve),
+    }
+}
+
+fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut policy = policy(&args.sandbox)?;
+    // A server without limits is one bad request away from hanging: serve
+    // caps time and memory unless told otherwise.
+    policy.timeout.get_or_insert(Duration::from_secs(30));
+    policy.memory.get_or_insert(512 << 20);
+    let is_python = path.extension().is_some_and(|e| e == "py" || e == "pyi");
+    let (component, docs) = if is_python {
+        let docs = builder::generate(path)?
+            .analysis
+            .module
+            .map(|module| {
+                module
+                    .functions
+                    .into_iter()
+                    .filter_map(|f| Some((f.name, f.docs?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (build(path)?, docs)
+    } else {
+        (path.to_owned(), Default::default())
+    };
+    // Kept alive to the end: dropping the runtime stops the epoch clock
+    // that enforces time limits.
+    let runtime = Runtime::new()?;
+    let app = runtime.load_with(&component, policy)?;
+    let workers = args
+        .sandbox
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let mut options = snakebox::serve::ServeOptions::new(workers);
+    options.docs = docs;
+    if let Some(max_pending) = args.max_pending {
+        options.max_pending = max_pending;
+    }
+    if let Some(max_result) = &args.max_result {
+        options.max_result_bytes = usize::try_from(parse_size(max_result)?)?;
+    }
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    executor.block_on(async move {
+        let server = snakebox::serve::Server::new(&app, options)?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("failed to listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        println!("listening on http://{address}");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        tracing::info!("serving {} with {workers} workers", path.display());
+        server.serve(listener, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.
+async fn shutdown_signal() {
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing the requests in flight (signal again to stop now)");
+    tokio::spawn(async {
+        wait_for_signal().await;
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -168,6 +287,10 @@ fn wit(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn build(file: &Path) -> anyhow::Result<PathBuf> {
+    build_with(file, None)
+}
+
 fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBuf> {
     let options = builder::BuildOptions {
         requirements: requirements.map(Path::to_path_buf),
@@ -182,13 +305,16 @@ fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBu
 
 fn call_function(component: &Path, call: CallArgs) -> anyhow::Result<ExitCode> {
     let policy = policy(&call.sandbox)?;
-    let app = Runtime::new()?.load_with(component, policy)?;
+    // The runtime must outlive the call: dropping it stops the epoch clock
+    // that enforces time limits.
+    let runtime = Runtime::new()?;
+    let app = runtime.load_with(component, policy)?;
     let (positional, named) = parse_args(&call.args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    let outcome = runtime.block_on(call_json(&app, &call.function, &positional, &named));
+    let outcome = executor.block_on(call_json(&app, &call.function, &positional, &named));
     match outcome {
         Ok(value) => {
             println!("{value}");

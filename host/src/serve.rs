@@ -1,0 +1,214 @@
+//! A ready-made HTTP server for a component: `snakebox serve`.
+//!
+//! | route | reply |
+//! |---|---|
+//! | `GET /functions` | the exports: names, parameters, types, docs |
+//! | `POST /call/{name}` | `200` with the JSON result; `422` Python raised; `400` bad arguments; `404` unknown function; `504` time limit; `500` memory limit, trap or oversized result; `503` busy |
+//! | `GET /healthz` | `200` `{"status": "ok", ...}` |
+//!
+//! Calls run on a fixed set of stores (see [`ServeOptions::workers`]), with
+//! admission bounded by [`ServeOptions::max_pending`]; see `dispatch` for how
+//! a call picks its store. Dropping a request's future, which hyper does when
+//! the client disconnects, cancels the Python call.
+
+mod describe;
+mod dispatch;
+mod reply;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use dispatch::Dispatcher;
+use reply::Failure;
+
+/// The target of the access log: one event per request.
+pub const ACCESS_TARGET: &str = "snakebox::access";
+
+/// How a server runs its component.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The number of stores, each on its own thread.
+    pub workers: usize,
+    /// The most requests admitted at once, running or waiting for a store.
+    /// Past it, requests get `503` at once.
+    pub max_pending: usize,
+    /// The largest result, in bytes of JSON, a call may return. Past it the
+    /// call fails with `500` and nothing is sent.
+    pub max_result_bytes: usize,
+    /// Docstrings by Python function name, when the module's source is known.
+    pub docs: HashMap<String, String>,
+}
+
+impl ServeOptions {
+    /// Requests admitted per worker by default.
+    pub const PENDING_PER_WORKER: usize = 128;
+    /// The default cap on a result: 16 MiB of JSON.
+    pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+    /// Defaults for `workers` stores.
+    pub fn new(workers: usize) -> Self {
+        let workers = workers.max(1);
+        ServeOptions {
+            workers,
+            max_pending: workers * Self::PENDING_PER_WORKER,
+            max_result_bytes: Self::MAX_RESULT_BYTES,
+            docs: HashMap::new(),
+        }
+    }
+}
+
+/// An HTTP front end for one app, over a fixed set of stores.
+pub struct Server {
+    state: Arc<ServerState>,
+}
+
+struct ServerState {
+    dispatcher: Dispatcher,
+    functions: Value,
+    max_result_bytes: usize,
+}
+
+impl Server {
+    /// Starts `options.workers` stores of `app`.
+    pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
+        let functions = describe::functions(app, &options.docs);
+        let dispatcher = Dispatcher::new(app, options.workers, options.max_pending)?;
+        Ok(Server {
+            state: Arc::new(ServerState {
+                dispatcher,
+                functions,
+                max_result_bytes: options.max_result_bytes,
+            }),
+        })
+    }
+
+    /// The routes, for embedding in another axum server.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/functions", get(functions))
+            .route("/healthz", get(healthz))
+            .route("/call/{name}", post(call))
+            .with_state(Arc::clone(&self.state))
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting,
+    /// lets the requests in flight finish, and returns.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn functions(State(state): State<Arc<ServerState>>) -> Response {
+    let log = AccessLog::start("");
+    log.finish(axum::Json(state.functions.clone()).into_response())
+}
+
+async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
+    let load = state.dispatcher.load();
+    axum::Json(json!({
+        "status": "ok",
+        "workers": load.workers,
+        "pending": load.pending,
+        "max_pending": load.max_pending,
+    }))
+    .into_response()
+}
+
+async fn call(
+    State(state): State<Arc<ServerState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let log = AccessLog::start(&name);
+    let response = match run_call(&state, &name, &body).await {
+        Ok(json) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response(),
+        Err(failure) => failure.into_response(),
+    };
+    log.finish(response)
+}
+
+async fn run_call(
+    state: &ServerState,
+    name: &str,
+    body: &[u8],
+) -> std::result::Result<Vec<u8>, Failure> {
+    let app = state.dispatcher.app();
+    let function = app.function(name)?;
+    let (positional, named) = reply::parse_body(body)?;
+    let args = crate::arguments::bind(&function, &positional, &named)?;
+    let value = state.dispatcher.call(&function, args).await?;
+    reply::encode_result(&function, value.as_ref(), state.max_result_bytes)
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Call(error)
+    }
+}
+
+/// One access-log event per request, also for requests dropped before they
+/// finish (the client went away), which are logged with status 499.
+struct AccessLog {
+    function: String,
+    started: Instant,
+    done: bool,
+}
+
+impl AccessLog {
+    fn start(function: &str) -> Self {
+        AccessLog {
+            function: function.to_owned(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn finish(mut self, response: Response) -> Response {
+        self.done = true;
+        self.emit(response.status().as_u16());
+        response
+    }
+
+    fn emit(&self, status: u16) {
+        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: ACCESS_TARGET,
+            function = self.function.as_str(),
+            status,
+            duration_ms = format!("{duration_ms:.1}").as_str(),
+            "request"
+        );
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        if !self.done {
+            // The client disconnected; the call, if any, was cancelled.
+            self.emit(499);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Request bodies in, results and errors out, with their status codes.
+
+use std::io::Write;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use wasmtime::component::Val;
+
+use crate::error::Error;
+use crate::signature::Function;
+
+/// Why a request did not produce a result.
+pub(super) enum Failure {
+    /// The call itself failed, or never started.
+    Call(Error),
+    /// The body is not arguments.
+    Body(String),
+    /// Every store is busy and the queue is full.
+    Busy { workers: usize, max_pending: usize },
+    /// The result is larger than the server sends.
+    TooLarge { limit: usize },
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Failure::Call(Error::Python(error)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "type": error.type_name,
+                    "message": error.message,
+                    "traceback": error.traceback,
+                }),
+            ),
+            Failure::Call(error) => {
+                let (status, kind) = match &error {
+                    Error::BadArguments(_) => (StatusCode::BAD_REQUEST, "bad_arguments"),
+                    Error::NoSuchFunction(_) => (StatusCode::NOT_FOUND, "no_such_function"),
+                    Error::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+                    Error::MemoryLimit(_) => (StatusCode::INTERNAL_SERVER_ERROR, "memory_limit"),
+                    Error::Trap(_) => (StatusCode::INTERNAL_SERVER_ERROR, "trap"),
+                    Error::Cancelled => (StatusCode::INTERNAL_SERVER_ERROR, "cancelled"),
+                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                };
+                let mut message = error.to_string();
+                if matches!(error, Error::MemoryLimit(_) | Error::Trap(_)) {
+                    message.push_str("; the store was replaced");
+                }
+                (status, json!({ "error": kind, "message": message }))
+            }
+            Failure::Body(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": "bad_arguments", "message": message }),
+            ),
+            Failure::Busy {
+                workers,
+                max_pending,
+            } => {
+                let body = json!({
+                    "error": "busy",
+                    "message": format!(
+                        "all {workers} workers are busy and {max_pending} requests are already admitted; retry later"
+                    ),
+                });
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            Failure::TooLarge { limit } => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({
+                    "error": "result_too_large",
+                    "message": format!("the result is larger than the server's limit of {limit} bytes of JSON"),
+                }),
+            ),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Keyword arguments, in the order given.
+pub(super) type Named = Vec<(String, Value)>;
+
+/// Reads a call's body: empty (no arguments), a JSON array of positional
+/// arguments, or a JSON object of named arguments.
+pub(super) fn parse_body(body: &[u8]) -> Result<(Vec<Value>, Named), Failure> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Failure::Body(format!("the body is not valid JSON: {e}")))?;
+    match value {
+        Value::Array(positional) => Ok((positional, Vec::new())),
+        Value::Object(named) => Ok((Vec::new(), named.into_iter().collect())),
+        other => Err(Failure::Body(format!(
+            "the body must be a JSON array of positional arguments or an object of named arguments, not `{other}`"
+        ))),
+    }
+}
+
+/// The result as JSON bytes, unless it is larger than `limit`.
+pub(super) fn encode_result(
+    function: &Function,
+    value: Option<&Val>,
+    limit: usize,
+) -> Result<Vec<u8>, Failure> {
+    // Measure the WIT value first, so a huge result is never copied into JSON.
+    if let Some(value) = value
+        && size_at_least(value, limit + 1) > limit
+    {
+        return Err(Failure::TooLarge { limit });
+    }
+    let json = crate::arguments::result_json(function, value);
+    let mut out = Capped {
+        bytes: Vec::new(),
+        limit,
+    };
+    match serde_json::to_writer(&mut out, &json) {
+        Ok(()) => Ok(out.bytes),
+        Err(_) => Err(Failure::TooLarge { limit }),
+    }
+}
+
+/// A lower bound on the size of a value's JSON, counted up to `stop`.
+fn size_at_least(value: &Val, stop: usize) -> usize {
+    let mut total = 0;
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        if total >= stop {
+            break;
+        }
+        total += match value {
+            Val::String(text) => text.len() + 2,
+            Val::List(items) | Val::Tuple(items) => {
+                stack.extend(items);
+                items.len() + 1
+            }
+            Val::Record(fields) => {
+                stack.extend(fields.iter().map(|(_, value)| value));
+                fields.iter().map(|(name, _)| name.len() + 4).sum::<usize>() + 1
+            }
+            Val::Option(Some(inner)) | Val::Variant(_, Some(inner)) => {
+                stack.push(inner);
+                0
+            }
+            Val::Result(Ok(Some(inner)) | Err(Some(inner))) => {
+                stack.push(inner);
+                0
+            }
+            _ => 1,
+        };
+    }
+    total
+}
+
+/// A buffer that refuses to grow past its limit.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            return Err(std::io::Error::other("result too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
