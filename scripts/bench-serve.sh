@@ -1,0 +1,38 @@
+#!/bin/sh
+# Load figures for `snakebox serve` (BENCHMARKS.md, section "Serving").
+# Loopback only; every run is bounded in requests and in time.
+set -eu
+cd "$(dirname "$0")/.."
+TARGET=${CARGO_TARGET_DIR:-target}
+cargo build --release -p snakebox --bin snakebox --example serve_load >&2
+SNAKEBOX="$TARGET/release/snakebox"
+LOAD="$TARGET/release/examples/serve_load"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$SNAKEBOX" build tests/fixtures/hostile.py -o "$WORK/app.wasm" 2>/dev/null
+
+HOSTILE="--hostile spin=[] --hostile memory_bomb=[] --hostile recurse=[0] --hostile read_file=[\"/etc/passwd\"] --hostile big_result=[100] --hostile-percent 1"
+
+serve() {
+    "$SNAKEBOX" serve "$WORK/app.wasm" --listen 127.0.0.1:0 --workers "$1" \
+        --timeout 500ms --memory 256MiB >"$WORK/out" 2>"$WORK/log" &
+    SERVER=$!
+    for _ in $(seq 300); do
+        grep -q listening "$WORK/out" 2>/dev/null && break
+        sleep 0.1
+    done
+    ADDRESS=$(sed -n 's#listening on http://##p' "$WORK/out")
+}
+
+for workers in 1 2; do
+    serve "$workers"
+    echo "## workers=$workers"
+    echo "sync add:                   $("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 20000 --seconds 30)"
+    echo "async sleep 50 ms:          $("$LOAD" --address "$ADDRESS" --function slow_add --body '[2, 40, 0.05]' --concurrency 64 --requests 4000 --seconds 30)"
+    # shellcheck disable=SC2086
+    echo "sync add + 1% hostile:      $("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 5000 --seconds 30 $HOSTILE)"
+    # shellcheck disable=SC2086
+    echo "async sleep + 1% hostile:   $("$LOAD" --address "$ADDRESS" --function slow_add --body '[2, 40, 0.05]' --concurrency 64 --requests 4000 --seconds 30 $HOSTILE)"
+    kill -TERM "$SERVER"
+    wait "$SERVER" || true
+done
