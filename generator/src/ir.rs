@@ -109,9 +109,9 @@ pub enum ParamKind {
     PositionalOrKeyword,
     /// After `*` or `*args`.
     Keyword,
-    /// `*args: T`, carried as `list<T>`.
+    /// `*args: T`, carried as `option<list<T>>` (left out: no arguments).
     VarPositional,
-    /// `**kwargs: T`, carried as `list<tuple<string, T>>`.
+    /// `**kwargs: T`, carried as `option<list<tuple<string, T>>>`.
     VarKeyword,
 }
 

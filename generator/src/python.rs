@@ -316,7 +316,8 @@ impl Reader<'_> {
             }
         }
         if let Some(vararg) = parameters.vararg.as_deref() {
-            params.push(self.param(vararg, ParamKind::VarPositional, false)?);
+            // `*args` and `**kwargs` may be left out, as in Python.
+            params.push(self.param(vararg, ParamKind::VarPositional, true)?);
         }
         for param in parameters.kwonlyargs.iter() {
             params.push(self.param(
@@ -326,7 +327,7 @@ impl Reader<'_> {
             )?);
         }
         if let Some(kwarg) = parameters.kwarg.as_deref() {
-            params.push(self.param(kwarg, ParamKind::VarKeyword, false)?);
+            params.push(self.param(kwarg, ParamKind::VarKeyword, true)?);
         }
         for (i, param) in params.iter().enumerate() {
             if let Some(other) = params[..i].iter().find(|p| p.wit_name == param.wit_name) {

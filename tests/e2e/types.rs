@@ -233,6 +233,24 @@ async fn argument_kinds_follow_python() {
             .expect("items omitted"),
         json!("")
     );
+    // Named types in defaults, `*args` and `**kwargs`.
+    assert_eq!(echo("paint", &[]).await, json!("GREEN 0 - []"));
+    assert_eq!(
+        app.call_json(
+            "paint",
+            &[
+                json!("red"),
+                json!([{"x": 0.0, "y": 1.0}, {"x": 2.0, "y": 3.0}])
+            ],
+            &[
+                ("label".into(), json!({"title": "Up", "year": 2009})),
+                ("extra".into(), json!({"p": {"left": 7, "right": ""}})),
+            ],
+        )
+        .await
+        .expect("paint with everything"),
+        json!("RED 2 Up [('p', 7)]")
+    );
     // `Optional[T] = None`: leaving it out and passing `null` both give None,
     // and a value gives the value.
     assert_eq!(echo("maybe", &[]).await, json!("none"));
