@@ -13,6 +13,7 @@ from componentize_py_types import Some
 
 _S64_MIN = -(1 << 63)
 _S64_MAX = (1 << 63) - 1
+_U64_MAX = (1 << 64) - 1
 
 
 def _type_name(value) -> str:
@@ -373,8 +374,24 @@ class Json(Converter):
         return _json.loads(value.json_text)
 
     def to_wit(self, value):
+        _check_json_ints(value)
         try:
             text = _json.dumps(value, allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"the value cannot be carried as JSON: {exc}") from None
         return self.wit_cls(text)
+
+
+def _check_json_ints(value, depth: int = 0) -> None:
+    """Ints outside s64/u64 would silently lose digits on the Rust side."""
+    if depth > 500:
+        return  # json.dumps reports the recursion itself
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _S64_MIN <= value <= _U64_MAX:
+            raise OverflowError(f"int {value} is too large to be carried as JSON to Rust")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_json_ints(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_json_ints(item, depth + 1)

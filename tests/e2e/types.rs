@@ -193,6 +193,9 @@ async fn any_is_json() {
     let (kind, message) = python_error("not_json", &[]).await;
     assert_eq!(kind, "TypeError");
     assert!(message.contains("cannot be carried as JSON"), "{message}");
+    let (kind, message) = python_error("huge_json", &[]).await;
+    assert_eq!(kind, "OverflowError");
+    assert!(message.contains("too large to be carried as JSON"), "{message}");
     let (_, message) = python_error("nan_json", &[]).await;
     assert!(message.contains("cannot be carried as JSON"), "{message}");
 }
