@@ -83,10 +83,12 @@ fn hostile_guests_get_clear_errors_while_healthy_requests_succeed() {
         &[
             "--workers",
             "2",
+            // Generous, so that the memory bomb reaches the memory limit
+            // before the time limit even on a loaded machine.
             "--timeout",
-            "1s",
+            "3s",
             "--memory",
-            "384MiB",
+            "256MiB",
             "--dir",
             &rw_grant,
             "--dir",

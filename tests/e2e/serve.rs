@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{cache_dir, component, fixture};
+use crate::util::{app, cache_dir, component, fixture};
 
 /// A running `snakebox serve` process, stopped when dropped.
 pub struct Served {
@@ -30,6 +30,9 @@ pub struct Reply {
 impl Served {
     /// Serves the fixture component `name` with extra CLI arguments.
     pub fn fixture(name: &str, args: &[&str]) -> Served {
+        // Loading it here first compiles it once into the shared cache, so
+        // that servers started in parallel only deserialize it.
+        let _ = app(name);
         Served::start(&component(name), args)
     }
 
@@ -158,6 +161,7 @@ fn hostile_source() -> PathBuf {
 #[test]
 fn functions_lists_names_params_types_and_docs() {
     // Served from the .py source, so docstrings are known.
+    let _ = app("hostile");
     let server = Served::start(&hostile_source(), &["--workers", "1"]);
     let reply = server.get("/functions");
     assert_eq!(reply.status, 200);
