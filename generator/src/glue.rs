@@ -119,13 +119,20 @@ fn write_type(out: &mut String, def: &TypeDef) {
             };
             let fields: Vec<String> = fields
                 .iter()
-                .map(|field| {
-                    format!(
+                .map(|field| match (&field.ty, field.optional) {
+                    // The record converter handles an absent key itself.
+                    (Type::Option(inner), true) => format!(
+                        "({:?}, {:?}, {}, True)",
+                        field.name,
+                        binding_name(&field.wit_name),
+                        converter(inner)
+                    ),
+                    _ => format!(
                         "({:?}, {:?}, {})",
                         field.name,
                         binding_name(&field.wit_name),
                         converter(&field.ty)
-                    )
+                    ),
                 })
                 .collect();
             format!(

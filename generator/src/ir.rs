@@ -59,7 +59,10 @@ pub enum RecordStyle {
 pub struct Field {
     pub name: String,
     pub wit_name: String,
+    /// The WIT type; an `option` around the annotation when `optional`.
     pub ty: Type,
+    /// A `TypedDict` key that may be absent (`NotRequired`, `total=False`).
+    pub optional: bool,
 }
 
 /// One case of an enum: its Python spelling (member name or literal

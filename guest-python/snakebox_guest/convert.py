@@ -239,7 +239,9 @@ NAMED_TUPLE = 2
 class Record(Converter):
     """A dataclass, ``TypedDict`` or ``NamedTuple`` of the module: a WIT record.
 
-    ``fields`` lists ``(python_name, wit_attribute, converter)`` in order.
+    ``fields`` lists ``(python_name, wit_attribute, converter)`` in order,
+    with a fourth item ``True`` for a ``TypedDict`` key that may be absent:
+    its WIT type is ``option<T>``, ``none`` when the key is absent.
     """
 
     identity = False
@@ -248,18 +250,28 @@ class Record(Converter):
         self.cls = cls
         self.wit_cls = wit_cls
         self.style = style
-        self.fields = fields
+        self.fields = [(f[0], f[1], f[2], len(f) > 3 and f[3]) for f in fields]
         self.name = cls.__name__
 
     def to_python(self, value):
-        values = {name: c.to_python(getattr(value, attr)) for name, attr, c in self.fields}
+        values = {}
+        for name, attr, c, optional in self.fields:
+            item = getattr(value, attr)
+            if optional:
+                if item is None:
+                    continue
+                if isinstance(c, Option) and isinstance(item, Some):
+                    item = item.value
+            values[name] = c.to_python(item)
         if self.style == TYPED_DICT:
             return values
         return self.cls(**values)
 
     def accepts(self, value) -> bool:
         if self.style == TYPED_DICT:
-            return isinstance(value, dict) and all(name in value for name, _, _ in self.fields)
+            return isinstance(value, dict) and all(
+                optional or name in value for name, _, _, optional in self.fields
+            )
         return isinstance(value, self.cls)
 
     def to_wit(self, value):
@@ -272,13 +284,19 @@ class Record(Converter):
                 raise TypeError(f"expected {self.name}, got {_type_name(value)}")
             get = value.__getattribute__
         items = []
-        for name, _, c in self.fields:
+        for name, _, c, optional in self.fields:
             try:
                 item = get(name)
             except (KeyError, AttributeError):
+                if optional:
+                    items.append(None)
+                    continue
                 raise TypeError(f"{self.name} is missing its field {name!r}") from None
             try:
-                items.append(c.to_wit(item))
+                converted = c.to_wit(item)
+                if optional and isinstance(c, Option):
+                    converted = Some(converted)
+                items.append(converted)
             except (TypeError, OverflowError, ValueError) as exc:
                 raise type(exc)(f"field {name!r} of {self.name}: {exc}") from None
         return self.wit_cls(*items)

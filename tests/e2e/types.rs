@@ -156,6 +156,34 @@ async fn classes_are_records_with_nested_records() {
         echo("pair_kind", &[json!({"left": 1, "right": ""})]).await,
         json!("Pair")
     );
+    // `TypedDict` keys that may be absent (`total=False`, `NotRequired`) are
+    // options: absent in Python is `null` (or left out) in JSON.
+    let keys =
+        |options: Value, query: Value| async move { echo("option_keys", &[options, query]).await };
+    assert_eq!(
+        keys(json!({"name": "n"}), json!({"text": "t"})).await,
+        json!(["name", "text"])
+    );
+    assert_eq!(
+        keys(
+            json!({"name": "n", "level": null, "verbose": false}),
+            json!({"text": "t", "limit": 3})
+        )
+        .await,
+        json!(["level", "name", "verbose", "limit", "text"]),
+        "a key present with None stays present"
+    );
+    assert_eq!(
+        echo(
+            "echo_options",
+            &[json!({"name": "n", "level": 2}), json!({"text": "t"})]
+        )
+        .await,
+        json!([
+            {"verbose": null, "name": "n", "level": 2},
+            {"text": "t", "limit": null}
+        ])
+    );
     let (kind, message) = python_error("bad_record", &[]).await;
     assert_eq!(kind, "TypeError");
     assert!(message.contains("field 'x' of Point"), "{message}");
@@ -195,7 +223,10 @@ async fn any_is_json() {
     assert!(message.contains("cannot be carried as JSON"), "{message}");
     let (kind, message) = python_error("huge_json", &[]).await;
     assert_eq!(kind, "OverflowError");
-    assert!(message.contains("too large to be carried as JSON"), "{message}");
+    assert!(
+        message.contains("too large to be carried as JSON"),
+        "{message}"
+    );
     let (_, message) = python_error("nan_json", &[]).await;
     assert!(message.contains("cannot be carried as JSON"), "{message}");
 }

@@ -75,7 +75,7 @@ impl Reader<'_> {
             ClassKind::Record(style) => TypeDefKind::Record {
                 class: name.to_owned(),
                 style,
-                fields: self.fields(class)?,
+                fields: self.fields(class, style)?,
             },
         };
         let mut types = self.types.borrow_mut();
@@ -97,7 +97,19 @@ impl Reader<'_> {
         Ok(wit_name)
     }
 
-    fn fields(&self, class: &ast::StmtClassDef) -> Result<Vec<Field>, Problem> {
+    fn fields(&self, class: &ast::StmtClassDef, style: RecordStyle) -> Result<Vec<Field>, Problem> {
+        let total = !class.arguments.as_deref().is_some_and(|arguments| {
+            arguments.keywords.iter().any(|keyword| {
+                keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.id.as_str() == "total")
+                    && matches!(
+                        keyword.value,
+                        Expr::BooleanLiteral(ast::ExprBooleanLiteral { value: false, .. })
+                    )
+            })
+        });
         let mut fields: Vec<Field> = Vec::new();
         for stmt in &class.body {
             let Stmt::AnnAssign(assign) = stmt else {
@@ -131,11 +143,29 @@ impl Reader<'_> {
                     "rename one of the two fields",
                 ));
             }
-            let ty = self.value_type(&assign.annotation)?;
+            let (annotation, optional) = match generic(&assign.annotation) {
+                Some(("NotRequired", args))
+                    if style == RecordStyle::TypedDict && args.len() == 1 =>
+                {
+                    (args[0], true)
+                }
+                Some(("Required", args)) if style == RecordStyle::TypedDict && args.len() == 1 => {
+                    (args[0], false)
+                }
+                _ => (
+                    assign.annotation.as_ref(),
+                    style == RecordStyle::TypedDict && !total,
+                ),
+            };
+            let mut ty = self.value_type(annotation)?;
+            if optional {
+                ty = Type::Option(Box::new(ty));
+            }
             fields.push(Field {
                 name: name.to_owned(),
                 wit_name,
                 ty,
+                optional,
             });
         }
         if fields.is_empty() {
@@ -157,10 +187,20 @@ fn class_kind(class: &ast::StmtClassDef) -> Result<ClassKind, Problem> {
         .as_deref()
         .map(|arguments| arguments.args.iter().collect())
         .unwrap_or_default();
-    let keywords = class
-        .arguments
-        .as_deref()
-        .map_or(0, |arguments| arguments.keywords.len());
+    // `total=False` is the one class argument a record may have (on a TypedDict).
+    let keywords = class.arguments.as_deref().map_or(0, |arguments| {
+        arguments
+            .keywords
+            .iter()
+            .filter(|keyword| {
+                !(keyword
+                    .arg
+                    .as_ref()
+                    .is_some_and(|arg| arg.id.as_str() == "total")
+                    && matches!(keyword.value, Expr::BooleanLiteral(_)))
+            })
+            .count()
+    });
     let base_names: Vec<&str> = bases.iter().filter_map(|base| base_name(base)).collect();
     let unsupported = |message: String, help: &str| {
         Err(Problem::new(
