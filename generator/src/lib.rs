@@ -9,6 +9,8 @@
 //! - [`analyze`] parses one module with ruff's parser into a [`Module`], and
 //!   reports everything it cannot carry as a [`Diagnostic`] with a stable code.
 //!   One bad function is skipped with a warning; the rest is still generated.
+//!   Classes of the module (dataclasses, `TypedDict`, `NamedTuple`, `Enum`),
+//!   `Literal[...]`, unions and `Any` become named WIT types ([`TypeDef`]).
 //! - [`wit::emit`] writes the package, interface and world, all named after
 //!   the module. Every export returns `result<T, python-error>`; `async def`
 //!   becomes an `async func`.
@@ -32,6 +34,9 @@ pub mod rust;
 pub mod wit;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
-pub use ir::{Function, Module, Param, ParamKind, Type};
+pub use ir::{
+    Case, Field, Function, JSON_FIELD, JSON_TYPE, Module, Param, ParamKind, RecordStyle, Type,
+    TypeDef, TypeDefKind, VariantCase,
+};
 pub use names::{binding_name, class_name, kebab, wit_ident};
 pub use python::{Analysis, analyze};
