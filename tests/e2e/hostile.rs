@@ -148,6 +148,12 @@ fn hostile_guests_get_clear_errors_while_healthy_requests_succeed() {
         case("spin", json!([]), Expect::Refused(504, "timeout")),
         case("memory_bomb", json!([]), Expect::Raised("MemoryError")),
         case("recurse", json!([0]), Expect::Raised("RecursionError")),
+        // With Python's limit lifted, the frames fill the store's memory.
+        case(
+            "recurse_unlimited",
+            json!([0]),
+            Expect::Refused(500, "memory_limit"),
+        ),
         case(
             "big_result",
             json!([100]),
