@@ -253,6 +253,26 @@ async fn argument_kinds_follow_python() {
         .await
         .expect("b and c by name");
     assert_eq!(named, json!("1-2-3"));
+    // A positional-only parameter named by the caller still reaches Python by position.
+    let all_named = app
+        .call_json(
+            "kinds",
+            &[],
+            &[
+                ("a".into(), json!(1)),
+                ("b".into(), json!(2)),
+                ("c".into(), json!(3)),
+            ],
+        )
+        .await
+        .expect("all by name");
+    assert_eq!(all_named, json!("1-2-3"));
+    assert_eq!(echo("total", &[]).await, json!(0), "`*values` left out");
+    assert_eq!(
+        echo("keywords", &[]).await,
+        json!([]),
+        "`**options` left out"
+    );
     // Python's own defaults, not copies and not `None`.
     assert_eq!(echo("with_default", &[]).await, json!(""));
     assert_eq!(
