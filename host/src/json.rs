@@ -12,7 +12,7 @@
 //! | `record` | an object by field name |
 //! | `record json-value { json-text: string }` | any JSON value (the record carries it as JSON text) |
 //! | `enum` | the case name |
-//! | `variant` | the payload alone when the first case that accepts it is its own case (untagged; an integer prefers an integer case to a float one), else `{"case": payload}`; a case without payload is its name |
+//! | `variant` | the payload alone when the first case that accepts it is its own case (untagged; an integer prefers an integer case to a float one, a string a string case to `list<u8>`), else `{"case": payload}`; a case without payload is its name |
 //! | `result` | `{"ok": value}` or `{"err": value}` |
 //! | `flags` | an array of names |
 
@@ -373,13 +373,18 @@ fn variant_case(
             (None, Some(_)) => tagged_error = Some(format!("case `{name}` takes no payload")),
         }
     }
-    // An integer goes to an integer case before a float case, whatever the order.
+    // An integer goes to an integer case before a float case, and a string to
+    // a string case before a bytes case, whatever the order.
     let integer = json.is_i64() || json.is_u64();
-    let loose_float = |ty: &Type| integer && matches!(ty, Type::Float32 | Type::Float64);
+    let loose = |ty: &Type| match ty {
+        Type::Float32 | Type::Float64 => integer,
+        Type::List(list) => json.is_string() && matches!(list.ty(), Type::U8),
+        _ => false,
+    };
     for strict in [true, false] {
         for case in variant.cases() {
             if let Some(ty) = &case.ty
-                && !(strict && loose_float(ty))
+                && !(strict && loose(ty))
                 && let Ok(val) = to_val(ty, json)
             {
                 return Ok((case.name.to_owned(), Some(val)));

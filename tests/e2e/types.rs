@@ -82,6 +82,15 @@ async fn unions_are_variants_untagged_where_unambiguous() {
         echo("float_or_int_kind", &[json!(3.0)]).await,
         json!("float")
     );
+    // A string prefers the `str` case even when `bytes` comes first.
+    assert_eq!(
+        echo("bytes_or_str_kind", &[json!("ab")]).await,
+        json!("str")
+    );
+    assert_eq!(
+        echo("bytes_or_str_kind", &[json!([97, 98])]).await,
+        json!("bytes")
+    );
     // "red" alone reads as the `str` case, so a `Color` comes back tagged.
     round_trip("echo_color_or_str", json!("red")).await;
     round_trip("echo_color_or_str", json!({"color": "red"})).await;
