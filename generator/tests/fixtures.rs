@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use snakebox_generator::{analyze, glue, wit};
+use snakebox_generator::{Module, analyze, binding_name, glue, wit};
 
 /// The componentize-py release snakebox builds with.
 const COMPONENTIZE_PY: &str = "componentize-py-0.25.1";
@@ -50,7 +50,7 @@ fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
         snapshot.push_str("----- glue -----\n");
         snapshot.push_str(&glue::emit(module));
         if analysis.is_usable() {
-            componentize_py_accepts(&world, &wit::world_name(module))?;
+            componentize_py_accepts(module, &world)?;
         }
     }
     insta::with_settings!({
@@ -65,8 +65,10 @@ fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
 }
 
 /// Runs componentize-py's `bindings` on the world, which parses and
-/// resolves the WIT exactly as a build would.
-fn componentize_py_accepts(world: &str, world_name: &str) -> datatest_stable::Result<()> {
+/// resolves the WIT exactly as a build would, then checks that every class
+/// the glue names exists in the generated bindings.
+fn componentize_py_accepts(module: &Module, world: &str) -> datatest_stable::Result<()> {
+    let world_name = wit::world_name(module);
     let Some(tool) = componentize_py() else {
         eprintln!(
             "skipped: {COMPONENTIZE_PY} is not installed in snakebox's cache, so the WIT was \
@@ -88,7 +90,7 @@ fn componentize_py_accepts(world: &str, world_name: &str) -> datatest_stable::Re
         .arg("-d")
         .arg(&wit_dir)
         .arg("-w")
-        .arg(world_name)
+        .arg(&world_name)
         .arg("bindings")
         .arg(dir.path().join("out"))
         .env("PYTHONPATH", &tool)
@@ -98,7 +100,36 @@ fn componentize_py_accepts(world: &str, world_name: &str) -> datatest_stable::Re
         let first = stderr.lines().take(12).collect::<Vec<_>>().join("\n");
         return Err(format!("componentize-py rejected the WIT:\n{first}\n\n{world}").into());
     }
+    let exports = dir.path().join("out/wit_world/exports");
+    let classes = std::fs::read_to_string(exports.join("__init__.py"))?;
+    let types_file = exports.join(format!("{}.py", binding_name(&module.wit_name)));
+    let types = std::fs::read_to_string(&types_file).unwrap_or_default();
+    let glue = glue::emit(module);
+    for (prefix, bindings) in [("_exports.", &classes), ("_w.", &types)] {
+        for name in referenced(&glue, prefix) {
+            let defined = bindings.contains(&format!("class {name}("))
+                || bindings.contains(&format!("class {name}:"))
+                || bindings.contains(&format!("\n{name} = "));
+            if !defined {
+                return Err(
+                    format!("the glue uses `{prefix}{name}`, which the bindings lack").into(),
+                );
+            }
+        }
+    }
     Ok(())
+}
+
+/// The names the glue takes from a module alias, such as `_w.Point`.
+fn referenced(glue: &str, prefix: &str) -> Vec<String> {
+    glue.match_indices(prefix)
+        .map(|(at, _)| {
+            glue[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
 }
 
 /// Where the snakebox cache holds componentize-py, if it does.
