@@ -4,6 +4,9 @@
 //! The mutator is deterministic (a fixed seed) so a failure reproduces; the
 //! input that panicked is printed. `SNAKEBOX_FUZZ_SECONDS` lengthens the run.
 
+mod common;
+
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -246,4 +249,52 @@ fn deep_nesting_is_a_diagnostic_not_a_crash() {
         "{:?}",
         analysis.diagnostics
     );
+}
+
+/// Mutated modules that still export something must give WIT that
+/// componentize-py accepts, and glue whose classes its bindings define.
+/// `SNAKEBOX_FUZZ_WORLDS` sets how many distinct worlds are checked.
+#[test]
+fn mutated_python_gives_wit_that_componentize_py_accepts() {
+    if common::componentize_py().is_none() {
+        eprintln!(
+            "skipped: {} is not installed in snakebox's cache",
+            common::COMPONENTIZE_PY
+        );
+        return;
+    }
+    let wanted: usize = std::env::var("SNAKEBOX_FUZZ_WORLDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let seeds = seeds();
+    let mut seen: HashSet<String> = seeds
+        .iter()
+        .filter_map(|seed| analyze(seed, "fuzzed").module)
+        .map(|module| wit::emit(&module))
+        .collect();
+    let mut rng = Rng(0x00c0_ffee_1234_5678);
+    let mut checked = 0;
+    for _ in 0..200_000 {
+        if checked == wanted {
+            break;
+        }
+        let mut text = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..=rng.below(3) {
+            mutate(&mut rng, &mut text, &seeds);
+        }
+        let analysis = analyze(&text, "fuzzed");
+        let Some(module) = analysis.module.as_ref().filter(|_| analysis.is_usable()) else {
+            continue;
+        };
+        let world = wit::emit(module);
+        if !seen.insert(world.clone()) {
+            continue;
+        }
+        if let Err(error) = common::componentize_py_accepts(module, &world) {
+            panic!("{error}\n--- from this input ---\n{text}\n---");
+        }
+        checked += 1;
+    }
+    eprintln!("{checked} new worlds accepted by componentize-py");
 }
