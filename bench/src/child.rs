@@ -15,11 +15,12 @@ use crate::pyo3_peer::Pyo3;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// `first-call` or `memory`.
+    /// `first-call`, `memory`, or, to profile, `calls` (a loop of `add`
+    /// calls) or `naps` (concurrent `nap()` calls on one store).
     kind: String,
     /// `snakebox`, `wasmtime` or `pyo3`.
     peer: String,
-    /// The number of stores, for `memory`.
+    /// The number of stores, for `memory`; of calls, for `calls`.
     #[arg(long, default_value_t = 1)]
     stores: usize,
     #[arg(long)]
@@ -32,13 +33,13 @@ pub struct Args {
     python: PathBuf,
 }
 
-/// Runs `child` in a new process; gives its wall time and its printed number.
+/// Runs `child` in a new process; gives its wall time and the numbers it printed.
 pub fn spawn(
     kind: &str,
     peer: &str,
     stores: usize,
     paths: &crate::Paths,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(f64, Vec<f64>)> {
     let exe = std::env::current_exe().context("cannot find this program")?;
     let start = Instant::now();
     let output = Command::new(exe)
@@ -60,9 +61,11 @@ pub fn spawn(
         String::from_utf8_lossy(&output.stderr)
     );
     let printed = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse::<f64>()
-        .context("child printed no number")?;
+        .split_whitespace()
+        .map(str::parse::<f64>)
+        .collect::<Result<Vec<_>, _>>()
+        .context("child printed something other than numbers")?;
+    anyhow::ensure!(!printed.is_empty(), "child {kind} {peer} printed no number");
     Ok((wall, printed))
 }
 
@@ -72,7 +75,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     let value = match args.kind.as_str() {
         "first-call" => runtime.block_on(first_call(&args))?,
-        "memory" => runtime.block_on(memory(&args))?,
+        "memory" => {
+            let (rss, pss) = runtime.block_on(memory(&args))?;
+            println!("{rss} {pss}");
+            return Ok(());
+        }
+        "calls" => runtime.block_on(calls(&args))?,
+        "naps" => runtime.block_on(naps(&args))?,
         other => anyhow::bail!("unknown child measurement `{other}`"),
     };
     println!("{value}");
@@ -107,14 +116,77 @@ async fn first_call(args: &Args) -> anyhow::Result<f64> {
     Ok(measure::since(start))
 }
 
-/// Resident memory per idle store, after each store took one call.
-async fn memory(args: &Args) -> anyhow::Result<f64> {
+/// Seconds per `add` call over a loop of `--stores` calls, on one store
+/// that took a call already; for `perf record`.
+async fn calls(args: &Args) -> anyhow::Result<f64> {
+    let count = args.stores.max(1);
+    match args.peer.as_str() {
+        "snakebox" => {
+            let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
+            let app = runtime.load(&args.wasm)?;
+            app.call("add", add_args()).await?;
+            let start = Instant::now();
+            for _ in 0..count {
+                app.call("add", add_args()).await?;
+            }
+            Ok(measure::since(start) / count as f64)
+        }
+        "wasmtime" => {
+            let plain = Plain::deserialize(&plain::engine()?, &args.compiled)?;
+            let (mut store, instance) = plain.instantiate().await?;
+            plain
+                .call(&mut store, &instance, "add", &add_args())
+                .await?;
+            let start = Instant::now();
+            for _ in 0..count {
+                plain
+                    .call(&mut store, &instance, "add", &add_args())
+                    .await?;
+            }
+            Ok(measure::since(start) / count as f64)
+        }
+        other => anyhow::bail!("no call loop for peer `{other}`"),
+    }
+}
+
+/// Seconds for `--stores` concurrent `nap()` calls on one store; for `perf record`.
+async fn naps(args: &Args) -> anyhow::Result<f64> {
+    let count = args.stores.max(1);
+    match args.peer.as_str() {
+        "snakebox" => {
+            let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
+            let app = runtime.load(&args.wasm)?;
+            let session = app.session()?;
+            session.call("add", add_args()).await?;
+            let start = Instant::now();
+            futures::future::try_join_all((0..count).map(|_| session.call("nap", Vec::new())))
+                .await?;
+            Ok(measure::since(start))
+        }
+        "wasmtime" => {
+            let plain = Plain::deserialize(&plain::engine()?, &args.compiled)?;
+            let (mut store, instance) = plain.instantiate().await?;
+            let start = Instant::now();
+            plain
+                .call_many_concurrent(&mut store, &instance, "nap", count)
+                .await?;
+            Ok(measure::since(start))
+        }
+        other => anyhow::bail!("no nap loop for peer `{other}`"),
+    }
+}
+
+/// Resident and proportional memory per idle store, after each store took
+/// one call. PSS counts a page mapped by several stores (the compiled code,
+/// the copy-on-write heap image) once; RSS counts it for each.
+async fn memory(args: &Args) -> anyhow::Result<(f64, f64)> {
     let stores = args.stores.max(1);
     let grown = match args.peer.as_str() {
         "snakebox" => {
             let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
             let app = runtime.load(&args.wasm)?;
-            let before = measure::rss_bytes()?;
+            let before = (measure::rss_bytes()?, measure::pss_bytes()?);
+            let kinds_before = measure::rss_by_kind()?;
             let sessions = (0..stores)
                 .map(|_| app.session())
                 .collect::<Result<Vec<_>, _>>()?;
@@ -122,13 +194,15 @@ async fn memory(args: &Args) -> anyhow::Result<f64> {
                 .iter()
                 .map(|session| session.call("add", add_args()));
             futures::future::try_join_all(calls).await?;
-            let after = measure::rss_bytes()?;
+            let after = (measure::rss_bytes()?, measure::pss_bytes()?);
+            report_kinds(kinds_before, stores)?;
             drop(sessions);
-            after.saturating_sub(before)
+            grown(before, after)
         }
         "wasmtime" => {
             let plain = Plain::deserialize(&plain::engine()?, &args.compiled)?;
-            let before = measure::rss_bytes()?;
+            let before = (measure::rss_bytes()?, measure::pss_bytes()?);
+            let kinds_before = measure::rss_by_kind()?;
             let mut live = Vec::with_capacity(stores);
             for _ in 0..stores {
                 let (mut store, instance) = plain.instantiate().await?;
@@ -137,16 +211,40 @@ async fn memory(args: &Args) -> anyhow::Result<f64> {
                     .await?;
                 live.push((store, instance));
             }
-            let after = measure::rss_bytes()?;
+            let after = (measure::rss_bytes()?, measure::pss_bytes()?);
+            report_kinds(kinds_before, stores)?;
             drop(live);
-            after.saturating_sub(before)
+            grown(before, after)
         }
         "pyo3" => {
-            let before = measure::rss_bytes()?;
+            let before = (measure::rss_bytes()?, measure::pss_bytes()?);
             Pyo3::load(&args.python)?.add(2, 40)?;
-            measure::rss_bytes()?.saturating_sub(before)
+            grown(before, (measure::rss_bytes()?, measure::pss_bytes()?))
         }
         other => anyhow::bail!("unknown peer `{other}`"),
     };
-    Ok(grown as f64 / stores as f64)
+    Ok((grown.0 / stores as f64, grown.1 / stores as f64))
+}
+
+fn grown(before: (u64, u64), after: (u64, u64)) -> (f64, f64) {
+    (
+        after.0.saturating_sub(before.0) as f64,
+        after.1.saturating_sub(before.1) as f64,
+    )
+}
+
+/// With `SNAKEBOX_BENCH_SMAPS` set, tells on stderr how the growth per store
+/// splits between anonymous memory and file-backed (compiled code) pages.
+fn report_kinds(before: (u64, u64), stores: usize) -> anyhow::Result<()> {
+    if std::env::var_os("SNAKEBOX_BENCH_SMAPS").is_none() {
+        return Ok(());
+    }
+    let after = measure::rss_by_kind()?;
+    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / stores as f64 / 1048576.0;
+    eprintln!(
+        "per store: {:.2} MiB anonymous, {:.2} MiB file-backed",
+        per(after.0, before.0),
+        per(after.1, before.1)
+    );
+    Ok(())
 }

@@ -26,6 +26,10 @@ struct Cli {
     /// snakebox's cache (componentize-py, built and compiled components).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Run only these sections (repeatable): startup, calls, concurrency,
+    /// memory, scaling, speed.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(suite::SECTIONS))]
+    only: Vec<String>,
     #[command(subcommand)]
     child: Option<ChildCommand>,
 }
@@ -89,7 +93,7 @@ fn main() -> anyhow::Result<()> {
     } else {
         suite::Settings::full()
     };
-    let table = suite::run(&settings, &paths, scratch.path())?;
+    let table = suite::run(&settings, &paths, scratch.path(), &cli.only)?;
     println!("Machine: {}", measure::machine());
     println!(
         "Mode: {}",

@@ -49,6 +49,24 @@ pub fn rss_bytes() -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
+/// This process's proportional set size, in bytes, from
+/// `/proc/self/smaps_rollup`: a page shared by several mappings counts once.
+pub fn pss_bytes() -> anyhow::Result<u64> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup")?;
+    let kib = rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no Pss line in /proc/self/smaps_rollup"))?;
+    Ok(kib * 1024)
+}
+
 /// The machine: logical cores and CPU model.
 pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
@@ -77,4 +95,29 @@ pub fn machine() -> String {
             format!(", {:.1} GiB RAM", kib as f64 / 1048576.0)
         });
     format!("{cores} logical cores, {model}{memory}")
+}
+
+/// Resident bytes of this process by kind of mapping, from `/proc/self/smaps`:
+/// (anonymous, file-backed), to tell heap and linear memory from mapped code.
+pub fn rss_by_kind() -> anyhow::Result<(u64, u64)> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let (mut anonymous, mut file) = (0, 0);
+    let mut file_backed = false;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping's header: address range, perms, offset, device, inode, path.
+            let inode = fields.nth(3).unwrap_or("0");
+            file_backed = inode != "0";
+        } else if first == "Rss:" {
+            let kib: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if file_backed {
+                file += kib * 1024;
+            } else {
+                anonymous += kib * 1024;
+            }
+        }
+    }
+    Ok((anonymous, file))
 }

@@ -90,7 +90,24 @@ struct Peers<'a> {
 }
 
 /// Runs every measurement and gives the table.
-pub fn run(settings: &Settings, paths: &Paths, scratch: &Path) -> anyhow::Result<Table> {
+/// The sections, by the names `--only` takes.
+pub const SECTIONS: [&str; 6] = [
+    "startup",
+    "calls",
+    "concurrency",
+    "memory",
+    "scaling",
+    "speed",
+];
+
+/// Runs the measurements of `only` (every section when empty) and gives the table.
+pub fn run(
+    settings: &Settings,
+    paths: &Paths,
+    scratch: &Path,
+    only: &[String],
+) -> anyhow::Result<Table> {
+    let wanted = |section: &str| only.is_empty() || only.iter().any(|name| name == section);
     let mut table = Table::default();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -101,12 +118,17 @@ pub fn run(settings: &Settings, paths: &Paths, scratch: &Path) -> anyhow::Result
     let engine = plain::engine()?;
     let mut plain_compiles = Vec::new();
     let mut ours_compiles = Vec::new();
-    for round in 0..settings.compiles {
+    let rounds = if wanted("startup") {
+        settings.compiles
+    } else {
+        1
+    };
+    for round in 0..rounds {
         let start = Instant::now();
         let compiled = engine.precompile_component(&wasm)?;
         plain_compiles.push(since(start));
         std::fs::write(&paths.compiled, compiled)?;
-        if !settings.cold_snakebox {
+        if !settings.cold_snakebox || !wanted("startup") {
             continue;
         }
         let empty = scratch.join(format!("empty-cache-{round}"));
@@ -116,17 +138,19 @@ pub fn run(settings: &Settings, paths: &Paths, scratch: &Path) -> anyhow::Result
         ours_compiles.push(since(start));
         std::fs::remove_dir_all(&empty).ok();
     }
-    table.push(
-        "Start-up",
-        "compile, empty cache",
-        Unit::Seconds,
-        [
-            (!ours_compiles.is_empty()).then(|| median(ours_compiles)),
-            Some(median(plain_compiles)),
-            None,
-            None,
-        ],
-    );
+    if wanted("startup") {
+        table.push(
+            "Start-up",
+            "compile, empty cache",
+            Unit::Seconds,
+            [
+                (!ours_compiles.is_empty()).then(|| median(ours_compiles)),
+                Some(median(plain_compiles)),
+                None,
+                None,
+            ],
+        );
+    }
 
     let runtime = snakebox::Runtime::with_cache_dir(Some(paths.cache.clone()))?;
     let peers = Peers {
@@ -137,12 +161,24 @@ pub fn run(settings: &Settings, paths: &Paths, scratch: &Path) -> anyhow::Result
         pyo3: Pyo3::load(&paths.python)?,
         tokio,
     };
-    peers.startup(&mut table)?;
-    peers.call_overhead(&mut table)?;
-    peers.concurrency(&mut table)?;
-    peers.memory(&mut table)?;
-    peers.scaling(&mut table)?;
-    peers.speed(&mut table)?;
+    if wanted("startup") {
+        peers.startup(&mut table)?;
+    }
+    if wanted("calls") {
+        peers.call_overhead(&mut table)?;
+    }
+    if wanted("concurrency") {
+        peers.concurrency(&mut table)?;
+    }
+    if wanted("memory") {
+        peers.memory(&mut table)?;
+    }
+    if wanted("scaling") {
+        peers.scaling(&mut table)?;
+    }
+    if wanted("speed") {
+        peers.speed(&mut table)?;
+    }
     Ok(table)
 }
 
@@ -358,33 +394,64 @@ impl Peers<'_> {
     fn memory(&self, table: &mut Table) -> anyhow::Result<()> {
         eprintln!("memory");
         let s = self.settings;
+        let runs = s.samples.min(3);
+        // Medians of (RSS, PSS) growth per store, over fresh processes.
+        let measure = |peer: &str, stores: usize| -> anyhow::Result<[f64; 2]> {
+            let samples = (0..runs)
+                .map(|_| {
+                    child::spawn("memory", peer, stores, self.paths).map(|(_, numbers)| numbers)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let pick = |i: usize| {
+                median(
+                    samples
+                        .iter()
+                        .map(|n| n.get(i).copied().unwrap_or(f64::NAN))
+                        .collect(),
+                )
+            };
+            Ok([pick(0), pick(1)])
+        };
         let mut per_store = Vec::new();
         for &stores in &s.stores {
-            let measure = |peer: &str| {
-                median_of(s.samples.min(3), || {
-                    child::spawn("memory", peer, stores, self.paths).map(|(_, bytes)| bytes)
-                })
-            };
-            let ours = measure("snakebox")?;
-            let theirs = measure("wasmtime")?;
+            let ours = measure("snakebox", stores)?;
+            let theirs = measure("wasmtime", stores)?;
             let (pyo3, python) = if stores == 1 {
-                let script = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read()).group(1))";
-                let python = median_of(s.samples.min(3), || {
-                    let (_, kib) =
-                        python3(&self.paths.python, &format!("peers.add(2, 40); {script}"))?;
-                    Ok(kib * 1024.0)
-                })?;
-                (Some(measure("pyo3")?), Some(python))
+                let script = "import re\nstatus = open('/proc/self/status').read()\nrollup = open('/proc/self/smaps_rollup').read()\nprint(re.search(r'VmRSS:\\s+(\\d+)', status).group(1), re.search(r'Pss:\\s+(\\d+)', rollup).group(1))";
+                let samples = (0..runs)
+                    .map(|_| {
+                        python3_numbers(&self.paths.python, &format!("peers.add(2, 40)\n{script}"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let pick = |i: usize| {
+                    median(
+                        samples
+                            .iter()
+                            .map(|n| n.get(i).copied().unwrap_or(f64::NAN) * 1024.0)
+                            .collect(),
+                    )
+                };
+                (Some(measure("pyo3", 1)?), Some([pick(0), pick(1)]))
             } else {
                 (None, None)
             };
             per_store.push((stores, ours, theirs));
-            table.push(
-                "Memory (resident, per idle store)",
-                format!("{stores} store{}", if stores == 1 { "" } else { "s" }),
-                Unit::Mib,
-                [Some(ours), Some(theirs), pyo3, python],
-            );
+            for (kind, i) in [("RSS", 0), ("PSS", 1)] {
+                table.push(
+                    "Memory (per idle store)",
+                    format!(
+                        "{stores} store{}, {kind}",
+                        if stores == 1 { "" } else { "s" }
+                    ),
+                    Unit::Mib,
+                    [
+                        Some(ours[i]),
+                        Some(theirs[i]),
+                        pyo3.map(|p| p[i]),
+                        python.map(|p| p[i]),
+                    ],
+                );
+            }
         }
         if let (Some(&(few, ours_few, theirs_few)), Some(&(many, ours_many, theirs_many))) =
             (per_store.first(), per_store.last())
@@ -393,17 +460,19 @@ impl Peers<'_> {
             let marginal = |at_few: f64, at_many: f64| {
                 (at_many * many as f64 - at_few * few as f64) / (many - few) as f64
             };
-            table.push(
-                "Memory (resident, per idle store)",
-                format!("each store past the first ({few} → {many})"),
-                Unit::Mib,
-                [
-                    Some(marginal(ours_few, ours_many)),
-                    Some(marginal(theirs_few, theirs_many)),
-                    None,
-                    None,
-                ],
-            );
+            for (kind, i) in [("RSS", 0), ("PSS", 1)] {
+                table.push(
+                    "Memory (per idle store)",
+                    format!("each store past the first ({few} → {many}), {kind}"),
+                    Unit::Mib,
+                    [
+                        Some(marginal(ours_few[i], ours_many[i])),
+                        Some(marginal(theirs_few[i], theirs_many[i])),
+                        None,
+                        None,
+                    ],
+                );
+            }
         }
         Ok(())
     }
@@ -597,4 +666,28 @@ fn python3(dir: &Path, body: &str) -> anyhow::Result<(f64, f64)> {
         .parse::<f64>()
         .unwrap_or(0.0);
     Ok((wall, printed))
+}
+
+/// Runs `python3` like [`python3`] and gives every number it printed.
+fn python3_numbers(dir: &Path, body: &str) -> anyhow::Result<Vec<f64>> {
+    let script = format!(
+        "import sys\nsys.path.insert(0, {:?})\nimport peers\n{body}\n",
+        dir.display().to_string()
+    );
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .context("failed to run python3")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(|word| {
+            word.parse::<f64>()
+                .context("python3 printed something other than a number")
+        })
+        .collect()
 }
