@@ -6,7 +6,7 @@
 //! | `f32`, `f64` | numbers; `"NaN"`, `"Infinity"` and `"-Infinity"` as strings |
 //! | `string`, `char` | strings |
 //! | `list<u8>` | an array of numbers (a string is accepted as its UTF-8 bytes) |
-//! | `list<tuple<string, V>>` | an object (an array of pairs is accepted) |
+//! | `list<tuple<K, V>>`, K a `string` or an `enum` | an object, unless a key repeats (then an array of pairs, which is always accepted) |
 //! | `list`, `tuple` | arrays |
 //! | `option<T>` | `null` or the value |
 //! | `record` | an object by field name |
@@ -71,8 +71,10 @@ pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {
                     let entries = object
                         .iter()
                         .map(|(key, value)| {
+                            let key_val = to_val(&types[0], &Value::String(key.clone()))
+                                .map_err(|e| at(key, e))?;
                             let value = to_val(&types[1], value).map_err(|e| at(key, e))?;
-                            Ok(Val::Tuple(vec![Val::String(key.clone()), value]))
+                            Ok(Val::Tuple(vec![key_val, value]))
                         })
                         .collect::<Result<_, String>>()?;
                     Val::List(entries)
@@ -256,12 +258,17 @@ pub fn from_val(ty: &Type, val: &Val) -> Value {
                     let mut object = Map::new();
                     for entry in items {
                         if let Val::Tuple(kv) = entry
-                            && let [Val::String(key), value] = kv.as_slice()
+                            && let [Val::String(key) | Val::Enum(key), value] = kv.as_slice()
                         {
                             object.insert(key.clone(), from_val(&value_ty, value));
                         }
                     }
-                    Value::Object(object)
+                    // A list of pairs (not a dict) may repeat a key: keep every pair.
+                    if object.len() == items.len() {
+                        Value::Object(object)
+                    } else {
+                        Value::Array(items.iter().map(|v| from_val(&item, v)).collect())
+                    }
                 }
                 _ => Value::Array(items.iter().map(|v| from_val(&item, v)).collect()),
             }
@@ -394,9 +401,11 @@ fn variant_case(
     Err(tagged_error)
 }
 
+/// A pair whose key is a string or an enum case: a dict that JSON can
+/// write as an object.
 fn is_string_keyed(pair: &wasmtime::component::types::Tuple) -> bool {
     let types: Vec<Type> = pair.types().collect();
-    matches!(types.as_slice(), [Type::String, _])
+    matches!(types.as_slice(), [Type::String | Type::Enum(_), _])
 }
 
 fn float(json: &Value) -> Option<f64> {

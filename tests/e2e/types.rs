@@ -42,6 +42,10 @@ async fn sequences_tuples_and_mappings() {
     round_trip("echo_var_tuple", json!([1.5, -0.0, "NaN"])).await;
     round_trip("echo_mapping", json!({"a": [1, 2], "": []})).await;
     round_trip("echo_int_keys", json!([[1, "one"], [-2, "minus two"]])).await;
+    round_trip("echo_color_counts", json!({"red": 1, "dark-blue": 2})).await;
+    // A list of pairs is an object only while no key repeats: no pair is lost.
+    round_trip("echo_pairs", json!([["a", 1], ["a", 2]])).await;
+    round_trip("echo_pairs", json!({"a": 1, "b": 2})).await;
 }
 
 #[tokio::test]
