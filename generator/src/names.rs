@@ -180,5 +180,19 @@ mod tests {
         assert_eq!(binding_name("async-function"), "async_function");
         assert_eq!(binding_name("from"), "from_");
         assert_eq!(class_name("async-demo"), "AsyncDemo");
+        assert_eq!(wit_ident("from"), "%from");
+        assert_eq!(wit_ident("map"), "%map");
+        assert_eq!(python_class_name("int-or-str"), "IntOrStr");
+        assert_eq!(python_class_name("none"), "None_");
+    }
+
+    #[test]
+    fn labels() {
+        assert!(is_label("read-write2"));
+        assert!(!is_label("a b"));
+        assert!(!is_label("2a"));
+        assert!(!is_label("a--b"));
+        assert!(!is_label(""));
+        assert!(!is_label("Upper"));
     }
 }
