@@ -3,7 +3,8 @@
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
-use super::{Problem, RESERVED_TYPE_NAMES, Reader, base_name, docstring, generic};
+use super::named::RESERVED_TYPE_NAMES;
+use super::{Problem, Reader, base_name, docstring, generic};
 use crate::diagnostic::Code;
 use crate::ir::{Case, Field, RecordStyle, Type, TypeDef, TypeDefKind};
 use crate::names;
