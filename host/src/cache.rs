@@ -43,6 +43,73 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the compiled form of a component's bytes lives in `dir`.
+fn compiled_path(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let key = format!("{}-{:016x}", sha256(bytes), hasher.finish());
+    dir.join("compiled").join(format!("{key}.cwasm"))
+}
+
+/// A component file as the file system describes it: path, size and
+/// modification time. Seen again unchanged, its compiled form is found
+/// without reading and hashing its 20-odd megabytes.
+pub(crate) struct FileIdentity(String);
+
+impl FileIdentity {
+    pub(crate) fn of(path: &Path) -> Option<FileIdentity> {
+        let canonical = std::fs::canonicalize(path).ok()?;
+        let metadata = std::fs::metadata(&canonical).ok()?;
+        let modified = metadata
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(FileIdentity(format!(
+            "{}\0{}\0{}",
+            canonical.display(),
+            metadata.len(),
+            modified.as_nanos()
+        )))
+    }
+
+    fn record(&self, engine: &Engine, dir: &Path) -> PathBuf {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let key = sha256(format!("{}\0{:016x}", self.0, hasher.finish()).as_bytes());
+        dir.join("identities").join(&key[..32])
+    }
+}
+
+/// The compiled component recorded for a file identity, if any.
+pub(crate) fn load_by_identity(
+    engine: &Engine,
+    dir: &Path,
+    identity: &FileIdentity,
+) -> Option<Component> {
+    let compiled = std::fs::read_to_string(identity.record(engine, dir)).ok()?;
+    let path = dir.join("compiled").join(compiled.trim());
+    deserialize(engine, &path).ok()
+}
+
+/// Records which compiled component a file identity stands for.
+pub(crate) fn remember_identity(
+    engine: &Engine,
+    dir: &Path,
+    identity: &FileIdentity,
+    bytes: &[u8],
+) {
+    let compiled = compiled_path(engine, dir, bytes);
+    let Some(name) = compiled.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    if compiled.exists()
+        && let Err(error) = write_atomic(&identity.record(engine, dir), name.as_bytes())
+    {
+        tracing::debug!("could not record the component's identity: {error:#}");
+    }
+}
+
 /// Loads a component, from its compiled form in `dir` when one is there,
 /// compiling and storing it otherwise.
 pub(crate) fn load_component(
@@ -53,10 +120,7 @@ pub(crate) fn load_component(
     let Some(dir) = dir else {
         return compile(engine, bytes);
     };
-    let mut hasher = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let key = format!("{}-{:016x}", sha256(bytes), hasher.finish());
-    let path = dir.join("compiled").join(format!("{key}.cwasm"));
+    let path = compiled_path(engine, dir, bytes);
     if path.exists() {
         match deserialize(engine, &path) {
             Ok(component) => return Ok(component),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wasmtime::component::{InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::app::App;
@@ -97,23 +97,45 @@ impl Runtime {
     }
 
     /// Loads a component file; each of its stores follows `policy`.
+    ///
+    /// A file seen before (same path, size and modification time) is loaded
+    /// from its compiled form without reading or hashing it again.
     pub fn load_with(&self, path: impl AsRef<Path>, policy: Policy) -> Result<App> {
         let path = path.as_ref();
+        let engine = &self.inner.engine;
+        let identity = cache::FileIdentity::of(path);
+        if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity)
+            && let Some(component) = cache::load_by_identity(engine, dir, identity)
+        {
+            return self.instantiate_pre(component, policy);
+        }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
-        self.load_bytes(&bytes, policy)
+        let component = self.compile_or_load(&bytes)?;
+        if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
+            cache::remember_identity(engine, dir, identity, &bytes);
+        }
+        self.instantiate_pre(component, policy)
     }
 
     /// Loads a component from its bytes.
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
+        let component = self.compile_or_load(bytes)?;
+        self.instantiate_pre(component, policy)
+    }
+
+    fn compile_or_load(&self, bytes: &[u8]) -> Result<Component> {
         if !wasmparser_is_component(bytes) {
             return Err(Error::BadComponent(
                 "not a WebAssembly component (wrong magic number or layer)".into(),
             ));
         }
+        cache::load_component(&self.inner.engine, self.cache_dir(), bytes)
+            .map_err(|e| Error::BadComponent(format!("{e:#}")))
+    }
+
+    fn instantiate_pre(&self, component: Component, policy: Policy) -> Result<App> {
         let engine = &self.inner.engine;
-        let component = cache::load_component(engine, self.cache_dir(), bytes)
-            .map_err(|e| Error::BadComponent(format!("{e:#}")))?;
         let functions = signature::exports(engine, &component)?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
             Error::BadComponent(format!(

@@ -47,3 +47,26 @@ fn malformed_components_are_clear_errors() {
         .expect("missing file");
     assert!(matches!(missing, Error::BadComponent(_)), "{missing}");
 }
+
+#[test]
+fn a_changed_file_at_the_same_path_is_not_mistaken_for_the_old_one() {
+    let dir = cache_dir().join("identity");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("app.wasm");
+    let runtime = Runtime::with_cache_dir(Some(cache_dir())).expect("runtime");
+    std::fs::copy(component("basics"), &path).expect("copy");
+    let first = runtime.load(&path).expect("loads");
+    assert!(first.functions().iter().any(|f| f.python_name == "add"));
+    // Seen again unchanged: found by its identity.
+    let again = runtime.load(&path).expect("loads again");
+    assert_eq!(again.functions().len(), first.functions().len());
+    std::fs::copy(component("aio"), &path).expect("replace");
+    let replaced = runtime.load(&path).expect("loads the new file");
+    assert!(
+        replaced
+            .functions()
+            .iter()
+            .any(|f| f.python_name == "guarded")
+    );
+    assert!(!replaced.functions().iter().any(|f| f.python_name == "add"));
+}
