@@ -77,6 +77,7 @@ pub use error::{Error, PythonError, Result};
 pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
 pub use runtime::Runtime;
+pub use serde;
 pub use serde_json;
 pub use signature::{Function, wit_type};
 pub use wasmtime::component::Val;

@@ -1,7 +1,8 @@
 //! Calls a Python module through typed bindings generated at build time.
 //!
 //! `build.rs` turns `python/inventory.py` into `Inventory`, whose methods are
-//! async, typed, and documented from the Python docstrings.
+//! async, typed, and documented from the Python docstrings. The module's
+//! dataclasses, enums, `Literal`s and unions become Rust types too.
 
 include!(concat!(env!("OUT_DIR"), "/inventory.rs"));
 
@@ -28,11 +29,63 @@ async fn run(inventory: &Inventory) -> snakebox::Result<Vec<String>> {
     Ok(lines)
 }
 
+/// Calls that pass and return the module's own types.
+async fn run_types(inventory: &Inventory) -> snakebox::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let pears = Delivery {
+        item: "pear".into(),
+        count: 6,
+        grade: Grade::Fresh,
+        note: None,
+    };
+    let shelf = inventory.shelf_for(pears.grade).await?;
+    lines.push(format!("shelf_for(Fresh) -> {shelf:?}"));
+    let received = inventory.receive(pears.clone(), Some(shelf)).await?;
+    lines.push(format!("receive(pears) -> {received:?}"));
+    let plums = Delivery {
+        item: "plum".into(),
+        count: 4,
+        grade: Grade::Spoilt,
+        note: Some("late".into()),
+    };
+    let received = inventory.receive(plums.clone(), None).await?;
+    lines.push(format!("receive(plums) -> {:?}", received.note));
+    lines.push(format!(
+        "audit(pear) -> {}",
+        inventory.audit("pear".into()).await?
+    ));
+    let mut grades: Vec<(Grade, i64)> = inventory
+        .grades(vec![pears, plums.clone(), plums])
+        .await?
+        .into_iter()
+        .collect();
+    grades.sort_by_key(|(grade, _)| *grade as u8);
+    lines.push(format!("grades(..) -> {grades:?}"));
+    // The host writes a `Loose` untagged, and a `Boxed` (which would read
+    // back as a `Loose`) tagged.
+    let loose = inventory.pack(3, false).await?;
+    let boxed = inventory.pack(2, true).await?;
+    lines.push(format!("pack(3, false) -> {loose:?}"));
+    lines.push(format!("pack(2, true) -> {boxed:?}"));
+    lines.push(format!(
+        "unpack(loose) -> {}",
+        inventory.unpack(loose).await?
+    ));
+    lines.push(format!(
+        "unpack(boxed) -> {}",
+        inventory.unpack(boxed).await?
+    ));
+    Ok(lines)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), snakebox::Error> {
     let runtime = snakebox::Runtime::new()?;
     let inventory = Inventory::load(&runtime)?;
     for line in run(&inventory).await? {
+        println!("{line}");
+    }
+    for line in run_types(&inventory).await? {
         println!("{line}");
     }
     Ok(())
@@ -56,6 +109,28 @@ mod tests {
                 "reserve(apple, 30) -> None",
                 "levels() -> {\"apple\": 2}",
                 "audit(pear) raised KeyError: 'pear'",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn typed_records_enums_and_unions_round_trip() {
+        let runtime = snakebox::Runtime::new().expect("runtime");
+        let inventory = Inventory::load(&runtime).expect("builds and loads");
+        let lines = run_types(&inventory).await.expect("runs");
+        assert_eq!(
+            lines,
+            [
+                "shelf_for(Fresh) -> ColdRoom",
+                "receive(pears) -> Delivery { item: \"pear\", count: 6, grade: Fresh, \
+                 note: Some(\"fresh on the cold_room shelf\") }",
+                "receive(plums) -> Some(\"spoilt on the front shelf\")",
+                "audit(pear) -> 6",
+                "grades(..) -> [(Fresh, 6), (Spoilt, 8)]",
+                "pack(3, false) -> Loose(Loose { count: 3 })",
+                "pack(2, true) -> Boxed(Boxed { count: 2 })",
+                "unpack(loose) -> 3",
+                "unpack(boxed) -> 24",
             ]
         );
     }
