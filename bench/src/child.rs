@@ -16,13 +16,17 @@ use crate::pyo3_peer::Pyo3;
 #[derive(clap::Args)]
 pub struct Args {
     /// `first-call`, `memory`, or, to profile, `calls` (a loop of `add`
-    /// calls) or `naps` (concurrent `nap()` calls on one store).
+    /// calls) or `naps` (concurrent `nap()` calls on one store), after
+    /// `precompile` wrote the hand-wired peer's compiled component.
     kind: String,
     /// `snakebox`, `wasmtime` or `pyo3`.
     peer: String,
     /// The number of stores, for `memory`; of calls, for `calls`.
     #[arg(long, default_value_t = 1)]
     stores: usize,
+    /// For `calls`: call `fib(25)` instead of `add(2, 40)`.
+    #[arg(long)]
+    fib: bool,
     #[arg(long)]
     wasm: PathBuf,
     #[arg(long)]
@@ -81,6 +85,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
         "calls" => runtime.block_on(calls(&args))?,
+        "precompile" => {
+            // Writes the hand-wired peer's compiled component to `--compiled`,
+            // for the profiling loops; prints the compile time.
+            let start = Instant::now();
+            let compiled = plain::engine()?.precompile_component(&std::fs::read(&args.wasm)?)?;
+            std::fs::write(&args.compiled, compiled)?;
+            measure::since(start)
+        }
         "naps" => runtime.block_on(naps(&args))?,
         other => anyhow::bail!("unknown child measurement `{other}`"),
     };
@@ -120,6 +132,11 @@ async fn first_call(args: &Args) -> anyhow::Result<f64> {
 /// that took a call already; for `perf record`.
 async fn calls(args: &Args) -> anyhow::Result<f64> {
     let count = args.stores.max(1);
+    let (name, call_args) = if args.fib {
+        ("fib", vec![Val::S64(25)])
+    } else {
+        ("add", add_args())
+    };
     match args.peer.as_str() {
         "snakebox" => {
             let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
@@ -127,7 +144,7 @@ async fn calls(args: &Args) -> anyhow::Result<f64> {
             app.call("add", add_args()).await?;
             let start = Instant::now();
             for _ in 0..count {
-                app.call("add", add_args()).await?;
+                app.call(name, call_args.clone()).await?;
             }
             Ok(measure::since(start) / count as f64)
         }
@@ -139,9 +156,7 @@ async fn calls(args: &Args) -> anyhow::Result<f64> {
                 .await?;
             let start = Instant::now();
             for _ in 0..count {
-                plain
-                    .call(&mut store, &instance, "add", &add_args())
-                    .await?;
+                plain.call(&mut store, &instance, name, &call_args).await?;
             }
             Ok(measure::since(start) / count as f64)
         }

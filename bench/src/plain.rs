@@ -45,10 +45,18 @@ pub struct Plain {
 /// The interface the component exports, as the generator names it.
 const INTERFACE: &str = "snakebox-py:peers/peers";
 
+/// Set to `1` to compile the hand-wired peer with epoch interruption on.
+pub const EPOCH_SWITCH: &str = "SNAKEBOX_BENCH_PLAIN_EPOCH";
+
 /// The engine every plain peer uses.
 pub fn engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
+    // A diagnostic switch: the same epoch checks snakebox compiles in for its
+    // time limits, to tell their cost from the rest.
+    if std::env::var_os(EPOCH_SWITCH).is_some_and(|value| value == "1") {
+        config.epoch_interruption(true);
+    }
     Ok(Engine::new(&config)?)
 }
 
@@ -94,6 +102,8 @@ impl Plain {
             left: HashSet::new(),
         };
         let mut store = Store::new(&self.engine, host);
+        // Only matters with the epoch switch on: never interrupt.
+        store.set_epoch_deadline(u64::MAX);
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok((store, instance))
     }

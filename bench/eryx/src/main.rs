@@ -16,7 +16,13 @@ fn rss_bytes() -> anyhow::Result<u64> {
     let kib = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .context("no VmRSS in /proc/self/status")?;
     Ok(kib * 1024)
 }
@@ -28,23 +34,37 @@ async fn main() -> anyhow::Result<()> {
         .context("usage: snakebox-bench-eryx STDLIB_DIR")?;
     let start = Instant::now();
     let wasm = eryx_runtime::linker::link_with_extensions(&[])?;
-    println!("link runtime.wasm: {:.3} s ({} bytes)", start.elapsed().as_secs_f64(), wasm.len());
+    println!(
+        "link runtime.wasm: {:.3} s ({} bytes)",
+        start.elapsed().as_secs_f64(),
+        wasm.len()
+    );
 
     let start = Instant::now();
     let sandbox = eryx::Sandbox::builder()
         .with_wasm_bytes(wasm.clone())
         .with_python_stdlib(&stdlib)
         .build()?;
-    println!("sandbox, compiled with an empty cache: {:.3} s", start.elapsed().as_secs_f64());
+    println!(
+        "sandbox, compiled with an empty cache: {:.3} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let mut samples = Vec::new();
     for _ in 0..11 {
         let start = Instant::now();
         let outcome = sandbox.execute("result = 2 + 40").await?;
         samples.push(start.elapsed().as_secs_f64());
-        anyhow::ensure!(outcome.result.as_deref() == Some("42"), "unexpected {:?}", outcome.result);
+        anyhow::ensure!(
+            outcome.result.as_deref() == Some("42"),
+            "unexpected {:?}",
+            outcome.result
+        );
     }
-    println!("execute `2 + 40` in a fresh interpreter: {:.3} ms", median(samples) * 1e3);
+    println!(
+        "execute `2 + 40` in a fresh interpreter: {:.3} ms",
+        median(samples) * 1e3
+    );
 
     let fib = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nresult = fib(25)";
     let mut samples = Vec::new();
@@ -52,9 +72,16 @@ async fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let outcome = sandbox.execute(fib).await?;
         samples.push(start.elapsed().as_secs_f64());
-        anyhow::ensure!(outcome.result.as_deref() == Some("75025"), "unexpected {:?}", outcome.result);
+        anyhow::ensure!(
+            outcome.result.as_deref() == Some("75025"),
+            "unexpected {:?}",
+            outcome.result
+        );
     }
-    println!("execute fib(25), including a fresh interpreter: {:.3} ms", median(samples) * 1e3);
+    println!(
+        "execute fib(25), including a fresh interpreter: {:.3} ms",
+        median(samples) * 1e3
+    );
 
     let before = rss_bytes()?;
     let mut sandboxes = Vec::new();
@@ -67,6 +94,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let grown = rss_bytes()?.saturating_sub(before);
-    println!("resident per extra sandbox (10): {:.2} MiB", grown as f64 / 10.0 / 1048576.0);
+    println!(
+        "resident per extra sandbox (10): {:.2} MiB",
+        grown as f64 / 10.0 / 1048576.0
+    );
     Ok(())
 }
