@@ -4,9 +4,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -p snakebox --bin snakebox --example serve_load >&2
-SNAKEBOX="$TARGET/release/snakebox"
-LOAD="$TARGET/release/examples/serve_load"
+# A release build by default; PROFILE=dev measures a debug build instead.
+PROFILE=${PROFILE:-release}
+cargo build --profile "$PROFILE" -p snakebox --bin snakebox --example serve_load >&2
+OUT="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
+SNAKEBOX="$OUT/snakebox"
+LOAD="$OUT/examples/serve_load"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$SNAKEBOX" build tests/fixtures/hostile.py -o "$WORK/app.wasm" 2>/dev/null
