@@ -97,3 +97,8 @@ def pack(count: int, boxed: bool) -> Loose | Boxed:
 def unpack(goods: Loose | Boxed) -> int:
     """How many items a pack holds; boxes hold a dozen each."""
     return goods.count * 12 if isinstance(goods, Boxed) else goods.count
+
+
+def weigh(amount: float | int) -> float | int:
+    """Returns a weight as given: kilograms as a float, grams as an int."""
+    return amount

@@ -75,6 +75,15 @@ async fn run_types(inventory: &Inventory) -> snakebox::Result<Vec<String>> {
         "unpack(boxed) -> {}",
         inventory.unpack(boxed).await?
     ));
+    // An integer reads back as the `int` case although `float` comes first.
+    for amount in [
+        FloatOrInt::Int(250),
+        FloatOrInt::Float(2.0),
+        FloatOrInt::Float(0.5),
+    ] {
+        let weighed = inventory.weigh(amount.clone()).await?;
+        lines.push(format!("weigh({amount:?}) -> {weighed:?}"));
+    }
     Ok(lines)
 }
 
@@ -131,6 +140,9 @@ mod tests {
                 "pack(2, true) -> Boxed(Boxed { count: 2 })",
                 "unpack(loose) -> 3",
                 "unpack(boxed) -> 24",
+                "weigh(Int(250)) -> Int(250)",
+                "weigh(Float(2.0)) -> Float(2.0)",
+                "weigh(Float(0.5)) -> Float(0.5)",
             ]
         );
     }
