@@ -11,6 +11,11 @@
 //! // src/main.rs
 //! include!(concat!(env!("OUT_DIR"), "/app.rs"));
 //! ```
+//!
+//! The file holds one struct named after the module, with an async method
+//! per function, and a Rust type per dataclass, `TypedDict`, `NamedTuple`,
+//! `Enum`, `Literal` and union the functions use. It needs no dependency but
+//! `snakebox`: serde is reached through `snakebox::serde`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
