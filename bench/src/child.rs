@@ -94,6 +94,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             measure::since(start)
         }
         "naps" => runtime.block_on(naps(&args))?,
+        "fresh" => {
+            let split = runtime.block_on(fresh(&args))?;
+            println!("{}", split.map(|seconds| seconds.to_string()).join(" "));
+            return Ok(());
+        }
         other => anyhow::bail!("unknown child measurement `{other}`"),
     };
     println!("{value}");
@@ -162,6 +167,36 @@ async fn calls(args: &Args) -> anyhow::Result<f64> {
         }
         other => anyhow::bail!("no call loop for peer `{other}`"),
     }
+}
+
+/// Where a fresh interpreter's time goes, as medians over `--stores`
+/// samples with 200 ms between them: [taking a store from the warm reserve,
+/// its first call, making a new session, its first call].
+async fn fresh(args: &Args) -> anyhow::Result<[f64; 4]> {
+    let samples = args.stores.max(1);
+    let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
+    let app = runtime.load(&args.wasm)?;
+    let mut split = [const { Vec::new() }; 4];
+    for reserve in [true, false] {
+        app.keep_fresh(if reserve { 2 } else { 0 })?;
+        for _ in 0..samples {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let start = Instant::now();
+            let session = if reserve {
+                app.fresh()?
+            } else {
+                app.session()?
+            };
+            let taken = measure::since(start);
+            let start = Instant::now();
+            session.call("add", add_args()).await?;
+            let first = measure::since(start);
+            let base = if reserve { 0 } else { 2 };
+            split[base].push(taken);
+            split[base + 1].push(first);
+        }
+    }
+    Ok(split.map(measure::median))
 }
 
 /// Seconds for `--stores` concurrent `nap()` calls on one store; for `perf record`.
