@@ -28,10 +28,16 @@ struct RuntimeInner {
     engine: Engine,
     linker: Linker<StoreData>,
     cache_dir: Option<PathBuf>,
+    clock: Arc<EpochClock>,
+}
+
+/// The thread that advances the engine's epoch, which enforces time limits.
+/// It runs while the runtime or any app loaded from it is alive.
+struct EpochClock {
     ticking: Arc<AtomicBool>,
 }
 
-impl Drop for RuntimeInner {
+impl Drop for EpochClock {
     fn drop(&mut self) {
         self.ticking.store(false, Ordering::Relaxed);
     }
@@ -42,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<StoreData>,
     pub(crate) policy: Policy,
+    /// Keeps time limits working after the `Runtime` itself is dropped.
+    _clock: Arc<EpochClock>,
 }
 
 impl Runtime {
@@ -76,7 +84,7 @@ impl Runtime {
                 engine,
                 linker,
                 cache_dir,
-                ticking,
+                clock: Arc::new(EpochClock { ticking }),
             }),
         })
     }
@@ -146,6 +154,7 @@ impl Runtime {
             engine: engine.clone(),
             pre,
             policy,
+            _clock: Arc::clone(&self.inner.clock),
         };
         Ok(App::new(Arc::new(shared), functions))
     }

@@ -122,3 +122,22 @@ async fn a_trap_on_one_store_does_not_reach_another() {
         "untouched store"
     );
 }
+
+#[tokio::test]
+async fn time_limits_hold_after_the_runtime_is_dropped() {
+    let app = {
+        let runtime =
+            snakebox::Runtime::with_cache_dir(Some(crate::util::cache_dir())).expect("runtime");
+        runtime
+            .load_with(crate::util::component("basics"), limited(300, 256))
+            .expect("loads")
+    };
+    let session = app.session().expect("session");
+    // Without the epoch clock the loop would never be interrupted: bound the wait.
+    let call = session.call_json("spin", &[], &[]);
+    let outcome = tokio::time::timeout(Duration::from_secs(20), call).await;
+    let error = outcome
+        .expect("the time limit fired")
+        .expect_err("spins forever");
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+}
