@@ -424,16 +424,22 @@ fn parse_dir(spec: &str) -> anyhow::Result<DirGrant> {
     })
 }
 
-fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
+/// Splits `256MiB` or `500ms` into its number and its unit.
+fn split_quantity<'a>(text: &'a str, what: &str) -> anyhow::Result<(f64, &'a str)> {
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: f64 = number
+    let number = number
         .parse()
-        .with_context(|| format!("`{text}` is not a size"))?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        .with_context(|| format!("`{text}` is not a {what}"))?;
+    Ok((number, unit.trim()))
+}
+
+fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let (number, unit) = split_quantity(text, "size")?;
+    let scale: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
         "kib" => 1024.0,
@@ -448,18 +454,12 @@ fn parse_size(text: &str) -> anyhow::Result<u64> {
 
 fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .with_context(|| format!("`{text}` is not a duration"))?;
+    let (number, unit) = split_quantity(text, "duration")?;
     let seconds = match unit {
         "ms" => number / 1000.0,
         "s" | "" => number,
         "m" | "min" => number * 60.0,
         other => bail!("unknown duration unit `{other}` in `{text}`; use ms, s or m"),
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).with_context(|| format!("`{text}` is too long a duration"))
 }

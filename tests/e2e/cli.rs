@@ -144,6 +144,19 @@ fn call_rejects_bad_arguments_clearly() {
         (&["add", "2", "x"], "is not valid JSON"),
         (&["add", "2", "c=3"], "has no parameter `c`"),
         (&["nope"], "no function `nope`"),
+        (
+            &["add", "1", "2", "--timeout", "99999999999999999999999s"],
+            "too long a duration",
+        ),
+        (
+            &["add", "1", "2", "--timeout", "5x"],
+            "unknown duration unit",
+        ),
+        (&["add", "1", "2", "--memory", "1KiB"], "too small"),
+        (
+            &["add", "1", "2", "--dir", ":ro"],
+            "must be HOST[:GUEST][:ro]",
+        ),
     ];
     for (args, expected) in cases {
         let mut full = vec!["call", demo.as_str()];

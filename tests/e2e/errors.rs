@@ -5,6 +5,12 @@ use snakebox::Error;
 
 use crate::util::{app, call};
 
+/// The store that just raised answers the next call.
+async fn still_serves(app: &snakebox::App) {
+    let sum = call(app, "add", &[json!(1), json!(2)]).await.expect("add");
+    assert_eq!(sum, json!(3));
+}
+
 #[tokio::test]
 async fn a_raise_is_a_python_error_and_the_store_survives() {
     let basics = app("basics");
@@ -35,12 +41,7 @@ async fn a_raise_is_a_python_error_and_the_store_survives() {
         "runtime frames are hidden"
     );
     // Same thread, same store: it keeps serving.
-    assert_eq!(
-        call(&basics, "add", &[json!(1), json!(2)])
-            .await
-            .expect("add"),
-        json!(3)
-    );
+    still_serves(&basics).await;
 }
 
 #[tokio::test]
@@ -69,12 +70,7 @@ async fn results_that_break_the_annotation_are_errors_not_traps() {
         "{}",
         python.message
     );
-    assert_eq!(
-        call(&basics, "add", &[json!(1), json!(2)])
-            .await
-            .expect("add"),
-        json!(3)
-    );
+    still_serves(&basics).await;
 }
 
 #[tokio::test]
