@@ -34,28 +34,20 @@ pub fn since(start: Instant) -> f64 {
 
 /// This process's resident memory, in bytes, from `/proc/self/status`.
 pub fn rss_bytes() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS line in /proc/self/status"))?;
-    Ok(kib * 1024)
+    proc_kib("/proc/self/status", "VmRSS:").map(|kib| kib * 1024)
 }
 
 /// This process's proportional set size, in bytes, from
 /// `/proc/self/smaps_rollup`: a page shared by several mappings counts once.
 pub fn pss_bytes() -> anyhow::Result<u64> {
-    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup")?;
-    let kib = rollup
-        .lines()
-        .find_map(|line| line.strip_prefix("Pss:"))
+    proc_kib("/proc/self/smaps_rollup", "Pss:").map(|kib| kib * 1024)
+}
+
+/// The `KEY: N kB` line of a `/proc` file, in KiB.
+fn proc_kib(file: &str, key: &str) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(file)?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))
         .and_then(|rest| {
             rest.trim()
                 .trim_end_matches("kB")
@@ -63,8 +55,7 @@ pub fn pss_bytes() -> anyhow::Result<u64> {
                 .parse::<u64>()
                 .ok()
         })
-        .ok_or_else(|| anyhow::anyhow!("no Pss line in /proc/self/smaps_rollup"))?;
-    Ok(kib * 1024)
+        .ok_or_else(|| anyhow::anyhow!("no {key} line in {file}"))
 }
 
 /// The machine: logical cores and CPU model.

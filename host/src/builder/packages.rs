@@ -6,8 +6,9 @@
 //! never as an `ImportError` in production.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use super::toolchain::{pip_install, python};
 use crate::cache;
 use crate::error::{Error, Result};
 
@@ -80,36 +81,22 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
     );
     let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let python = std::env::var_os("SNAKEBOX_PYTHON").unwrap_or("python3".into());
-    let output = Command::new(&python)
+    let output = pip_install(&python(), &staging)
         .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-        ])
-        .args([
-            "--root-user-action=ignore",
             "--no-compile",
             "--progress-bar",
             "off",
+            "--only-binary=:all:",
         ])
         .args([
-            "--only-binary=:all:",
             "--platform",
             "any",
             "--implementation",
             "py",
-        ])
-        .args([
-            "--python-version",
-            GUEST_PYTHON,
             "--abi",
             "none",
-            "--target",
         ])
-        .arg(&staging)
+        .args(["--python-version", GUEST_PYTHON])
         .args(requirements)
         .stdin(Stdio::null())
         .output()

@@ -24,7 +24,7 @@ impl Toolchain {
         if let Some(program) = std::env::var_os("SNAKEBOX_COMPONENTIZE_PY") {
             return Ok(Toolchain::Program(PathBuf::from(program)));
         }
-        let python = PathBuf::from(std::env::var_os("SNAKEBOX_PYTHON").unwrap_or("python3".into()));
+        let python = python();
         let dir = cache_dir
             .join("tools")
             .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}"));
@@ -95,6 +95,28 @@ impl Toolchain {
     }
 }
 
+/// The Python that runs pip and the installed wheel: `$SNAKEBOX_PYTHON`, else `python3`.
+pub(crate) fn python() -> PathBuf {
+    PathBuf::from(std::env::var_os("SNAKEBOX_PYTHON").unwrap_or("python3".into()))
+}
+
+/// `python -m pip install --target DIR`, quiet about versions, root and prompts.
+pub(crate) fn pip_install(python: &Path, target: &Path) -> Command {
+    let mut command = Command::new(python);
+    command
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .arg("--root-user-action=ignore")
+        .arg("--target")
+        .arg(target);
+    command
+}
+
 fn version_of(program: &Path) -> Option<String> {
     let output = Command::new(program)
         .arg("--version")
@@ -120,18 +142,8 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
     );
     let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            "--root-user-action=ignore",
-        ])
-        .arg("--target")
-        .arg(&staging)
+    let status = pip_install(python, &staging)
+        .arg("--quiet")
         .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}"))
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
