@@ -117,6 +117,21 @@ struct Problem {
     help: String,
 }
 
+/// The WIT label of a Python name, or a `BadName` problem saying which
+/// kind of name (`what`) has none.
+fn wit_label(name: &str, range: TextRange, what: &str) -> Result<String, Problem> {
+    names::kebab(name)
+        .filter(|label| names::is_label(label))
+        .ok_or_else(|| {
+            Problem::new(
+                range,
+                Code::BadName,
+                format!("{what} `{name}` has no WIT name"),
+                "use ASCII letters, digits and underscores, starting with a letter",
+            )
+        })
+}
+
 impl Problem {
     fn new(
         range: TextRange,
@@ -365,14 +380,7 @@ impl Reader<'_> {
                 format!("annotate it, for example `{shown}: int`"),
             ));
         };
-        let wit_name = names::kebab(name).ok_or_else(|| {
-            Problem::new(
-                param.name.range,
-                Code::BadName,
-                format!("parameter `{name}` has no WIT name"),
-                "use ASCII letters, digits and underscores, starting with a letter",
-            )
-        })?;
+        let wit_name = wit_label(name, param.name.range, "parameter")?;
         let ty = self.value_type(annotation)?;
         Ok(Param {
             name: name.to_owned(),

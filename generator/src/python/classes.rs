@@ -4,7 +4,7 @@
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
 use super::named::RESERVED_TYPE_NAMES;
-use super::{Problem, Reader, base_name, docstring, generic};
+use super::{Problem, Reader, base_name, docstring, generic, wit_label};
 use crate::diagnostic::Code;
 use crate::ir::{Case, Field, RecordStyle, Type, TypeDef, TypeDefKind};
 use crate::names;
@@ -123,16 +123,7 @@ impl Reader<'_> {
                 continue;
             }
             let name = target.id.as_str();
-            let wit_name = names::kebab(name)
-                .filter(|label| names::is_label(label))
-                .ok_or_else(|| {
-                    Problem::new(
-                        target.range,
-                        Code::BadName,
-                        format!("the field `{name}` has no WIT name"),
-                        "use ASCII letters, digits and underscores, starting with a letter",
-                    )
-                })?;
+            let wit_name = wit_label(name, target.range, "the field")?;
             if let Some(other) = fields.iter().find(|field| field.wit_name == wit_name) {
                 return Err(Problem::new(
                     target.range,
@@ -269,16 +260,7 @@ fn enum_cases(class: &ast::StmtClassDef) -> Result<Vec<Case>, Problem> {
         if name.starts_with('_') {
             continue;
         }
-        let wit_name = names::kebab(name)
-            .filter(|label| names::is_label(label))
-            .ok_or_else(|| {
-                Problem::new(
-                    target.range,
-                    Code::BadName,
-                    format!("the enum member `{name}` has no WIT name"),
-                    "use ASCII letters, digits and underscores, starting with a letter",
-                )
-            })?;
+        let wit_name = wit_label(name, target.range, "the enum member")?;
         if let Some(other) = cases.iter().find(|case| case.wit_name == wit_name) {
             return Err(Problem::new(
                 target.range,
