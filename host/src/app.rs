@@ -68,20 +68,30 @@ impl App {
         &self.functions
     }
 
-    /// Finds a function by its Python name, its WIT name, or `interface#name`.
+    /// Finds a function by its call name (`name`, or `module.name` in a
+    /// package), its Python name or WIT name when only one function has it,
+    /// or `interface#name`.
     pub fn function(&self, name: &str) -> Result<Arc<Function>> {
         let matches: Vec<&Arc<Function>> = self
             .functions
             .iter()
-            .filter(|f| f.python_name == name || f.name == name || f.qualified_name() == name)
+            .filter(|f| f.call_name == name || f.qualified_name() == name)
             .collect();
+        let matches = match matches.is_empty() {
+            true => self
+                .functions
+                .iter()
+                .filter(|f| f.python_name == name || f.name == name)
+                .collect(),
+            false => matches,
+        };
         match matches.as_slice() {
             [one] => Ok(Arc::clone(one)),
             [] => Err(Error::NoSuchFunction(name.to_owned())),
             many => Err(Error::BadArguments(format!(
                 "`{name}` is ambiguous; name one of: {}",
                 many.iter()
-                    .map(|f| f.qualified_name())
+                    .map(|f| f.call_name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use snakebox_generator::{Analysis, Diagnostic, Severity, glue, wit};
+use snakebox_generator::{Analysis, Diagnostic, Module, Severity, glue, wit};
 
 use crate::cache;
 use crate::error::{Error, Result};
@@ -46,49 +46,197 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// What the generator made of a Python module.
-pub struct Generated {
-    /// The Python module name.
-    pub module_name: String,
+/// One Python module as the generator read it.
+pub struct ModuleAnalysis {
+    /// The file read: the `.py`, or its `.pyi` stub when there is one.
+    pub path: PathBuf,
     pub analysis: Analysis,
+}
+
+/// A diagnostic with the file it is about.
+#[derive(Debug, Clone)]
+pub struct FileDiagnostic {
+    pub file: PathBuf,
+    pub diagnostic: Diagnostic,
+}
+
+impl FileDiagnostic {
+    /// `FILE:LINE:COL: severity[CODE]: message`, then the help line.
+    pub fn render(&self) -> String {
+        self.diagnostic.render(&self.file.display().to_string())
+    }
+}
+
+/// What the generator made of a Python module or package.
+pub struct Generated {
+    /// Every module read, in order; for a package, those without an export
+    /// are here too, with nothing to say unless something was wrong.
+    pub modules: Vec<ModuleAnalysis>,
     /// The WIT world, when anything could be generated.
     pub wit: Option<String>,
+    /// The world's name.
+    pub world: String,
+    /// The glue modules, `(name, source)`, once `wit` is there.
+    glue: Vec<(String, String)>,
+    /// What the build bundles, for a package (read while generating).
+    layout: Option<layout::Layout>,
 }
 
 impl Generated {
-    /// The diagnostics, rendered with the file name, one per entry.
-    pub fn rendered_diagnostics(&self, file: &str) -> Vec<String> {
-        self.analysis
-            .diagnostics
+    /// Every diagnostic, with its file.
+    pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
+        self.modules
             .iter()
-            .map(|d| d.render(file))
+            .flat_map(|module| {
+                module
+                    .analysis
+                    .diagnostics
+                    .iter()
+                    .map(|diagnostic| FileDiagnostic {
+                        file: module.path.clone(),
+                        diagnostic: diagnostic.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// The diagnostics, rendered with their file names, one per entry.
+    pub fn rendered_diagnostics(&self) -> Vec<String> {
+        self.diagnostics()
+            .iter()
+            .map(FileDiagnostic::render)
             .collect()
     }
 
     /// `true` when at least one diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.analysis
-            .diagnostics
+        self.modules.iter().any(|module| {
+            module
+                .analysis
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
+        })
+    }
+
+    /// The exported modules' IR, in order.
+    pub fn exported(&self) -> impl Iterator<Item = &Module> {
+        self.modules
             .iter()
-            .any(|d| d.severity == Severity::Error)
+            .filter(|module| module.analysis.is_usable())
+            .filter_map(|module| module.analysis.module.as_ref())
     }
 }
 
-/// Reads a `.py` or `.pyi` file and generates its WIT.
+/// Reads a `.py` or `.pyi` file, or a package folder, and generates its WIT.
+///
+/// A package (a folder with `__init__.py`) gives one WIT interface per
+/// module that exports anything, all in one world; a module's `.pyi` stub
+/// is read in place of its `.py` when there is one.
 pub fn generate(path: &Path) -> Result<Generated> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))?;
+    if path.is_dir() {
+        return generate_package(path);
+    }
+    let source = read_source(path)?;
     let module_name = module_name(path)?;
     let analysis = snakebox_generator::analyze(&source, &module_name);
-    let wit = analysis
-        .is_usable()
-        .then(|| analysis.module.as_ref().map(wit::emit))
-        .flatten();
+    let module = analysis.module.clone().filter(|_| analysis.is_usable());
+    let world = wit::package_world_name(
+        &analysis
+            .module
+            .as_ref()
+            .map_or_else(|| module_name.clone(), |m| m.wit_name.clone()),
+    );
     Ok(Generated {
-        module_name,
-        analysis,
-        wit,
+        wit: module.as_ref().map(wit::emit),
+        glue: module
+            .map(|module| vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))])
+            .unwrap_or_default(),
+        world,
+        modules: vec![ModuleAnalysis {
+            path: path.to_owned(),
+            analysis,
+        }],
+        layout: None,
     })
+}
+
+fn generate_package(dir: &Path) -> Result<Generated> {
+    let init = dir.join("__init__.py");
+    if !init.is_file() {
+        return Err(Error::Build(format!(
+            "{} is a folder without `__init__.py`: name a module file, or a package folder",
+            dir.display()
+        )));
+    }
+    let layout = layout::Layout::of(&init)?;
+    let package = layout.import_name.clone();
+    let short = package.rsplit('.').next().unwrap_or(&package).to_owned();
+    let package_wit = snakebox_generator::kebab(&short).ok_or_else(|| {
+        Error::Build(format!(
+            "the package name `{short}` has no WIT form; rename the folder"
+        ))
+    })?;
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| Error::Build(format!("cannot find {}: {e}", dir.display())))?;
+    let mut modules = Vec::new();
+    let mut exported: Vec<Module> = Vec::new();
+    for import_name in layout.package_modules(&package) {
+        let relative = import_name.strip_prefix(&package).unwrap_or_default();
+        let relative = relative.trim_start_matches('.');
+        let file = match relative {
+            "" => root.join("__init__.py"),
+            _ => {
+                let path = root.join(relative.replace('.', "/"));
+                match path.is_dir() {
+                    true => path.join("__init__.py"),
+                    false => path.with_extension("py"),
+                }
+            }
+        };
+        let stub = file.with_extension("pyi");
+        let path = if stub.is_file() { stub } else { file };
+        let source = read_source(&path)?;
+        let interface = match relative {
+            "" => short.clone(),
+            _ => relative.replace('.', "_"),
+        };
+        let mut analysis = snakebox_generator::analyze(&source, &interface);
+        if analysis.is_usable() {
+            if let Some(module) = &mut analysis.module {
+                module.name = import_name.clone();
+                if let Some(other) = exported.iter().find(|m| m.wit_name == module.wit_name) {
+                    return Err(Error::Build(format!(
+                        "`{}` and `{}` would both be the WIT interface `{}`; rename one",
+                        other.name, module.name, module.wit_name
+                    )));
+                }
+                exported.push(module.clone());
+            }
+        } else {
+            // A helper module with nothing to export is normal in a package.
+            analysis
+                .diagnostics
+                .retain(|d| d.code != snakebox_generator::Code::NothingExported);
+        }
+        modules.push(ModuleAnalysis { path, analysis });
+    }
+    let wit = (!exported.is_empty()).then(|| wit::emit_package(&package, &package_wit, &exported));
+    Ok(Generated {
+        glue: match wit {
+            Some(_) => glue::emit_package(&package, &exported),
+            None => Vec::new(),
+        },
+        wit,
+        world: wit::package_world_name(&package_wit),
+        modules,
+        layout: Some(layout),
+    })
+}
+
+fn read_source(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))
 }
 
 /// The import name of a module file: its stem, or its folder for `__init__.py`.
@@ -126,8 +274,8 @@ pub struct Built {
     pub wasm: PathBuf,
     /// `true` when the cache already had it.
     pub cached: bool,
-    /// What the generator reported, rendered with the file name.
-    pub diagnostics: Vec<Diagnostic>,
+    /// What the generator reported.
+    pub diagnostics: Vec<FileDiagnostic>,
 }
 
 /// Options of a build beyond the module itself.
@@ -138,17 +286,18 @@ pub struct BuildOptions {
     pub requirements: Option<PathBuf>,
 }
 
-/// Builds `path` into a component in `cache_dir`, or finds it there.
+/// Builds `path` (a module, or a package folder) into a component in
+/// `cache_dir`, or finds it there.
 pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
     build_with(path, cache_dir, &BuildOptions::default())
 }
 
 /// Builds `path` with `options` into a component in `cache_dir`, or finds it there.
 pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Result<Built> {
-    let generated = generate(path)?;
+    let mut generated = generate(path)?;
     let file = path.display().to_string();
-    let (Some(world), Some(module)) = (&generated.wit, &generated.analysis.module) else {
-        let rendered = generated.rendered_diagnostics(&file).join("\n");
+    let Some(world) = generated.wit.clone() else {
+        let rendered = generated.rendered_diagnostics().join("\n");
         return Err(Error::Build(format!(
             "nothing to build from {file}:\n{rendered}"
         )));
@@ -158,13 +307,29 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             "{file} is a stub: it has no implementation to build; build from the .py file"
         )));
     }
-    let layout = layout::Layout::of(path)?;
-    let mut module = module.clone();
-    module.name = layout.import_name.clone();
-    let mut glue_source = glue::emit(&module);
+    let (layout, mut glue_files) = match generated.layout.take() {
+        Some(layout) => (layout, std::mem::take(&mut generated.glue)),
+        None => {
+            // A single module is imported by its name in its package, if any.
+            let layout = layout::Layout::of(path)?;
+            let mut module = generated
+                .exported()
+                .next()
+                .cloned()
+                .ok_or_else(|| Error::Build(format!("nothing to build from {file}")))?;
+            module.name = layout.import_name.clone();
+            let glue = vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))];
+            (layout, glue)
+        }
+    };
     let others = layout.other_modules();
-    if !others.is_empty() {
-        glue_source.push_str(&format!("\n_g.preload({others:?})\n"));
+    let main = glue_files
+        .iter_mut()
+        .find(|(name, _)| name == glue::GLUE_MODULE);
+    if let (false, Some((_, main))) = (others.is_empty(), main) {
+        main.push_str(&format!(
+            "\nimport snakebox_guest as _g\n_g.preload({others:?})\n"
+        ));
     }
     let requirements = match &options.requirements {
         Some(file) => packages::read_requirements(file)?,
@@ -177,7 +342,14 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         COMPONENTIZE_PY_VERSION,
         wit::RUNTIME_WIT,
     ];
-    for part in versions.into_iter().chain([world.as_str(), &glue_source]) {
+    let glue_parts = glue_files
+        .iter()
+        .flat_map(|(name, source)| [name.as_str(), source.as_str()]);
+    for part in versions
+        .into_iter()
+        .chain([world.as_str()])
+        .chain(glue_parts)
+    {
         key_material.extend_from_slice(part.as_bytes());
         key_material.push(0);
     }
@@ -198,7 +370,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let wasm = cache_dir
         .join("components")
         .join(format!("{stem}-{}.wasm", &key[..16]));
-    let diagnostics = generated.analysis.diagnostics.clone();
+    let diagnostics = generated.diagnostics();
     if wasm.exists() {
         return Ok(Built {
             wasm,
@@ -215,7 +387,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let work = tempdir_in(&cache_dir.join("build"))?;
     let wit_dir = work.join("wit");
     let py_dir = work.join("py");
-    write(&wit_dir.join("world.wit"), world)?;
+    write(&wit_dir.join("world.wit"), &world)?;
     write(
         &wit_dir
             .join("deps")
@@ -223,10 +395,9 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             .join("runtime.wit"),
         wit::RUNTIME_WIT,
     )?;
-    write(
-        &py_dir.join(format!("{}.py", glue::GLUE_MODULE)),
-        &glue_source,
-    )?;
+    for (name, source) in &glue_files {
+        write(&py_dir.join(format!("{name}.py")), source)?;
+    }
     for (name, source) in GUEST_FILES {
         write(&py_dir.join("snakebox_guest").join(name), source)?;
     }
@@ -250,7 +421,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     }
     let outcome = toolchain.componentize(
         &wit_dir,
-        &wit::world_name(&module),
+        &generated.world,
         &python_path,
         glue::GLUE_MODULE,
         &output,

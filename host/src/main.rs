@@ -19,18 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the WIT world generated from a Python module (.py or .pyi).
+    /// Print the WIT world generated from a Python module (.py or .pyi) or package folder.
     Wit {
-        /// The Python module.
+        /// The Python module, or a package folder (one interface per module).
         #[arg(required_unless_present = "from")]
         file: Option<PathBuf>,
         /// Read the module's stub (.pyi) instead: no source needed.
         #[arg(long = "from", value_name = "STUB", conflicts_with = "file")]
         from: Option<PathBuf>,
     },
-    /// Build a Python module into a component.
+    /// Build a Python module or package folder into a component.
     Build {
-        /// The Python module.
+        /// The Python module, or a package folder (one interface per module).
         file: PathBuf,
         /// Where to write the component.
         #[arg(short, long)]
@@ -51,9 +51,9 @@ enum Command {
         #[command(flatten)]
         call: CallArgs,
     },
-    /// Build a Python module (cached by content), then call a function of it.
+    /// Build a Python module or package (cached by content), then call a function of it.
     Run {
-        /// The Python module.
+        /// The Python module, or a package folder.
         file: PathBuf,
         /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
         #[arg(long, value_name = "FILE")]
@@ -90,7 +90,8 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct CallArgs {
-    /// The function, by its Python name (`async_function`) or WIT name.
+    /// The function, by its Python name (`async_function`) or WIT name; in a
+    /// package, `module.function` (`animals.describe`).
     function: String,
     /// Arguments: each one JSON value, or `name=JSON` for a keyword argument.
     args: Vec<String>,
@@ -188,19 +189,21 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // caps time and memory unless told otherwise.
     policy.timeout.get_or_insert(Duration::from_secs(30));
     policy.memory.get_or_insert(512 << 20);
-    let is_python = path.extension().is_some_and(|e| e == "py" || e == "pyi");
+    let is_python = path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi");
     let (component, docs) = if is_python {
-        let docs = builder::generate(path)?
-            .analysis
-            .module
-            .map(|module| {
-                module
-                    .functions
-                    .into_iter()
-                    .filter_map(|f| Some((f.name, f.docs?)))
-                    .collect()
+        let generated = builder::generate(path)?;
+        let several = generated.exported().count() > 1;
+        let docs = generated
+            .exported()
+            .flat_map(|module| {
+                let prefix = several
+                    .then(|| format!("{}.", snakebox_generator::binding_name(&module.wit_name)));
+                module.functions.iter().filter_map(move |f| {
+                    let name = format!("{}{}", prefix.as_deref().unwrap_or(""), f.name);
+                    Some((name, f.docs.clone()?))
+                })
             })
-            .unwrap_or_default();
+            .collect();
         (build(path)?, docs)
     } else {
         (path.to_owned(), Default::default())
@@ -274,8 +277,7 @@ async fn wait_for_signal() {
 
 fn wit(file: &Path) -> anyhow::Result<ExitCode> {
     let generated = builder::generate(file)?;
-    let name = file.display().to_string();
-    for diagnostic in generated.rendered_diagnostics(&name) {
+    for diagnostic in generated.rendered_diagnostics() {
         eprintln!("{diagnostic}");
     }
     match generated.wit {
@@ -296,9 +298,8 @@ fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBu
         requirements: requirements.map(Path::to_path_buf),
     };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
-    let name = file.display().to_string();
     for diagnostic in &built.diagnostics {
-        eprintln!("{}", diagnostic.render(&name));
+        eprintln!("{}", diagnostic.render());
     }
     Ok(built.wasm)
 }

@@ -15,6 +15,10 @@ pub struct Function {
     pub name: String,
     /// The name Python gives it (`async_function`).
     pub python_name: String,
+    /// The name callers use: the Python name, or `module.name` (the
+    /// interface in Python form) when the component exports several
+    /// interfaces, as a package does (`animals.describe`).
+    pub call_name: String,
     /// The exported interface it belongs to, or `None` at the world's root.
     pub interface: Option<String>,
     /// `true` for a WIT `async func`.
@@ -92,7 +96,26 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
             _ => {}
         }
     }
+    let first = functions.first().map(|f| f.interface.clone());
+    if functions
+        .iter()
+        .any(|f| Some(&f.interface) != first.as_ref())
+    {
+        for function in &mut functions {
+            if let Some(interface) = &function.interface {
+                let short = snakebox_generator::binding_name(short_interface(interface));
+                function.call_name = format!("{short}.{}", function.python_name);
+            }
+        }
+    }
     Ok(functions)
+}
+
+/// The bare name of an interface: `animals` for `snakebox-py:zoo/animals@1.0.0`.
+pub fn short_interface(interface: &str) -> &str {
+    let name = interface.split('@').next().unwrap_or(interface);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    name.rsplit(':').next().unwrap_or(name)
 }
 
 /// componentize-py leaves its build-time pre-initialisation hook exported
@@ -115,8 +138,10 @@ fn function(
     index: ComponentExportIndex,
 ) -> Function {
     let wit_name = name.trim_start_matches("[async]").to_owned();
+    let python_name = snakebox_generator::binding_name(&wit_name);
     Function {
-        python_name: snakebox_generator::binding_name(&wit_name),
+        call_name: python_name.clone(),
+        python_name,
         name: wit_name,
         interface: interface.map(str::to_owned),
         is_async: func.async_(),

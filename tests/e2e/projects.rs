@@ -4,7 +4,7 @@
 use serde_json::json;
 use snakebox::builder::{self, BuildOptions, Toolchain};
 
-use crate::util::{cache_dir, call, fixture, root, runtime, snakebox, stderr, stdout};
+use crate::util::{app, cache_dir, call, fixture, root, runtime, snakebox, stderr, stdout};
 
 #[tokio::test]
 async fn pure_python_packages_from_pypi_are_bundled() {
@@ -69,6 +69,132 @@ async fn packages_with_relative_and_lazy_imports_run() {
             .await
             .expect("lazy import"),
         json!("total: 4.20")
+    );
+}
+
+#[tokio::test]
+async fn a_package_folder_is_one_world_with_an_interface_per_module() {
+    let app = app("zoo");
+    let names: Vec<&str> = app
+        .functions()
+        .iter()
+        .map(|f| f.call_name.as_str())
+        .collect();
+    // `care/__init__.py` exports nothing and `_names.py` is private.
+    assert_eq!(
+        names,
+        [
+            "zoo.version",
+            "animals.describe",
+            "animals.count",
+            "care_feeding.feed",
+            "care_feeding.count"
+        ]
+    );
+    let interfaces: Vec<&str> = app
+        .functions()
+        .iter()
+        .filter_map(|f| f.interface.as_deref())
+        .collect();
+    assert!(
+        interfaces.contains(&"snakebox-py:zoo/care-feeding"),
+        "{interfaces:?}"
+    );
+    let ada = json!({"name": "ada", "legs": 4});
+    assert_eq!(
+        call(&app, "animals.describe", &[ada])
+            .await
+            .expect("records per interface"),
+        json!("ADA has 4 legs"),
+        "the private module is bundled and its relative import works"
+    );
+    assert_eq!(
+        call(&app, "care_feeding.count", &[])
+            .await
+            .expect("cross-module import"),
+        json!(6)
+    );
+    let fed = app
+        .call_json("feed", &[json!("bob")], &[("grams".into(), json!(5))])
+        .await
+        .expect("a name used once needs no module");
+    assert_eq!(fed, json!("fed bob 5 g"));
+    assert_eq!(
+        call(&app, "version", &[]).await.expect("__init__"),
+        json!("1.0")
+    );
+    let error = call(&app, "count", &[])
+        .await
+        .expect_err("two modules define count");
+    let message = error.to_string();
+    assert!(
+        message.contains("animals.count") && message.contains("care_feeding.count"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_cli_prints_a_package_world_and_calls_into_it() {
+    let folder = fixture("zoo");
+    let folder = folder.to_str().expect("UTF-8 path");
+    let wit = snakebox(&["wit", folder]);
+    assert!(wit.status.success(), "{}", stderr(&wit));
+    let text = stdout(&wit);
+    for line in [
+        "package snakebox-py:zoo;",
+        "interface animals {",
+        "interface care-feeding {",
+        "  export care-feeding;",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("names"), "private modules stay out:\n{text}");
+    let ran = snakebox(&["run", folder, "animals.count"]);
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    assert_eq!(stdout(&ran).trim(), "3");
+}
+
+#[test]
+fn package_mistakes_are_clear_errors() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("package-mistakes");
+    let _ = std::fs::remove_dir_all(&dir);
+    let package = dir.join("farm");
+    std::fs::create_dir_all(package.join("barn")).expect("folders");
+    let function = "def f() -> int:\n    return 1\n";
+    for (file, source) in [
+        ("__init__.py", ""),
+        ("barn_door.py", function),
+        ("barn/__init__.py", ""),
+        ("barn/door.py", function),
+    ] {
+        std::fs::write(package.join(file), source).expect("write");
+    }
+    let error = builder::generate(&package)
+        .err()
+        .expect("two modules, one interface");
+    let message = error.to_string();
+    assert!(
+        message.contains("farm.barn_door") && message.contains("farm.barn.door"),
+        "{message}"
+    );
+    assert!(message.contains("`barn-door`"), "{message}");
+
+    let error = builder::generate(&package.join("barn").join("..").join("..")).err();
+    let message = error.expect("a folder without __init__.py").to_string();
+    assert!(message.contains("without `__init__.py`"), "{message}");
+
+    std::fs::remove_file(package.join("barn/door.py")).expect("remove");
+    std::fs::write(
+        package.join("barn_door.py"),
+        "def f(x) -> int:\n    return x\n",
+    )
+    .expect("write");
+    let generated = builder::generate(&package).expect("generates");
+    assert!(generated.wit.is_none(), "nothing is left to export");
+    let rendered = generated.rendered_diagnostics().join("\n");
+    assert!(
+        rendered.contains("barn_door.py:1:7") && rendered.contains("SB100"),
+        "{rendered}"
     );
 }
 

@@ -48,10 +48,14 @@ pub fn component(name: &str) -> PathBuf {
     outcome.wasm
 }
 
-/// The path of a fixture by name, or of a file relative to the root.
+/// The path of a fixture by name (a module, or a package folder), or of a
+/// file relative to the root.
 pub fn fixture(name: &str) -> PathBuf {
+    let folder = root().join("tests/fixtures").join(name);
     if name.ends_with(".py") {
         root().join(name)
+    } else if folder.is_dir() {
+        folder
     } else {
         root().join("tests/fixtures").join(format!("{name}.py"))
     }

@@ -86,6 +86,30 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The dotted names of the public modules in `package` and its
+    /// subpackages: the package itself first, then the rest in name order.
+    /// Modules whose name (or a folder's) starts with `_`, and `__main__`,
+    /// are private.
+    pub(crate) fn package_modules(&self, package: &str) -> Vec<String> {
+        let prefix = format!("{}/", package.replace('.', "/"));
+        let mut modules: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|(name, _)| name.strip_suffix(".py"))
+            .filter(|path| path.starts_with(&prefix))
+            .map(|path| path.trim_end_matches("/__init__").to_owned())
+            .filter(|path| {
+                let inner = path.strip_prefix(&prefix).unwrap_or_default();
+                inner.split('/').all(|part| !part.starts_with('_'))
+            })
+            .map(|path| path.replace('/', "."))
+            .collect();
+        modules.sort_by_key(|module| (module != package, module.clone()));
+        modules
+    }
+}
+
 fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
     for entry in read_dir(dir)? {
         let name = file_name(&entry);

@@ -13,7 +13,7 @@ pub(super) fn functions(app: &App, docs: &HashMap<String, String>) -> Value {
     Value::Array(
         app.functions()
             .iter()
-            .map(|function| describe(function, docs.get(&function.python_name)))
+            .map(|function| describe(function, docs.get(&function.call_name)))
             .collect(),
     )
 }
@@ -32,7 +32,7 @@ fn describe(function: &Function, doc: Option<&String>) -> Value {
         })
         .collect();
     json!({
-        "name": function.python_name,
+        "name": function.call_name,
         "wit_name": function.qualified_name(),
         "async": function.is_async,
         "params": params,
