@@ -191,7 +191,12 @@ fn write_method(out: &mut String, function: &Function) {
         .collect();
     let mut signature = vec!["self".to_owned()];
     signature.extend(args.iter().cloned());
-    let (prefix, call) = if function.is_async {
+    let (prefix, call) = if function.stream {
+        (
+            "async def",
+            format!("await {}.call_stream", export_var(function)),
+        )
+    } else if function.is_async {
         (
             "async def",
             format!("await {}.call_async", export_var(function)),

@@ -94,6 +94,10 @@ pub struct Function {
     pub wit_name: String,
     /// `true` when the function is a WIT `async func`.
     pub is_async: bool,
+    /// `true` for a generator or iterator (sync or async): `result` is then
+    /// the type of each item, and the WIT result is a `stream<string>` of
+    /// the items as JSON text, from an `async func`.
+    pub stream: bool,
     pub params: Vec<Param>,
     /// What the function returns; [`Type::None`] for no value.
     pub result: Type,

@@ -305,12 +305,19 @@ impl Reader<'_> {
                 "annotate the result, for example `-> int`, or `-> None` for no value",
             ));
         };
-        let (is_async, result) = self.result(def.is_async, returns)?;
+        let (is_async, result, stream) = match self.stream_item(returns)? {
+            Some(item) => (true, item, true),
+            None => {
+                let (is_async, result) = self.result(def.is_async, returns)?;
+                (is_async, result, false)
+            }
+        };
         let (line, column) = self.lines.position(def.range.start());
         Ok(Function {
             name: name.to_owned(),
             wit_name,
             is_async,
+            stream,
             params,
             result,
             docs: docstring(&def.body),
@@ -389,6 +396,57 @@ impl Reader<'_> {
             ty,
             has_default,
         })
+    }
+
+    /// The item type when the return annotation is a generator or iterator,
+    /// sync or async, whose items stream to the caller.
+    fn stream_item(&self, returns: &Expr) -> Result<Option<Type>, Problem> {
+        let Some((name, args)) = generic(returns) else {
+            return Ok(None);
+        };
+        let (item, rest) = match (name, args.as_slice()) {
+            ("Iterator" | "AsyncIterator" | "AsyncIterable", [item]) => (*item, &[][..]),
+            ("Generator", [item, rest @ ..]) if rest.len() == 2 => (*item, rest),
+            ("AsyncGenerator", [item, rest @ ..]) if rest.len() == 1 => (*item, rest),
+            (
+                "Iterator" | "AsyncIterator" | "AsyncIterable" | "Generator" | "AsyncGenerator",
+                _,
+            ) => {
+                return Err(Problem::new(
+                    returns.range(),
+                    Code::UnsupportedType,
+                    format!("`{name}` has the wrong number of type arguments"),
+                    "write `Iterator[T]`, `Generator[T, None, None]`, `AsyncIterator[T]` \
+                     or `AsyncGenerator[T, None]`",
+                ));
+            }
+            _ => return Ok(None),
+        };
+        if let Some(send) = rest.first().filter(|send| !is_none(send)) {
+            return Err(Problem::new(
+                send.range(),
+                Code::Stream,
+                "sending values into a generator is not supported",
+                "make the send type `None`, or annotate the result as `Iterator[T]`",
+            ));
+        }
+        if let Some(value) = rest.get(1).filter(|value| !is_none(value)) {
+            return Err(Problem::new(
+                value.range(),
+                Code::Stream,
+                "a generator's return value cannot reach the caller; only its items stream",
+                "make the return type `None`, or yield the value as the last item",
+            ));
+        }
+        if is_none(item) {
+            return Err(Problem::new(
+                item.range(),
+                Code::Stream,
+                "a stream of `None` carries nothing",
+                "yield values of a type, for example `Iterator[int]`",
+            ));
+        }
+        Ok(Some(self.value_type(item)?))
     }
 
     /// Reads a return annotation: whether the function is async, and what
@@ -570,8 +628,8 @@ impl Reader<'_> {
                 return Err(Problem::new(
                     expr.range(),
                     Code::Stream,
-                    format!("`{name}` would be a WIT `stream<T>`, which snakebox cannot carry yet"),
-                    "return a `list[T]` of all the items instead",
+                    format!("`{name}` streams only as a function's whole return annotation"),
+                    "return the generator from the function, or pass a `list[T]`",
                 ));
             }
             _ => return Err(self.unsupported(expr)),

@@ -130,13 +130,22 @@ fn write_method(out: &mut String, function: &Function, types: &Types) {
         .iter()
         .map(|param| format!("{}: {}", ident(&param.name), types.param(param)))
         .collect();
+    let returns = match function.stream {
+        true => format!(
+            "impl ::snakebox::futures::Stream<Item = ::snakebox::Result<{}>> + Send + use<>",
+            types.rust(&function.result)
+        ),
+        false => format!(
+            "impl ::std::future::Future<Output = ::snakebox::Result<{}>> + Send + use<>",
+            types.rust(&function.result)
+        ),
+    };
     let _ = writeln!(
         out,
-        "    pub fn {}(&self{}{}) -> impl ::std::future::Future<Output = ::snakebox::Result<{}>> + Send + use<> {{",
+        "    pub fn {}(&self{}{}) -> {returns} {{",
         ident(&binding_name(&function.wit_name)),
         if params.is_empty() { "" } else { ", " },
         params.join(", "),
-        types.rust(&function.result)
     );
     let _ = writeln!(
         out,
@@ -166,12 +175,19 @@ fn write_method(out: &mut String, function: &Function, types: &Types) {
         }
         let _ = writeln!(out, "                Ok(named)\n            }})();");
     }
-    let _ = writeln!(
-        out,
-        "        let call = named.map(|named| self.app.call_json({:?}, &[], &named));\n        \
-         async move {{ ::snakebox::typed::from_json(call?.await?) }}\n    }}",
-        function.name
-    );
+    let _ = match function.stream {
+        true => writeln!(
+            out,
+            "        ::snakebox::typed::stream(named.map(|named| self.app.stream_json({:?}, &[], &named)))\n    }}",
+            function.name
+        ),
+        false => writeln!(
+            out,
+            "        let call = named.map(|named| self.app.call_json({:?}, &[], &named));\n        \
+             async move {{ ::snakebox::typed::from_json(call?.await?) }}\n    }}",
+            function.name
+        ),
+    };
 }
 
 /// The Rust names of a module's named types.

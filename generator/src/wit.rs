@@ -91,6 +91,18 @@ fn write_function(out: &mut String, function: &Function) {
         })
         .collect();
     let ok = match &function.result {
+        _ if function.stream => {
+            if function.docs.is_some() {
+                let _ = writeln!(out, "  ///");
+            }
+            let _ = writeln!(
+                out,
+                "  /// Streams `{}` items, each as one JSON text. An item that starts with\n  \
+                 /// NUL (`\\0`) ends the stream: the `python-error` that stopped it, as JSON.",
+                type_name(&function.result)
+            );
+            "stream<string>".to_owned()
+        }
         Type::None => "_".to_owned(),
         other => type_name(other),
     };

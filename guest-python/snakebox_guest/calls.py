@@ -16,6 +16,8 @@ host call outlives the component-model task.
 
 import asyncio
 import contextvars
+import inspect
+import json as _json
 import traceback
 
 import componentize_py_async_support as _cas
@@ -30,6 +32,10 @@ POSITIONAL_OR_KEYWORD = 1
 KEYWORD = 2
 VAR_POSITIONAL = 3
 VAR_KEYWORD = 4
+
+#: The first character of the stream item that carries the ``python-error``
+#: which ended a stream, as JSON; no JSON text starts with it.
+STREAM_ERROR = "\0"
 
 #: The Python name of the export that is running, for output tagging.
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -96,12 +102,91 @@ class Export:
         except BaseException as exc:
             raise python_error(exc) from None
 
-    def _result(self, value):
+    async def call_stream(self, *values):
+        """Runs a generator export: returns at once a ``stream<string>`` that
+        a task fills with the items, as JSON text, while the host reads.
+
+        The stream takes part in the cancellation protocol as an async call
+        does: the token stays in use until the last item is written."""
         try:
-            return self.result.to_wit(value)
+            token = host.enter()
+        except BaseException as exc:
+            raise python_error(exc) from None
+        try:
+            import wit_world
+
+            args, kwargs = self._bind(values)
+            reset = current_function.set(self.name)
+            try:
+                source = self.func(*args, **kwargs)
+            finally:
+                current_function.reset(reset)
+            writer, reader = wit_world.string_stream()
+        except BaseException as exc:
+            host.leave(token)
+            raise python_error(exc) from None
+        _cas.spawn(self._pump(token, source, writer))
+        return reader
+
+    async def _pump(self, token: int, source, writer) -> None:
+        # An exception escaping a spawned task traps the instance: keep it here.
+        try:
+            with writer:
+                current_function.set(self.name)
+                task = asyncio.ensure_future(self._produce(source, writer))
+                _cas.spawn(_watch(token, task))
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass  # the host stopped reading
+                except BaseException as exc:
+                    error = python_error(exc).value
+                    fields = {
+                        "type": error.type_name,
+                        "message": error.message,
+                        "traceback": error.traceback,
+                    }
+                    await writer.write_all([STREAM_ERROR + _json.dumps(fields)])
+                finally:
+                    host.leave(token)
+        except BaseException:
+            pass
+
+    async def _produce(self, source, writer) -> None:
+        if inspect.isawaitable(source):
+            source = await source
+        if hasattr(source, "__anext__"):
+            try:
+                async for item in source:
+                    await writer.write_all([self._item(item)])
+                    if writer.reader_dropped:
+                        break
+            finally:
+                await source.aclose() if hasattr(source, "aclose") else None
+            return
+        items = iter(source)
+        try:
+            for item in items:
+                await writer.write_all([self._item(item)])
+                if writer.reader_dropped:
+                    break
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def _item(self, value) -> str:
+        return self._checked(self.result.to_json, value, "yielded")
+
+    def _result(self, value):
+        return self._checked(self.result.to_wit, value, "returned")
+
+    def _checked(self, convert, value, verb: str):
+        try:
+            return convert(value)
         except (TypeError, OverflowError, ValueError) as exc:
             raise type(exc)(
-                f"{self.name}() returned a value that does not match its annotation "
+                f"{self.name}() {verb} a value that does not match its annotation "
                 f"{self.result!r}: {exc}"
             ) from None
 

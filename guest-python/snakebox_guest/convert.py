@@ -14,6 +14,13 @@ from componentize_py_types import Some
 _S64_MIN = -(1 << 63)
 _S64_MAX = (1 << 63) - 1
 _U64_MAX = (1 << 64) - 1
+_INF = float("inf")
+
+
+def _wit_label(name: str) -> str:
+    """The WIT name of a binding name: `fast_lane` or `FAST_LANE` is `fast-lane`,
+    and a trailing `_` (a Python keyword's escape) is dropped."""
+    return name.rstrip("_").lower().replace("_", "-")
 
 
 def _type_name(value) -> str:
@@ -35,6 +42,14 @@ class Converter:
     def accepts(self, value) -> bool:
         """Whether ``value`` belongs to this type, to pick a union's case."""
         return True
+
+    def wit_json(self, value):
+        """A value ``to_wit`` made, in the JSON form the host gives results."""
+        return value
+
+    def to_json(self, value) -> str:
+        """Checks ``value`` as ``to_wit`` does and writes it as one JSON text."""
+        return _json.dumps(self.wit_json(self.to_wit(value)), allow_nan=False, ensure_ascii=False)
 
     def __repr__(self) -> str:
         return self.name
@@ -59,6 +74,13 @@ class _Float(Converter):
 
     def accepts(self, value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def wit_json(self, value):
+        if value != value:
+            return "NaN"
+        if value in (_INF, -_INF):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
 
     def to_wit(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -102,6 +124,9 @@ class _Bytes(Converter):
 
     def accepts(self, value) -> bool:
         return isinstance(value, (bytes, bytearray, memoryview))
+
+    def wit_json(self, value):
+        return list(value)
 
     def to_wit(self, value):
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -148,6 +173,10 @@ class List(Converter):
             self.item.accepts(v) for v in value
         )
 
+    def wit_json(self, value):
+        convert = self.item.wit_json
+        return [convert(v) for v in value]
+
     def to_wit(self, value):
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
             raise TypeError(f"expected a list, got {_type_name(value)}")
@@ -171,6 +200,9 @@ class Tuple(Converter):
             and len(value) == len(self.items)
             and all(c.accepts(v) for c, v in zip(self.items, value))
         )
+
+    def wit_json(self, value):
+        return [c.wit_json(v) for c, v in zip(self.items, value)]
 
     def to_wit(self, value):
         if not isinstance(value, (tuple, list)):
@@ -196,6 +228,13 @@ class Dict(Converter):
         return isinstance(value, dict) and all(
             self.key.accepts(k) and self.value.accepts(v) for k, v in value.items()
         )
+
+    def wit_json(self, value):
+        k, v = self.key.wit_json, self.value.wit_json
+        pairs = [(k(a), v(b)) for a, b in value]
+        if all(isinstance(a, str) for a, _ in pairs) and len({a for a, _ in pairs}) == len(pairs):
+            return dict(pairs)
+        return [[a, b] for a, b in pairs]
 
     def to_wit(self, value):
         if not hasattr(value, "items"):
@@ -223,6 +262,13 @@ class Option(Converter):
 
     def accepts(self, value) -> bool:
         return value is None or self.item.accepts(value)
+
+    def wit_json(self, value):
+        if value is None:
+            return None
+        if isinstance(value, Some):
+            value = value.value
+        return self.item.wit_json(value)
 
     def to_wit(self, value):
         if value is None:
@@ -274,6 +320,15 @@ class Record(Converter):
             )
         return isinstance(value, self.cls)
 
+    def wit_json(self, value):
+        out = {}
+        for _, attr, c, optional in self.fields:
+            item = getattr(value, attr)
+            if optional and isinstance(item, Some):
+                item = item.value
+            out[_wit_label(attr)] = None if item is None and optional else c.wit_json(item)
+        return out
+
     def to_wit(self, value):
         if self.style == TYPED_DICT:
             if not isinstance(value, dict):
@@ -319,6 +374,9 @@ class Enum(Converter):
     def accepts(self, value) -> bool:
         return isinstance(value, self.cls)
 
+    def wit_json(self, value):
+        return _wit_label(value.name)
+
     def to_wit(self, value):
         if not isinstance(value, self.cls):
             raise TypeError(f"expected {self.name}, got {_type_name(value)}")
@@ -344,6 +402,9 @@ class Literal(Converter):
     def accepts(self, value) -> bool:
         return isinstance(value, str) and value in self.values
 
+    def wit_json(self, value):
+        return _wit_label(value.name)
+
     def to_wit(self, value):
         if not self.accepts(value):
             raise ValueError(f"expected one of {', '.join(map(repr, self.values))}, got {value!r}")
@@ -368,6 +429,12 @@ class Variant(Converter):
     def accepts(self, value) -> bool:
         return any(c.accepts(value) for _, c in self.cases)
 
+    def wit_json(self, value):
+        for cls, c in self.cases:
+            if isinstance(value, cls):
+                return c.wit_json(value.value)
+        raise TypeError(f"unexpected case {_type_name(value)} for {self.name}")
+
     def to_wit(self, value):
         # An int goes to an int case before a float case, whatever the order.
         for cls, c in self.cases:
@@ -389,6 +456,9 @@ class Json(Converter):
         self.wit_cls = wit_cls
 
     def to_python(self, value):
+        return _json.loads(value.json_text)
+
+    def wit_json(self, value):
         return _json.loads(value.json_text)
 
     def to_wit(self, value):

@@ -26,6 +26,7 @@ use crate::arguments;
 use crate::error::{Error, Result};
 use crate::runtime::Shared;
 use crate::signature::Function;
+use crate::streaming;
 use crate::worker::{CallRequest, WorkerHandle};
 
 static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
@@ -121,6 +122,17 @@ impl App {
         json_call(self, Target::Thread, name, positional, named)
     }
 
+    /// Calls a generator function with JSON arguments on this thread's
+    /// store, and streams its items as JSON.
+    pub fn stream_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> JsonStream {
+        json_stream(self, Target::Thread, name, positional, named)
+    }
+
     /// Calls an already looked-up function on this thread's store.
     pub fn call_function(&self, function: Arc<Function>, args: Vec<Val>) -> Call {
         self.submit(Target::Thread, function, args)
@@ -205,6 +217,16 @@ impl App {
     }
 
     fn submit(&self, target: Target<'_>, function: Arc<Function>, args: Vec<Val>) -> Call {
+        self.submit_with(target, function, args, None)
+    }
+
+    fn submit_with(
+        &self,
+        target: Target<'_>,
+        function: Arc<Function>,
+        args: Vec<Val>,
+        items: Option<futures::channel::mpsc::Sender<String>>,
+    ) -> Call {
         let (reply, receiver) = oneshot::channel();
         let (guard, cancel) = oneshot::channel();
         let request = CallRequest {
@@ -213,6 +235,7 @@ impl App {
             timeout: self.shared.policy.timeout,
             reply,
             cancel,
+            items,
         };
         match target {
             Target::Thread => {
@@ -265,6 +288,91 @@ fn json_call(
     }
 }
 
+fn json_stream(
+    app: &App,
+    target: Target<'_>,
+    name: &str,
+    positional: &[Value],
+    named: &[(String, Value)],
+) -> JsonStream {
+    let prepared = app.function(name).and_then(|function| {
+        if !function.returns_stream() {
+            return Err(Error::BadArguments(format!(
+                "`{}` returns one value, not a stream: call it with `call_json`",
+                function.call_name
+            )));
+        }
+        let args = arguments::bind(&function, positional, named)?;
+        Ok((function, args))
+    });
+    match prepared {
+        Ok((function, args)) => {
+            let (sender, items) = futures::channel::mpsc::channel(streaming::BUFFER);
+            JsonStream {
+                items: Some(items),
+                call: Some(app.submit_with(target, function, args, Some(sender))),
+            }
+        }
+        Err(error) => JsonStream {
+            items: None,
+            call: Some(Call::failed(error)),
+        },
+    }
+}
+
+/// The items of a generator, as JSON, read lazily: the generator runs
+/// ahead of the reader by a few items at most. Dropping the stream stops
+/// the generator: Python sees `GeneratorExit` at its `yield` (or
+/// `CancelledError` at an `await`), and its `finally` blocks run.
+///
+/// An error ends the stream: the Python exception that stopped the
+/// generator, a time limit (each item must come within it), or a trap.
+#[must_use = "a stream does nothing unless polled, and dropping it stops the generator"]
+pub struct JsonStream {
+    items: Option<futures::channel::mpsc::Receiver<String>>,
+    /// The call, which completes when the stream is over; `None` after.
+    call: Option<Call>,
+}
+
+impl futures::Stream for JsonStream {
+    type Item = Result<Value>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(items) = &mut self.items {
+            match Pin::new(items).poll_next(cx) {
+                Poll::Ready(Some(text)) => {
+                    let item = streaming::decode_item(&text);
+                    if item.is_err() {
+                        self.items = None;
+                        self.call = None;
+                    }
+                    return Poll::Ready(Some(item));
+                }
+                Poll::Ready(None) => self.items = None,
+                Poll::Pending => {}
+            }
+        }
+        let Some(call) = &mut self.call else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(call).poll(cx) {
+            Poll::Ready(outcome) => {
+                self.call = None;
+                match outcome {
+                    // Items still buffered come first; the channel then ends.
+                    Ok(_) if self.items.is_some() => self.poll_next(cx),
+                    Ok(_) => Poll::Ready(None),
+                    Err(error) => {
+                        self.items = None;
+                        Poll::Ready(Some(Err(error)))
+                    }
+                }
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// One store of an app, for calls that must share module state.
 pub struct Session {
     app: App,
@@ -275,6 +383,22 @@ impl Session {
     /// Calls a function with WIT values on this session's store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
         self.app.call_on(Target::Worker(&self.worker), name, args)
+    }
+
+    /// Calls a generator function on this session's store and streams its items.
+    pub fn stream_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> JsonStream {
+        json_stream(
+            &self.app,
+            Target::Worker(&self.worker),
+            name,
+            positional,
+            named,
+        )
     }
 
     /// Calls a function with JSON arguments on this session's store.
@@ -326,6 +450,22 @@ impl Pool {
         named: &[(String, Value)],
     ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(
+            &self.app,
+            Target::Worker(self.pick()),
+            name,
+            positional,
+            named,
+        )
+    }
+
+    /// Calls a generator function on the next store and streams its items.
+    pub fn stream_json(
+        &self,
+        name: &str,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> JsonStream {
+        json_stream(
             &self.app,
             Target::Worker(self.pick()),
             name,

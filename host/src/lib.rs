@@ -67,13 +67,15 @@ mod runtime;
 pub mod serve;
 mod signature;
 mod store;
+mod streaming;
 pub mod typed;
 mod worker;
 
-pub use app::{App, Call, Pool, Session};
+pub use app::{App, Call, JsonStream, Pool, Session};
 pub use arguments::{bind, result_json};
 pub use cache::default_dir as default_cache_dir;
 pub use error::{Error, PythonError, Result};
+pub use futures;
 pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
 pub use runtime::Runtime;

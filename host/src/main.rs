@@ -1,5 +1,6 @@
 //! The `snakebox` command: generate WIT, build, inspect and call Python components.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -318,7 +319,9 @@ fn call_function(component: &Path, call: CallArgs) -> anyhow::Result<ExitCode> {
     let outcome = executor.block_on(call_json(&app, &call.function, &positional, &named));
     match outcome {
         Ok(value) => {
-            println!("{value}");
+            if let Some(value) = value {
+                println!("{value}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(Error::Python(error)) => {
@@ -335,13 +338,26 @@ fn call_function(component: &Path, call: CallArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Calls `function`; a generator's items are printed as they come, one
+/// JSON value per line, and there is no value left to print.
 async fn call_json(
     app: &App,
     function: &str,
     positional: &[Value],
     named: &[(String, Value)],
-) -> snakebox::Result<Value> {
-    app.call_json(function, positional, named).await
+) -> snakebox::Result<Option<Value>> {
+    if !app.function(function).is_ok_and(|f| f.returns_stream()) {
+        return app.call_json(function, positional, named).await.map(Some);
+    }
+    let mut items = app.stream_json(function, positional, named);
+    while let Some(item) = futures::StreamExt::next(&mut items).await {
+        let line = item?;
+        if writeln!(std::io::stdout(), "{line}").is_err() {
+            // The reader is gone (`| head`): dropping the stream stops the generator.
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// Keyword arguments, in the order given.

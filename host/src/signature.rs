@@ -39,6 +39,16 @@ impl Function {
         }
     }
 
+    /// `true` for a generator: `result<stream<string>, python-error>`, whose
+    /// items are JSON texts.
+    pub fn returns_stream(&self) -> bool {
+        let Some(Type::Result(result)) = &self.result else {
+            return false;
+        };
+        matches!(result.ok(), Some(Type::Stream(stream)) if stream.ty() == Some(Type::String))
+            && self.returns_python_error()
+    }
+
     /// The WIT signature, for example `add: func(a: s64, b: s64) -> result<s64, python-error>`.
     pub fn wit_signature(&self) -> String {
         let params: Vec<String> = self

@@ -1,10 +1,12 @@
 //! Support for the typed bindings that `snakebox-generator` emits: values
 //! cross as JSON through serde, typed on both ends.
 
+use futures::{Stream, StreamExt as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::app::JsonStream;
 use crate::error::{Error, Result};
 
 /// Serializes an argument of a typed call.
@@ -20,4 +22,14 @@ pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
             "the result {value} does not match the bindings' type: {e}"
         ))
     })
+}
+
+/// The items of a typed generator call, each deserialized as `from_json` does.
+pub fn stream<T: DeserializeOwned + Send + 'static>(
+    stream: Result<JsonStream>,
+) -> impl Stream<Item = Result<T>> + Send + 'static {
+    match stream {
+        Ok(stream) => stream.map(|item| item.and_then(from_json)).left_stream(),
+        Err(error) => futures::stream::once(async move { Err(error) }).right_stream(),
+    }
 }

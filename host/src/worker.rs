@@ -20,6 +20,7 @@ use crate::error::{Error, PythonError, Result};
 use crate::runtime::Shared;
 use crate::signature::Function;
 use crate::store::{Deadline, StoreData};
+use crate::streaming;
 
 /// One call, as sent to a worker.
 pub(crate) struct CallRequest {
@@ -29,6 +30,9 @@ pub(crate) struct CallRequest {
     pub(crate) reply: oneshot::Sender<Result<Option<Val>>>,
     /// Completes (with an error) when the caller drops its future.
     pub(crate) cancel: oneshot::Receiver<()>,
+    /// Where a generator's items go; the reply then comes when the stream
+    /// ends. Without it, a stream the function returns is closed at once.
+    pub(crate) items: Option<futures::channel::mpsc::Sender<String>>,
 }
 
 /// The sending side of a worker; the worker stops once every handle is gone
@@ -238,6 +242,7 @@ async fn call(
         timeout,
         reply,
         mut cancel,
+        items,
     } = request;
     if matches!(cancel.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
         // The caller gave up before the call started; don't start it.
@@ -308,7 +313,7 @@ async fn call(
         };
         tokio::pin!(limit);
         let (mut cancelled, mut timed_out) = (false, false);
-        loop {
+        let outcome = loop {
             tokio::select! {
                 outcome = &mut finish => break outcome,
                 _ = &mut cancel, if !cancelled => {
@@ -322,18 +327,49 @@ async fn call(
                     respond(inflight, token, Err(Error::Timeout(timeout.unwrap_or_default())));
                 }
             }
-        }
+        };
+        (outcome, cancelled || timed_out)
     };
+    let (outcome, gave_up) = outcome;
     accessor.with(|mut access| {
         let data = access.get();
         data.task_tokens.remove(&task);
-        data.tokens.end(token);
         data.deadlines.remove(&token);
     });
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
         Err(error) => Err(Error::Trap(format!("{error:#}"))),
     };
+    if let Ok(Some(Val::Stream(_))) = &outcome
+        && let Ok(Some(Val::Stream(stream))) = std::mem::replace(&mut outcome, Ok(None))
+    {
+        outcome = match items {
+            Some(items) if !gave_up => {
+                let give_up = |error| respond(inflight, token, Err(error));
+                streaming::forward(
+                    accessor,
+                    stream,
+                    items,
+                    token,
+                    timeout,
+                    &mut cancel,
+                    give_up,
+                )
+                .await
+                .map(|()| None)
+            }
+            _ => {
+                let mut stream = stream;
+                let _ = accessor.with(|mut access| stream.close(&mut access));
+                Err(Error::BadArguments(format!(
+                    "`{}` streams its items: read them with `stream_json`",
+                    function.call_name
+                )))
+            }
+        };
+        accessor.with(|mut access| access.get().deadlines.remove(&token));
+    }
+    accessor.with(|mut access| access.get().tokens.end(token));
     respond(inflight, token, outcome);
 }
 

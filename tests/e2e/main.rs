@@ -14,6 +14,7 @@ mod loading;
 mod projects;
 mod serve;
 mod stores;
+mod streams;
 mod types;
 mod util;
 mod values;

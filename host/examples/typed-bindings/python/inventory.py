@@ -3,7 +3,7 @@
 import asyncio
 import enum
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import AsyncIterator, Iterator, Literal, Optional
 
 _stock: dict[str, int] = {}
 
@@ -102,3 +102,16 @@ def unpack(goods: Loose | Boxed) -> int:
 def weigh(amount: float | int) -> float | int:
     """Returns a weight as given: kilograms as a float, grams as an int."""
     return amount
+
+
+def stock_report() -> Iterator[tuple[str, int]]:
+    """Each item and its level, one at a time."""
+    for item, count in sorted(_stock.items()):
+        yield item, count
+
+
+async def arrivals(count: int) -> AsyncIterator[Delivery]:
+    """Deliveries as they arrive."""
+    for i in range(count):
+        await asyncio.sleep(0.001)
+        yield Delivery(f"crate{i}", i, Grade.FRESH, None)

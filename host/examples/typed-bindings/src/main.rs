@@ -103,6 +103,43 @@ async fn main() -> Result<(), snakebox::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use snakebox::futures::StreamExt as _;
+
+    #[tokio::test]
+    async fn typed_generators_stream_their_items() {
+        let runtime = snakebox::Runtime::new().expect("runtime");
+        let inventory = Inventory::load(&runtime).expect("builds and loads");
+        inventory
+            .restock("fig".into(), Some(2))
+            .await
+            .expect("restock");
+        inventory
+            .restock("date".into(), None)
+            .await
+            .expect("restock");
+        let report: Vec<(String, i64)> = inventory
+            .stock_report()
+            .map(|item| item.expect("an item"))
+            .collect()
+            .await;
+        assert!(report.contains(&("fig".to_owned(), 2)), "{report:?}");
+        assert!(report.contains(&("date".to_owned(), 1)), "{report:?}");
+        let arrivals: Vec<Delivery> = inventory
+            .arrivals(3)
+            .map(|item| item.expect("an item"))
+            .collect()
+            .await;
+        let items: Vec<(&str, i64)> = arrivals
+            .iter()
+            .map(|d| (d.item.as_str(), d.count))
+            .collect();
+        assert_eq!(items, [("crate0", 0), ("crate1", 1), ("crate2", 2)]);
+        assert!(
+            arrivals
+                .iter()
+                .all(|d| d.grade == Grade::Fresh && d.note.is_none())
+        );
+    }
 
     #[tokio::test]
     async fn typed_calls_round_trip() {
