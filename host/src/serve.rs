@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /functions` | the exports: names, parameters, types, docs |
 //! | `POST /call/{name}` | `200` with the JSON result; `422` Python raised; `400` bad arguments; `404` unknown function; `504` time limit; `500` memory limit, trap or oversized result; `503` busy |
+//! | `POST /call/{name}` of a generator | `200` with NDJSON, `{"item": value}` per line as the items come; a failure after the first item ends it with `{"error": body, "status": code}` |
 //! | `GET /healthz` | `200` `{"status": "ok", ...}` |
 //!
 //! Calls run on a fixed set of stores (see [`ServeOptions::workers`]), with
@@ -138,6 +139,18 @@ async fn call(
     body: Bytes,
 ) -> Response {
     let log = AccessLog::start(&name);
+    let streams = state
+        .dispatcher
+        .app()
+        .function(&name)
+        .is_ok_and(|function| function.returns_stream());
+    if streams {
+        let response = match run_stream(&state, &name, &body).await {
+            Ok(response) => response,
+            Err(failure) => failure.into_response(),
+        };
+        return log.finish(response);
+    }
     let response = match run_call(&state, &name, &body).await {
         Ok(json) => (
             StatusCode::OK,
@@ -161,6 +174,41 @@ async fn run_call(
     let args = crate::arguments::bind(&function, &positional, &named)?;
     let value = state.dispatcher.call(&function, args).await?;
     reply::encode_result(&function, value.as_ref(), state.max_result_bytes)
+}
+
+/// Streams a generator's items as NDJSON, one `{"item": value}` per line.
+/// A failure before the first item gets the status a plain call would; a
+/// later one ends the stream with an `{"error": ..., "status": ...}` line.
+async fn run_stream(
+    state: &ServerState,
+    name: &str,
+    body: &[u8],
+) -> std::result::Result<Response, Failure> {
+    let function = state.dispatcher.app().function(name)?;
+    let (positional, named) = reply::parse_body(body)?;
+    crate::arguments::bind(&function, &positional, &named)?;
+    let (held, mut stream) = state
+        .dispatcher
+        .stream(&function, &positional, &named)
+        .await?;
+    let first = match futures::StreamExt::next(&mut stream).await {
+        Some(Err(error)) => return Err(Failure::Call(error)),
+        first => first,
+    };
+    let lines = futures::StreamExt::map(
+        futures::StreamExt::chain(futures::stream::iter(first), stream),
+        move |item| {
+            // The store and the admission stay held while the body is sent.
+            let _held = &held;
+            Ok::<_, std::convert::Infallible>(reply::stream_line(item))
+        },
+    );
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(lines),
+    )
+        .into_response())
 }
 
 impl From<Error> for Failure {

@@ -127,6 +127,18 @@ impl Drop for Served {
 
 /// One HTTP/1.1 request on its own connection.
 pub fn request(address: &str, method: &str, path: &str, body: &str) -> Reply {
+    let (status, head, body) = exchange(address, method, path, body);
+    let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    Reply {
+        status,
+        headers: head,
+        body,
+    }
+}
+
+/// Sends one request and reads the whole reply: status, lowercased
+/// headers, and the raw body.
+fn exchange(address: &str, method: &str, path: &str, body: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -146,12 +158,7 @@ pub fn request(address: &str, method: &str, path: &str, body: &str) -> Reply {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {head:?}"));
-    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
-    Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body,
-    }
+    (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 fn hostile_source() -> PathBuf {
@@ -397,4 +404,61 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
         TcpStream::connect(&server.address).is_err(),
         "no longer accepting"
     );
+}
+
+/// `POST /call/{function}` of a generator: the status, the headers, and the
+/// NDJSON lines of the (chunked) body.
+fn stream_request(address: &str, function: &str, body: &str) -> (u16, String, Vec<Value>) {
+    let (status, head, body) = exchange(address, "POST", &format!("/call/{function}"), body);
+    let mut rest = body.as_str();
+    let mut payload = String::new();
+    if head.contains("transfer-encoding: chunked") {
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+            if size == 0 {
+                break;
+            }
+            payload.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+    } else {
+        payload.push_str(rest);
+    }
+    let lines = payload
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    (status, head, lines)
+}
+
+#[test]
+fn generators_stream_ndjson_lines() {
+    let served = Served::fixture("streams", &["--workers", "1"]);
+    let (status, head, lines) = stream_request(&served.address, "count", "[3]");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: application/x-ndjson"),
+        "{head}"
+    );
+    assert_eq!(
+        lines,
+        [json!({"item": 0}), json!({"item": 1}), json!({"item": 2})]
+    );
+
+    let (status, _, lines) = stream_request(&served.address, "fails_after", "[1]");
+    assert_eq!(status, 200, "the first item was sent before the failure");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], json!({"item": 0}));
+    assert_eq!(lines[1]["status"], json!(422));
+    assert_eq!(lines[1]["error"]["type"], json!("ValueError"));
+
+    let (status, _, lines) = stream_request(&served.address, "fails_after", "[0]");
+    assert_eq!(status, 422, "a failure before any item keeps its status");
+    assert_eq!(lines[0]["type"], json!("ValueError"));
+    let (status, _, _) = stream_request(&served.address, "count", r#"["three"]"#);
+    assert_eq!(status, 400);
+    // The store serves plain calls after the streams.
+    let reply = served.call("point", &json!([2]));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, json!({"x": 2, "y": 1.0, "label": "p2"}));
 }

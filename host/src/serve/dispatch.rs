@@ -17,11 +17,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde_json::Value;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, Semaphore};
 use wasmtime::component::Val;
 
 use super::reply::Failure;
-use crate::app::{App, Session};
+use crate::app::{App, JsonStream, Session};
 use crate::error::Result;
 use crate::signature::Function;
 
@@ -134,6 +135,28 @@ impl Dispatcher {
             .await
             .map_err(Failure::Call)?;
         Ok(value)
+    }
+
+    /// Starts a generator on a store; the store and the admission are held
+    /// by the returned guard for as long as the stream is read.
+    pub(super) async fn stream(
+        &self,
+        function: &Arc<Function>,
+        positional: &[Value],
+        named: &[(String, Value)],
+    ) -> std::result::Result<(impl Send + 'static, JsonStream), Failure> {
+        let Ok(permit) = Arc::clone(&self.admission).try_acquire_owned() else {
+            return Err(Failure::Busy {
+                workers: self.slots.len(),
+                max_pending: self.max_pending,
+            });
+        };
+        let (slot, hold) = self.place(true).await;
+        let stream = slot
+            .0
+            .session
+            .stream_json(&function.qualified_name(), positional, named);
+        Ok(((permit, slot, hold), stream))
     }
 
     /// Picks a store and waits until the call may run on it.

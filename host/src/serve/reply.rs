@@ -25,30 +25,7 @@ pub(super) enum Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            Failure::Call(Error::Python(error)) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "type": error.type_name,
-                    "message": error.message,
-                    "traceback": error.traceback,
-                }),
-            ),
-            Failure::Call(error) => {
-                let (status, kind) = match &error {
-                    Error::BadArguments(_) => (StatusCode::BAD_REQUEST, "bad_arguments"),
-                    Error::NoSuchFunction(_) => (StatusCode::NOT_FOUND, "no_such_function"),
-                    Error::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-                    Error::MemoryLimit(_) => (StatusCode::INTERNAL_SERVER_ERROR, "memory_limit"),
-                    Error::Trap(_) => (StatusCode::INTERNAL_SERVER_ERROR, "trap"),
-                    Error::Cancelled => (StatusCode::INTERNAL_SERVER_ERROR, "cancelled"),
-                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-                };
-                let mut message = error.to_string();
-                if matches!(error, Error::MemoryLimit(_) | Error::Trap(_)) {
-                    message.push_str("; the store was replaced");
-                }
-                (status, json!({ "error": kind, "message": message }))
-            }
+            Failure::Call(error) => call_error(error),
             Failure::Body(message) => (
                 StatusCode::BAD_REQUEST,
                 json!({ "error": "bad_arguments", "message": message }),
@@ -80,6 +57,48 @@ impl IntoResponse for Failure {
         };
         (status, axum::Json(body)).into_response()
     }
+}
+
+/// The status and JSON body of a failed call.
+pub(super) fn call_error(error: Error) -> (StatusCode, Value) {
+    if let Error::Python(error) = error {
+        let body = json!({
+            "type": error.type_name,
+            "message": error.message,
+            "traceback": error.traceback,
+        });
+        return (StatusCode::UNPROCESSABLE_ENTITY, body);
+    }
+    let (status, kind) = match &error {
+        Error::BadArguments(_) => (StatusCode::BAD_REQUEST, "bad_arguments"),
+        Error::NoSuchFunction(_) => (StatusCode::NOT_FOUND, "no_such_function"),
+        Error::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+        Error::MemoryLimit(_) => (StatusCode::INTERNAL_SERVER_ERROR, "memory_limit"),
+        Error::Trap(_) => (StatusCode::INTERNAL_SERVER_ERROR, "trap"),
+        Error::Cancelled => (StatusCode::INTERNAL_SERVER_ERROR, "cancelled"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    };
+    let mut message = error.to_string();
+    if matches!(error, Error::MemoryLimit(_) | Error::Trap(_)) {
+        message.push_str("; the store was replaced");
+    }
+    (status, json!({ "error": kind, "message": message }))
+}
+
+/// One line of a streamed reply: `{"item": value}`, or, last, the failure
+/// that ended the stream as `{"error": body, "status": code}`, with the body
+/// and status a plain call that failed that way would get.
+pub(super) fn stream_line(item: Result<Value, Error>) -> Vec<u8> {
+    let line = match item {
+        Ok(value) => json!({ "item": value }),
+        Err(error) => {
+            let (status, body) = call_error(error);
+            json!({ "error": body, "status": status.as_u16() })
+        }
+    };
+    let mut bytes = line.to_string().into_bytes();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Keyword arguments, in the order given.
