@@ -76,8 +76,6 @@ pub struct Generated {
     pub wit: Option<String>,
     /// The world's name.
     pub world: String,
-    /// The glue modules, `(name, source)`, once `wit` is there.
-    glue: Vec<(String, String)>,
     /// What the build bundles, for a package (read while generating).
     layout: Option<layout::Layout>,
 }
@@ -149,9 +147,6 @@ pub fn generate(path: &Path) -> Result<Generated> {
     );
     Ok(Generated {
         wit: module.as_ref().map(wit::emit),
-        glue: module
-            .map(|module| vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))])
-            .unwrap_or_default(),
         world,
         modules: vec![ModuleAnalysis {
             path: path.to_owned(),
@@ -177,29 +172,25 @@ fn generate_package(dir: &Path) -> Result<Generated> {
             "the package name `{short}` has no WIT form; rename the folder"
         ))
     })?;
-    let root = std::fs::canonicalize(dir)
-        .map_err(|e| Error::Build(format!("cannot find {}: {e}", dir.display())))?;
     let mut modules = Vec::new();
     let mut exported: Vec<Module> = Vec::new();
-    for import_name in layout.package_modules(&package) {
-        let relative = import_name.strip_prefix(&package).unwrap_or_default();
-        let relative = relative.trim_start_matches('.');
-        let file = match relative {
-            "" => root.join("__init__.py"),
-            _ => {
-                let path = root.join(relative.replace('.', "/"));
-                match path.is_dir() {
-                    true => path.join("__init__.py"),
-                    false => path.with_extension("py"),
-                }
+    for (import_name, inner) in layout.package_modules(&package) {
+        // `inner` is the module's file in the package folder, without `.py`.
+        let stub = layout.file(&format!("{inner}.pyi"));
+        let (file, bytes) = match stub {
+            Some(bytes) => (format!("{inner}.pyi"), bytes),
+            None => {
+                let file = format!("{inner}.py");
+                let bytes = layout.file(&file).unwrap_or_default();
+                (file, bytes)
             }
         };
-        let stub = file.with_extension("pyi");
-        let path = if stub.is_file() { stub } else { file };
-        let source = read_source(&path)?;
-        let interface = match relative {
+        let path = dir.join(file.strip_prefix('/').unwrap_or(&file));
+        let source = String::from_utf8(bytes.to_vec())
+            .map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))?;
+        let interface = match inner.trim_end_matches("__init__").trim_matches('/') {
             "" => short.clone(),
-            _ => relative.replace('.', "_"),
+            relative => relative.replace('/', "_"),
         };
         let mut analysis = snakebox_generator::analyze(&source, &interface);
         if analysis.is_usable() {
@@ -221,13 +212,8 @@ fn generate_package(dir: &Path) -> Result<Generated> {
         }
         modules.push(ModuleAnalysis { path, analysis });
     }
-    let wit = (!exported.is_empty()).then(|| wit::emit_package(&package, &package_wit, &exported));
     Ok(Generated {
-        glue: match wit {
-            Some(_) => glue::emit_package(&package, &exported),
-            None => Vec::new(),
-        },
-        wit,
+        wit: (!exported.is_empty()).then(|| wit::emit_package(&package, &package_wit, &exported)),
         world: wit::package_world_name(&package_wit),
         modules,
         layout: Some(layout),
@@ -308,7 +294,11 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         )));
     }
     let (layout, mut glue_files) = match generated.layout.take() {
-        Some(layout) => (layout, std::mem::take(&mut generated.glue)),
+        Some(layout) => {
+            let exported: Vec<Module> = generated.exported().cloned().collect();
+            let glue = glue::emit_package(&layout.import_name, &exported);
+            (layout, glue)
+        }
         None => {
             // A single module is imported by its name in its package, if any.
             let layout = layout::Layout::of(path)?;

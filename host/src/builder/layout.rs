@@ -87,26 +87,38 @@ impl Layout {
 }
 
 impl Layout {
-    /// The dotted names of the public modules in `package` and its
-    /// subpackages: the package itself first, then the rest in name order.
-    /// Modules whose name (or a folder's) starts with `_`, and `__main__`,
-    /// are private.
-    pub(crate) fn package_modules(&self, package: &str) -> Vec<String> {
-        let prefix = format!("{}/", package.replace('.', "/"));
-        let mut modules: Vec<String> = self
+    /// The public modules in `package` and its subpackages, the package
+    /// itself first, then the rest in name order: each as its dotted name
+    /// and its file in the package folder, without `.py` (`/animals`,
+    /// `/care/feeding`, `/__init__`). Modules whose name (or a folder's)
+    /// starts with `_`, and `__main__`, are private.
+    pub(crate) fn package_modules(&self, package: &str) -> Vec<(String, String)> {
+        let folder = package.replace('.', "/");
+        let mut modules: Vec<(String, String)> = self
             .files
             .iter()
-            .filter_map(|(name, _)| name.strip_suffix(".py"))
-            .filter(|path| path.starts_with(&prefix))
-            .map(|path| path.trim_end_matches("/__init__").to_owned())
-            .filter(|path| {
-                let inner = path.strip_prefix(&prefix).unwrap_or_default();
-                inner.split('/').all(|part| !part.starts_with('_'))
+            .filter_map(|(name, _)| name.strip_suffix(".py")?.strip_prefix(&folder))
+            .filter(|inner| inner.starts_with('/'))
+            .filter(|inner| {
+                let dotted = inner.trim_end_matches("/__init__");
+                dotted.split('/').skip(1).all(|part| !part.starts_with('_'))
             })
-            .map(|path| path.replace('/', "."))
+            .map(|inner| {
+                let dotted = format!("{folder}{}", inner.trim_end_matches("/__init__"));
+                (dotted.replace('/', "."), inner.to_owned())
+            })
             .collect();
-        modules.sort_by_key(|module| (module != package, module.clone()));
+        modules.sort_by_key(|(module, _)| (module != package, module.clone()));
         modules
+    }
+
+    /// The bytes of the file at `inner` in the package folder, if bundled.
+    pub(crate) fn file(&self, inner: &str) -> Option<&[u8]> {
+        let folder = self.import_name.replace('.', "/");
+        self.files
+            .iter()
+            .find(|(name, _)| name.strip_prefix(&folder) == Some(inner))
+            .map(|(_, bytes)| bytes.as_slice())
     }
 }
 
