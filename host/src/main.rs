@@ -191,28 +191,18 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     policy.timeout.get_or_insert(Duration::from_secs(30));
     policy.memory.get_or_insert(512 << 20);
     let is_python = path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi");
-    let (component, docs) = if is_python {
-        let generated = builder::generate(path)?;
-        let several = generated.exported().count() > 1;
-        let docs = generated
-            .exported()
-            .flat_map(|module| {
-                let prefix = several
-                    .then(|| format!("{}.", snakebox_generator::binding_name(&module.wit_name)));
-                module.functions.iter().filter_map(move |f| {
-                    let name = format!("{}{}", prefix.as_deref().unwrap_or(""), f.name);
-                    Some((name, f.docs.clone()?))
-                })
-            })
-            .collect();
-        (build(path)?, docs)
-    } else {
-        (path.to_owned(), Default::default())
+    let generated = is_python.then(|| builder::generate(path)).transpose()?;
+    let component = match is_python {
+        true => build(path)?,
+        false => path.to_owned(),
     };
     // Kept alive to the end: dropping the runtime stops the epoch clock
     // that enforces time limits.
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
+    let docs = generated
+        .map(|generated| docs_by_call_name(&app, &generated))
+        .unwrap_or_default();
     let workers = args
         .sandbox
         .workers
@@ -242,6 +232,27 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The docstrings of `app`'s functions, by the name callers use, matched
+/// to the generated modules by their WIT interface and function names.
+fn docs_by_call_name(
+    app: &App,
+    generated: &builder::Generated,
+) -> std::collections::HashMap<String, String> {
+    app.functions()
+        .iter()
+        .filter_map(|function| {
+            let docs = generated
+                .exported()
+                .filter(|module| function.interface_name() == Some(module.wit_name.as_str()))
+                .flat_map(|module| &module.functions)
+                .find(|f| f.wit_name == function.name)?
+                .docs
+                .clone()?;
+            Some((function.call_name.clone(), docs))
+        })
+        .collect()
 }
 
 /// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.

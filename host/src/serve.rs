@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::signature::Function;
 use dispatch::Dispatcher;
 use reply::Failure;
 
@@ -139,41 +140,33 @@ async fn call(
     body: Bytes,
 ) -> Response {
     let log = AccessLog::start(&name);
-    let streams = state
-        .dispatcher
-        .app()
-        .function(&name)
-        .is_ok_and(|function| function.returns_stream());
-    if streams {
-        let response = match run_stream(&state, &name, &body).await {
-            Ok(response) => response,
-            Err(failure) => failure.into_response(),
-        };
-        return log.finish(response);
-    }
-    let response = match run_call(&state, &name, &body).await {
-        Ok(json) => (
-            StatusCode::OK,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            json,
-        )
-            .into_response(),
-        Err(failure) => failure.into_response(),
+    let function = match state.dispatcher.app().function(&name) {
+        Ok(function) => function,
+        Err(error) => return log.finish(Failure::Call(error).into_response()),
     };
-    log.finish(response)
+    let response = match function.returns_stream() {
+        true => run_stream(&state, &function, &body).await,
+        false => run_call(&state, &function, &body).await.map(|json| {
+            (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                json,
+            )
+                .into_response()
+        }),
+    };
+    log.finish(response.unwrap_or_else(IntoResponse::into_response))
 }
 
 async fn run_call(
     state: &ServerState,
-    name: &str,
+    function: &Arc<Function>,
     body: &[u8],
 ) -> std::result::Result<Vec<u8>, Failure> {
-    let app = state.dispatcher.app();
-    let function = app.function(name)?;
     let (positional, named) = reply::parse_body(body)?;
-    let args = crate::arguments::bind(&function, &positional, &named)?;
-    let value = state.dispatcher.call(&function, args).await?;
-    reply::encode_result(&function, value.as_ref(), state.max_result_bytes)
+    let args = crate::arguments::bind(function, &positional, &named)?;
+    let value = state.dispatcher.call(function, args).await?;
+    reply::encode_result(function, value.as_ref(), state.max_result_bytes)
 }
 
 /// Streams a generator's items as NDJSON, one `{"item": value}` per line.
@@ -181,15 +174,15 @@ async fn run_call(
 /// later one ends the stream with an `{"error": ..., "status": ...}` line.
 async fn run_stream(
     state: &ServerState,
-    name: &str,
+    function: &Arc<Function>,
     body: &[u8],
 ) -> std::result::Result<Response, Failure> {
-    let function = state.dispatcher.app().function(name)?;
     let (positional, named) = reply::parse_body(body)?;
-    crate::arguments::bind(&function, &positional, &named)?;
+    // Bad arguments get their 400 before the request takes a store.
+    crate::arguments::bind(function, &positional, &named)?;
     let (held, mut stream) = state
         .dispatcher
-        .stream(&function, &positional, &named)
+        .stream(function, &positional, &named)
         .await?;
     let first = match futures::StreamExt::next(&mut stream).await {
         Some(Err(error)) => return Err(Failure::Call(error)),

@@ -64,6 +64,12 @@ impl Function {
         out
     }
 
+    /// The bare name of its interface (`animals` for
+    /// `snakebox-py:zoo/animals`), or `None` at the world's root.
+    pub fn interface_name(&self) -> Option<&str> {
+        self.interface.as_deref().map(short_interface)
+    }
+
     /// The name qualified by its interface, for messages.
     pub fn qualified_name(&self) -> String {
         match &self.interface {
@@ -112,8 +118,8 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
         .any(|f| Some(&f.interface) != first.as_ref())
     {
         for function in &mut functions {
-            if let Some(interface) = &function.interface {
-                let short = snakebox_generator::binding_name(short_interface(interface));
+            if let Some(interface) = function.interface_name() {
+                let short = snakebox_generator::binding_name(interface);
                 function.call_name = format!("{short}.{}", function.python_name);
             }
         }
@@ -122,7 +128,7 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
 }
 
 /// The bare name of an interface: `animals` for `snakebox-py:zoo/animals@1.0.0`.
-pub fn short_interface(interface: &str) -> &str {
+fn short_interface(interface: &str) -> &str {
     let name = interface.split('@').next().unwrap_or(interface);
     let name = name.rsplit('/').next().unwrap_or(name);
     name.rsplit(':').next().unwrap_or(name)
