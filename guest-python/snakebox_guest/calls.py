@@ -155,25 +155,16 @@ class Export:
     async def _produce(self, source, writer) -> None:
         if inspect.isawaitable(source):
             source = await source
-        if hasattr(source, "__anext__"):
-            try:
-                async for item in source:
-                    await writer.write_all([self._item(item)])
-                    if writer.reader_dropped:
-                        break
-            finally:
-                await source.aclose() if hasattr(source, "aclose") else None
-            return
-        items = iter(source)
+        if not hasattr(source, "__anext__"):
+            source = _from_sync(source)
         try:
-            for item in items:
+            async for item in source:
                 await writer.write_all([self._item(item)])
                 if writer.reader_dropped:
                     break
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            if hasattr(source, "aclose"):
+                await source.aclose()
 
     def _item(self, value) -> str:
         return self._checked(self.result.to_json, value, "yielded")
@@ -220,6 +211,18 @@ class Export:
             else:
                 args.append(value)
         return args, kwargs
+
+
+async def _from_sync(items):
+    """A sync iterable as an async one; closing it closes the generator."""
+    items = iter(items)
+    try:
+        for item in items:
+            yield item
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 async def _watch(token: int, task: asyncio.Future) -> None:

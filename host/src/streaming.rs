@@ -44,22 +44,31 @@ struct Forward {
     _done: oneshot::Sender<()>,
 }
 
+impl Clock {
+    /// How long the guest has left to make progress, or `None` while it
+    /// waits for the reader.
+    fn remaining(&self, limit: Duration) -> Option<Duration> {
+        (!self.paused).then(|| (self.last + limit).saturating_duration_since(Instant::now()))
+    }
+}
+
 impl Forward {
-    fn tick(&self, store: &mut StoreContextMut<'_, StoreData>, paused: bool) {
+    /// Restarts the item's time: its hard deadline runs while the guest
+    /// owes an item, and is lifted while it waits for the reader.
+    fn tick(&self, data: &mut StoreData, paused: bool) {
         let now = Instant::now();
         {
             let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
             clock.last = now;
             clock.paused = paused;
         }
-        let deadlines = &mut store.data_mut().deadlines;
         match (self.timeout, paused) {
             (Some(timeout), false) => {
                 let hard = now + timeout + Deadline::GRACE;
-                deadlines.insert(self.token, Deadline { hard });
+                data.deadlines.insert(self.token, Deadline { hard });
             }
             _ => {
-                deadlines.remove(&self.token);
+                data.deadlines.remove(&self.token);
             }
         }
     }
@@ -81,14 +90,14 @@ impl StreamConsumer<StoreData> for Forward {
         match self.items.poll_ready(cx) {
             Poll::Ready(Err(_)) => Poll::Ready(Ok(StreamResult::Dropped)),
             Poll::Pending => {
-                self.tick(&mut store, true);
+                self.tick(store.data_mut(), true);
                 match finish {
                     true => Poll::Ready(Ok(StreamResult::Cancelled)),
                     false => Poll::Pending,
                 }
             }
             Poll::Ready(Ok(())) => {
-                self.tick(&mut store, false);
+                self.tick(store.data_mut(), false);
                 let mut item = None;
                 if source.remaining(&mut store) > 0 {
                     source.read(&mut store, &mut item)?;
@@ -132,10 +141,7 @@ pub(crate) async fn forward(
         _done: done,
     };
     let piped = accessor.with(|mut access| {
-        if let Some(timeout) = timeout {
-            let hard = Instant::now() + timeout + Deadline::GRACE;
-            access.get().deadlines.insert(token, Deadline { hard });
-        }
+        consumer.tick(access.get(), false);
         let reader = stream.try_into_stream_reader::<String>()?;
         reader.pipe(&mut access, consumer)
     });
@@ -143,22 +149,19 @@ pub(crate) async fn forward(
         return Err(Error::Trap(format!("cannot read the stream: {error:#}")));
     }
     let stopped = loop {
-        let wait = timeout.map(|limit| {
+        let remaining = |limit| {
             let clock = clock.lock().unwrap_or_else(PoisonError::into_inner);
-            match clock.paused {
-                true => limit,
-                false => (clock.last + limit).saturating_duration_since(Instant::now()),
-            }
-        });
+            clock.remaining(limit)
+        };
+        let wait = timeout.map(|limit| remaining(limit).unwrap_or(limit));
         tokio::select! {
             _ = &mut finished => {
                 return Ok(());
             }
             _ = &mut *cancel => break Error::Cancelled,
             () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {
-                let clock = clock.lock().unwrap_or_else(PoisonError::into_inner);
                 let limit = timeout.unwrap_or_default();
-                if !clock.paused && clock.last + limit <= Instant::now() {
+                if remaining(limit) == Some(Duration::ZERO) {
                     break Error::Timeout(limit);
                 }
             }

@@ -336,39 +336,36 @@ async fn call(
         data.task_tokens.remove(&task);
         data.deadlines.remove(&token);
     });
-    let mut outcome = match outcome {
+    let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
         Err(error) => Err(Error::Trap(format!("{error:#}"))),
     };
-    if let Ok(Some(Val::Stream(_))) = &outcome
-        && let Ok(Some(Val::Stream(stream))) = std::mem::replace(&mut outcome, Ok(None))
-    {
-        outcome = match items {
-            Some(items) if !gave_up => {
-                let give_up = |error| respond(inflight, token, Err(error));
-                streaming::forward(
-                    accessor,
-                    stream,
-                    items,
-                    token,
-                    timeout,
-                    &mut cancel,
-                    give_up,
-                )
-                .await
-                .map(|()| None)
-            }
-            _ => {
-                let mut stream = stream;
-                let _ = accessor.with(|mut access| stream.close(&mut access));
-                Err(Error::BadArguments(format!(
-                    "`{}` streams its items: read them with `stream_json`",
-                    function.call_name
-                )))
-            }
-        };
-        accessor.with(|mut access| access.get().deadlines.remove(&token));
-    }
+    let outcome = match (outcome, items) {
+        (Ok(Some(Val::Stream(stream))), Some(items)) if !gave_up => {
+            let give_up = |error| respond(inflight, token, Err(error));
+            let ended = streaming::forward(
+                accessor,
+                stream,
+                items,
+                token,
+                timeout,
+                &mut cancel,
+                give_up,
+            )
+            .await;
+            accessor.with(|mut access| access.get().deadlines.remove(&token));
+            ended.map(|()| None)
+        }
+        (Ok(Some(Val::Stream(mut stream))), _) => {
+            // Nobody reads it: a plain call, or one the host gave up on.
+            let _ = accessor.with(|mut access| stream.close(&mut access));
+            Err(Error::BadArguments(format!(
+                "`{}` streams its items: read them with `stream_json`",
+                function.call_name
+            )))
+        }
+        (outcome, _) => outcome,
+    };
     accessor.with(|mut access| access.get().tokens.end(token));
     respond(inflight, token, outcome);
 }
