@@ -1,7 +1,12 @@
 //! The small intermediate form between Python source and the emitted files.
+//!
+//! It is also what a built component carries as its description (see
+//! [`crate::description`]), so its serialized form is versioned there.
+
+use serde::{Deserialize, Serialize};
 
 /// One Python module's exported surface.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Module {
     /// The Python module name, as `import` sees it (`async_demo`).
     pub name: String,
@@ -17,7 +22,7 @@ pub struct Module {
 }
 
 /// A named WIT type: a record, an enum or a variant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeDef {
     /// The WIT name (`point`), without `%` escaping.
     pub wit_name: String,
@@ -27,7 +32,8 @@ pub struct TypeDef {
 }
 
 /// What a named WIT type is, and where its Python side comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TypeDefKind {
     /// A `@dataclass`, `TypedDict` or `NamedTuple` of the module.
     Record {
@@ -47,7 +53,8 @@ pub enum TypeDefKind {
 }
 
 /// How the Python class of a record holds its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RecordStyle {
     Dataclass,
     TypedDict,
@@ -55,7 +62,7 @@ pub enum RecordStyle {
 }
 
 /// One field of a record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
     pub name: String,
     pub wit_name: String,
@@ -67,14 +74,14 @@ pub struct Field {
 
 /// One case of an enum: its Python spelling (member name or literal
 /// string) and its WIT name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub python: String,
     pub wit_name: String,
 }
 
 /// One case of a variant, carrying a value of `ty`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantCase {
     pub wit_name: String,
     pub ty: Type,
@@ -86,7 +93,7 @@ pub const JSON_TYPE: &str = "json-value";
 pub const JSON_FIELD: &str = "json-text";
 
 /// One exported function.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Function {
     /// The Python name (`slow_answer`).
     pub name: String,
@@ -94,6 +101,8 @@ pub struct Function {
     pub wit_name: String,
     /// `true` when the function is a WIT `async func`.
     pub is_async: bool,
+    /// `true` for an `async def` (a coroutine or an async generator).
+    pub async_def: bool,
     /// `true` for a generator or iterator (sync or async): `result` is then
     /// the type of each item, and the WIT result is a `stream<string>` of
     /// the items as JSON text, from an `async func`.
@@ -109,7 +118,8 @@ pub struct Function {
 }
 
 /// How Python accepts a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ParamKind {
     /// Before `/`.
     Positional,
@@ -123,7 +133,7 @@ pub enum ParamKind {
 }
 
 /// One parameter of an exported function.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub wit_name: String,
@@ -153,7 +163,8 @@ impl Param {
 }
 
 /// A value type that crosses between Rust and Python.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Type {
     /// `int`, carried as `s64`.
     Int,

@@ -25,11 +25,13 @@
 //! ```
 
 pub mod bindings;
+pub mod description;
 mod diagnostic;
 pub mod glue;
 mod ir;
 mod names;
 mod python;
+mod python_signature;
 pub mod rust;
 pub mod wit;
 

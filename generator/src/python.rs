@@ -317,6 +317,7 @@ impl Reader<'_> {
             name: name.to_owned(),
             wit_name,
             is_async,
+            async_def: def.is_async,
             stream,
             params,
             result,
