@@ -172,9 +172,10 @@ fn write_type(out: &mut String, def: &TypeDef) {
                 .iter()
                 .map(|case| {
                     format!(
-                        "(_w.{base}_{}, {})",
+                        "(_w.{base}_{}, {}, {:?})",
                         python_class_name(&case.wit_name),
-                        converter(&case.ty)
+                        converter(&case.ty),
+                        case.wit_name
                     )
                 })
                 .collect();

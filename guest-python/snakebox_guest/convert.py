@@ -5,6 +5,11 @@ The generated glue builds one converter per parameter and result, for example
 what the annotation promises; ``to_wit`` checks a value Python returned and
 turns it into what the WIT type needs, raising ``TypeError`` or
 ``OverflowError`` rather than letting a bad value trap the instance.
+
+``wit_json`` writes a value in the JSON form the host gives the same value
+as a call's result, so that a stream item reads exactly as a result does.
+``json_accepts`` is the host's reading of JSON as that type, which a union
+needs to know when its payload alone would read back as another case.
 """
 
 import json as _json
@@ -15,6 +20,8 @@ _S64_MIN = -(1 << 63)
 _S64_MAX = (1 << 63) - 1
 _U64_MAX = (1 << 64) - 1
 _INF = float("inf")
+# The strings the host reads as floats.
+_FLOAT_NAMES = ("NaN", "nan", "Infinity", "inf", "-Infinity", "-inf")
 
 
 def _wit_label(name: str) -> str:
@@ -47,6 +54,10 @@ class Converter:
         """A value ``to_wit`` made, in the JSON form the host gives results."""
         return value
 
+    def json_accepts(self, value) -> bool:
+        """Whether the host reads the JSON value ``value`` as this type."""
+        return True
+
     def to_json(self, value) -> str:
         """Checks ``value`` as ``to_wit`` does and writes it as one JSON text."""
         return _json.dumps(self.wit_json(self.to_wit(value)), allow_nan=False, ensure_ascii=False)
@@ -60,6 +71,9 @@ class _Int(Converter):
 
     def accepts(self, value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
+
+    def json_accepts(self, value) -> bool:
+        return self.accepts(value) and _S64_MIN <= value <= _S64_MAX
 
     def to_wit(self, value):
         if not isinstance(value, int):
@@ -82,6 +96,9 @@ class _Float(Converter):
             return "Infinity" if value > 0 else "-Infinity"
         return value
 
+    def json_accepts(self, value) -> bool:
+        return self.accepts(value) or value in _FLOAT_NAMES
+
     def to_wit(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"expected float, got {_type_name(value)}")
@@ -94,6 +111,9 @@ class _Bool(Converter):
     def accepts(self, value) -> bool:
         return isinstance(value, bool)
 
+    def json_accepts(self, value) -> bool:
+        return isinstance(value, bool)
+
     def to_wit(self, value):
         if not isinstance(value, bool):
             raise TypeError(f"expected bool, got {_type_name(value)}")
@@ -104,6 +124,9 @@ class _Str(Converter):
     name = "str"
 
     def accepts(self, value) -> bool:
+        return isinstance(value, str)
+
+    def json_accepts(self, value) -> bool:
         return isinstance(value, str)
 
     def to_wit(self, value):
@@ -128,6 +151,12 @@ class _Bytes(Converter):
     def wit_json(self, value):
         return list(value)
 
+    def json_accepts(self, value) -> bool:
+        # A string is read as its UTF-8 bytes.
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(_is_int_in(v, 0, 255) for v in value)
+        )
+
     def to_wit(self, value):
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"expected bytes, got {_type_name(value)}")
@@ -139,6 +168,10 @@ class _NoneType(Converter):
 
     def accepts(self, value) -> bool:
         return value is None
+
+    def json_accepts(self, value) -> bool:
+        # Inside a type, `None` is WIT's empty tuple.
+        return value == []
 
     def to_wit(self, value):
         if value is not None:
@@ -174,8 +207,17 @@ class List(Converter):
         )
 
     def wit_json(self, value):
+        if _is_string_keyed(self.item):
+            key, val = self.item.items
+            return _pairs_json([(key.wit_json(a), val.wit_json(b)) for a, b in value])
         convert = self.item.wit_json
         return [convert(v) for v in value]
+
+    def json_accepts(self, value) -> bool:
+        if isinstance(value, dict) and _is_string_keyed(self.item):
+            key, val = self.item.items
+            return _object_accepted(value, key, val)
+        return isinstance(value, list) and all(self.item.json_accepts(v) for v in value)
 
     def to_wit(self, value):
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
@@ -203,6 +245,13 @@ class Tuple(Converter):
 
     def wit_json(self, value):
         return [c.wit_json(v) for c, v in zip(self.items, value)]
+
+    def json_accepts(self, value) -> bool:
+        return (
+            isinstance(value, list)
+            and len(value) == len(self.items)
+            and all(c.json_accepts(v) for c, v in zip(self.items, value))
+        )
 
     def to_wit(self, value):
         if not isinstance(value, (tuple, list)):
@@ -232,9 +281,20 @@ class Dict(Converter):
     def wit_json(self, value):
         k, v = self.key.wit_json, self.value.wit_json
         pairs = [(k(a), v(b)) for a, b in value]
-        if all(isinstance(a, str) for a, _ in pairs) and len({a for a, _ in pairs}) == len(pairs):
-            return dict(pairs)
+        if _is_string_key(self.key):
+            return _pairs_json(pairs)
         return [[a, b] for a, b in pairs]
+
+    def json_accepts(self, value) -> bool:
+        if isinstance(value, dict):
+            return _is_string_key(self.key) and _object_accepted(value, self.key, self.value)
+        return isinstance(value, list) and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and self.key.json_accepts(p[0])
+            and self.value.json_accepts(p[1])
+            for p in value
+        )
 
     def to_wit(self, value):
         if not hasattr(value, "items"):
@@ -269,6 +329,9 @@ class Option(Converter):
         if isinstance(value, Some):
             value = value.value
         return self.item.wit_json(value)
+
+    def json_accepts(self, value) -> bool:
+        return value is None or self.item.json_accepts(value)
 
     def to_wit(self, value):
         if value is None:
@@ -329,6 +392,20 @@ class Record(Converter):
             out[_wit_label(attr)] = None if item is None and optional else c.wit_json(item)
         return out
 
+    def json_accepts(self, value) -> bool:
+        if not isinstance(value, dict):
+            return False
+        labels = set()
+        for _, attr, c, optional in self.fields:
+            label = _wit_label(attr)
+            labels.add(label)
+            if label not in value:
+                if not (optional or isinstance(c, Option)):
+                    return False
+            elif not (optional and value[label] is None) and not c.json_accepts(value[label]):
+                return False
+        return labels.issuperset(value)
+
     def to_wit(self, value):
         if self.style == TYPED_DICT:
             if not isinstance(value, dict):
@@ -377,6 +454,9 @@ class Enum(Converter):
     def wit_json(self, value):
         return _wit_label(value.name)
 
+    def json_accepts(self, value) -> bool:
+        return isinstance(value, str) and value in _case_labels(self.wit_cls)
+
     def to_wit(self, value):
         if not isinstance(value, self.cls):
             raise TypeError(f"expected {self.name}, got {_type_name(value)}")
@@ -405,6 +485,9 @@ class Literal(Converter):
     def wit_json(self, value):
         return _wit_label(value.name)
 
+    def json_accepts(self, value) -> bool:
+        return isinstance(value, str) and value in _case_labels(self.wit_cls)
+
     def to_wit(self, value):
         if not self.accepts(value):
             raise ValueError(f"expected one of {', '.join(map(repr, self.values))}, got {value!r}")
@@ -412,35 +495,64 @@ class Literal(Converter):
 
 
 class Variant(Converter):
-    """``Union[A, B]``: a WIT variant; the first case whose type fits wins."""
+    """``Union[A, B]``: a WIT variant; the first case whose type fits wins.
+
+    ``cases`` lists ``(wit_class, converter, wit_name)`` in order.
+    """
 
     identity = False
 
     def __init__(self, cases):
         self.cases = cases
-        self.name = "Union[" + ", ".join(repr(c) for _, c in cases) + "]"
+        self.name = "Union[" + ", ".join(repr(c) for _, c, _ in cases) + "]"
 
     def to_python(self, value):
-        for cls, c in self.cases:
+        for cls, c, _ in self.cases:
             if isinstance(value, cls):
                 return c.to_python(value.value)
         raise TypeError(f"unexpected case {_type_name(value)} for {self.name}")
 
     def accepts(self, value) -> bool:
-        return any(c.accepts(value) for _, c in self.cases)
+        return any(c.accepts(value) for _, c, _ in self.cases)
 
     def wit_json(self, value):
-        for cls, c in self.cases:
+        """The payload alone when the host reads it back as this very case,
+        else ``{"case": payload}``."""
+        for cls, c, name in self.cases:
             if isinstance(value, cls):
-                return c.wit_json(value.value)
+                payload = c.wit_json(value.value)
+                return payload if self.json_case(payload) == name else {name: payload}
         raise TypeError(f"unexpected case {_type_name(value)} for {self.name}")
+
+    def json_accepts(self, value) -> bool:
+        return self.json_case(value) is not None
+
+    def json_case(self, value):
+        """The case the host reads a JSON value as: ``{"case": payload}``
+        when the payload fits that case, else the first case that takes the
+        value as it is (an integer preferring an integer case to a float one,
+        a string a string case to bytes); ``None`` when none does."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((tag, payload),) = value.items()
+            for _, c, name in self.cases:
+                if name == tag and c.json_accepts(payload):
+                    return name
+        integer = _is_int_in(value, _S64_MIN, _U64_MAX)
+        for strict in (True, False):
+            for _, c, name in self.cases:
+                loose = (c is FLOAT and integer) or (c is BYTES and isinstance(value, str))
+                if strict and loose:
+                    continue
+                if c.json_accepts(value):
+                    return name
+        return None
 
     def to_wit(self, value):
         # An int goes to an int case before a float case, whatever the order.
-        for cls, c in self.cases:
+        for cls, c, _ in self.cases:
             if c.accepts(value) and not (c is FLOAT and type(value) is not float):
                 return cls(c.to_wit(value))
-        for cls, c in self.cases:
+        for cls, c, _ in self.cases:
             if c.accepts(value):
                 return cls(c.to_wit(value))
         raise TypeError(f"expected {self.name}, got {_type_name(value)}")
@@ -468,6 +580,36 @@ class Json(Converter):
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"the value cannot be carried as JSON: {exc}") from None
         return self.wit_cls(text)
+
+
+def _is_int_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_string_key(c: Converter) -> bool:
+    """Keys the host writes as an object's keys: strings and enum cases."""
+    return c is STR or isinstance(c, (Enum, Literal))
+
+
+def _is_string_keyed(c: Converter) -> bool:
+    """A pair whose key is a string or an enum case, as in a dict."""
+    return isinstance(c, Tuple) and len(c.items) == 2 and _is_string_key(c.items[0])
+
+
+def _pairs_json(pairs):
+    """String-keyed pairs as an object, unless a key repeats: then every
+    pair is kept, as an array of pairs."""
+    if len({a for a, _ in pairs}) == len(pairs):
+        return dict(pairs)
+    return [[a, b] for a, b in pairs]
+
+
+def _object_accepted(value: dict, key: Converter, val: Converter) -> bool:
+    return all(key.json_accepts(k) and val.json_accepts(v) for k, v in value.items())
+
+
+def _case_labels(wit_cls) -> list:
+    return [_wit_label(member.name) for member in wit_cls]
 
 
 def _check_json_ints(value, depth: int = 0) -> None:
