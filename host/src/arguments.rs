@@ -9,7 +9,8 @@ use crate::json;
 use crate::signature::{Function, wit_type};
 
 /// Converts positional and `name=value` arguments to the values of a call.
-/// An omitted `option` parameter is `none`; any other omission is an error.
+/// A parameter that [`Function::may_omit`] may be left out, and is then
+/// `none`; any other omission is an error.
 pub fn bind(
     function: &Function,
     positional: &[Value],
@@ -51,13 +52,14 @@ pub fn bind(
     params
         .iter()
         .zip(slots)
-        .map(|((param, ty), slot)| {
+        .enumerate()
+        .map(|(index, ((param, ty), slot))| {
             let shown = param.replace('-', "_");
             match slot {
                 Some(value) => json::to_val(ty, value).map_err(|message| {
                     Error::BadArguments(format!("argument `{shown}` of {name}(): {message}"))
                 }),
-                None if matches!(ty, Type::Option(_)) => Ok(Val::Option(None)),
+                None if function.may_omit(index) => Ok(Val::Option(None)),
                 None => Err(Error::BadArguments(format!(
                     "{name}() is missing argument `{shown}` ({})",
                     wit_type(ty)

@@ -4,8 +4,12 @@
 //! app.py ─▶ snakebox-generator ─▶ wit/ + snakebox_glue.py ─▶ componentize-py ─▶ app.wasm
 //! ```
 //!
+//! Each component carries the generator's description of its exports in a
+//! custom section (see `snakebox_generator::description`).
+//!
 //! Built components are cached by content: the module and its sibling `.py`
-//! files, the guest runtime, the generated files and the toolchain version.
+//! files, the guest runtime, the generated files, the description and the
+//! toolchain version.
 
 mod layout;
 mod packages;
@@ -15,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use snakebox_generator::description::{self, Description};
 use snakebox_generator::{Analysis, Diagnostic, Module, Severity, glue, wit};
 
 use crate::cache;
@@ -293,11 +298,11 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             "{file} is a stub: it has no implementation to build; build from the .py file"
         )));
     }
-    let (layout, mut glue_files) = match generated.layout.take() {
+    let (layout, exported, mut glue_files) = match generated.layout.take() {
         Some(layout) => {
             let exported: Vec<Module> = generated.exported().cloned().collect();
             let glue = glue::emit_package(&layout.import_name, &exported);
-            (layout, glue)
+            (layout, exported, glue)
         }
         None => {
             // A single module is imported by its name in its package, if any.
@@ -309,9 +314,10 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 .ok_or_else(|| Error::Build(format!("nothing to build from {file}")))?;
             module.name = layout.import_name.clone();
             let glue = vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))];
-            (layout, glue)
+            (layout, vec![module], glue)
         }
     };
+    let description = Description::new(exported);
     let others = layout.other_modules();
     let main = glue_files
         .iter_mut()
@@ -327,11 +333,14 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     };
 
     let mut key_material = Vec::new();
+    let description_bytes = description.to_bytes();
     let versions = [
         env!("CARGO_PKG_VERSION"),
         COMPONENTIZE_PY_VERSION,
         wit::RUNTIME_WIT,
     ];
+    key_material.extend_from_slice(&description_bytes);
+    key_material.push(0);
     let glue_parts = glue_files
         .iter()
         .flat_map(|(name, source)| [name.as_str(), source.as_str()]);
@@ -417,7 +426,14 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         &output,
     );
     let finished = outcome.and_then(|()| {
-        std::fs::create_dir_all(wasm.parent().unwrap_or(cache_dir))
+        // The generator's description travels inside the component, for
+        // the host that loads it.
+        std::fs::read(&output)
+            .and_then(|mut bytes| {
+                description::append(&mut bytes, &description);
+                std::fs::write(&output, bytes)
+            })
+            .and_then(|()| std::fs::create_dir_all(wasm.parent().unwrap_or(cache_dir)))
             .and_then(|()| std::fs::rename(&output, &wasm))
             .map_err(|e| Error::Build(format!("failed to store the component: {e}")))
     });

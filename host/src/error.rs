@@ -68,6 +68,17 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Names the component file in a [`Error::BadComponent`] that does not yet.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        let file = path.display().to_string();
+        match self {
+            Error::BadComponent(message) if !message.starts_with(&file) => {
+                Error::BadComponent(format!("{file}: {message}"))
+            }
+            other => other,
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -168,6 +168,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     _ => println!("{}", function.wit_signature()),
                 }
+                // What the description adds: the Python side, and its docs.
+                if let Some(signature) = function.python_signature() {
+                    println!("    {signature}");
+                }
+                for line in function.docs().into_iter().flat_map(str::lines) {
+                    println!("{}", format!("      {line}").trim_end());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -191,7 +198,6 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     policy.timeout.get_or_insert(Duration::from_secs(30));
     policy.memory.get_or_insert(512 << 20);
     let is_python = path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi");
-    let generated = is_python.then(|| builder::generate(path)).transpose()?;
     let component = match is_python {
         true => build(path)?,
         false => path.to_owned(),
@@ -200,15 +206,11 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // that enforces time limits.
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
-    let docs = generated
-        .map(|generated| docs_by_call_name(&app, &generated))
-        .unwrap_or_default();
     let workers = args
         .sandbox
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let mut options = snakebox::serve::ServeOptions::new(workers);
-    options.docs = docs;
     if let Some(max_pending) = args.max_pending {
         options.max_pending = max_pending;
     }
@@ -232,27 +234,6 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// The docstrings of `app`'s functions, by the name callers use, matched
-/// to the generated modules by their WIT interface and function names.
-fn docs_by_call_name(
-    app: &App,
-    generated: &builder::Generated,
-) -> std::collections::HashMap<String, String> {
-    app.functions()
-        .iter()
-        .filter_map(|function| {
-            let docs = generated
-                .exported()
-                .filter(|module| function.interface_name() == Some(module.wit_name.as_str()))
-                .flat_map(|module| &module.functions)
-                .find(|f| f.wit_name == function.name)?
-                .docs
-                .clone()?;
-            Some((function.call_name.clone(), docs))
-        })
-        .collect()
 }
 
 /// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.

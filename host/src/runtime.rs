@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use snakebox_generator::description::Description;
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine};
 
@@ -13,7 +14,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::store::StoreData;
-use crate::{cache, imports, signature};
+use crate::{cache, described, imports, signature};
 
 /// How often the epoch advances; the granularity of CPU time limits.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -115,21 +116,28 @@ impl Runtime {
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity)
             && let Some(component) = cache::load_by_identity(engine, dir, identity)
         {
-            return self.instantiate_pre(component, policy);
+            // Only the description's section is read, not the whole file.
+            let description = described::read_file(path)?;
+            return self
+                .instantiate_pre(component, description, policy)
+                .map_err(|e| e.in_file(path));
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
         let component = self.compile_or_load(&bytes)?;
+        let description = described::read_bytes(&bytes, &path.display().to_string())?;
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
             cache::remember_identity(engine, dir, identity, &bytes);
         }
-        self.instantiate_pre(component, policy)
+        self.instantiate_pre(component, description, policy)
+            .map_err(|e| e.in_file(path))
     }
 
     /// Loads a component from its bytes.
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
         let component = self.compile_or_load(bytes)?;
-        self.instantiate_pre(component, policy)
+        let description = described::read_bytes(bytes, "the component")?;
+        self.instantiate_pre(component, description, policy)
     }
 
     fn compile_or_load(&self, bytes: &[u8]) -> Result<Component> {
@@ -142,9 +150,14 @@ impl Runtime {
             .map_err(|e| Error::BadComponent(format!("{e:#}")))
     }
 
-    fn instantiate_pre(&self, component: Component, policy: Policy) -> Result<App> {
+    fn instantiate_pre(
+        &self,
+        component: Component,
+        description: Option<Description>,
+        policy: Policy,
+    ) -> Result<App> {
         let engine = &self.inner.engine;
-        let functions = signature::exports(engine, &component)?;
+        let functions = signature::exports(engine, &component, description)?;
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
             Error::BadComponent(format!(
                 "the component needs imports snakebox does not provide: {e:#}"

@@ -16,7 +16,6 @@ mod describe;
 mod dispatch;
 mod reply;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,8 +48,6 @@ pub struct ServeOptions {
     /// The largest result, in bytes of JSON, a call may return. Past it the
     /// call fails with `500` and nothing is sent.
     pub max_result_bytes: usize,
-    /// Docstrings by Python function name, when the module's source is known.
-    pub docs: HashMap<String, String>,
 }
 
 impl ServeOptions {
@@ -66,7 +63,6 @@ impl ServeOptions {
             workers,
             max_pending: workers * Self::PENDING_PER_WORKER,
             max_result_bytes: Self::MAX_RESULT_BYTES,
-            docs: HashMap::new(),
         }
     }
 }
@@ -85,7 +81,7 @@ struct ServerState {
 impl Server {
     /// Starts `options.workers` stores of `app`.
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
-        let functions = describe::functions(app, &options.docs);
+        let functions = describe::functions(app);
         let dispatcher = Dispatcher::new(app, options.workers, options.max_pending)?;
         Ok(Server {
             state: Arc::new(ServerState {

@@ -6,6 +6,9 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex};
 
+use snakebox_generator::description::Description;
+
+use crate::described::{self, Described};
 use crate::error::{Error, Result};
 
 /// One function a component exports.
@@ -27,12 +30,19 @@ pub struct Function {
     pub params: Vec<(String, Type)>,
     /// The result type, if the function has one.
     pub result: Option<Type>,
+    /// What the generator knew of it, when the component carries a
+    /// description (every component snakebox builds does).
+    pub described: Option<Described>,
     pub(crate) index: ComponentExportIndex,
 }
 
 impl Function {
     /// `true` when the result is snakebox's `result<T, python-error>`.
     pub fn returns_python_error(&self) -> bool {
+        if self.described.is_some() {
+            // Checked against the WIT types when the component was loaded.
+            return true;
+        }
         match &self.result {
             Some(Type::Result(result)) => result.err().as_ref().is_some_and(is_python_error),
             _ => false,
@@ -42,11 +52,34 @@ impl Function {
     /// `true` for a generator: `result<stream<string>, python-error>`, whose
     /// items are JSON texts.
     pub fn returns_stream(&self) -> bool {
+        if let Some(described) = &self.described {
+            return described.function().stream;
+        }
         let Some(Type::Result(result)) = &self.result else {
             return false;
         };
         matches!(result.ok(), Some(Type::Stream(stream)) if stream.ty() == Some(Type::String))
             && self.returns_python_error()
+    }
+
+    /// Whether the caller may leave parameter `index` out. A described
+    /// function says so when Python has a default (or for `*args` and
+    /// `**kwargs`); without a description, any `option` may be left out.
+    pub fn may_omit(&self, index: usize) -> bool {
+        match &self.described {
+            Some(described) => described.function().params[index].has_default,
+            None => matches!(self.params[index].1, Type::Option(_)),
+        }
+    }
+
+    /// The docstring, when the component carries a description.
+    pub fn docs(&self) -> Option<&str> {
+        self.described.as_ref()?.function().docs.as_deref()
+    }
+
+    /// The Python signature, when the component carries a description.
+    pub fn python_signature(&self) -> Option<String> {
+        self.described.as_ref().map(Described::python_signature)
     }
 
     /// The WIT signature, for example `add: func(a: s64, b: s64) -> result<s64, python-error>`.
@@ -80,7 +113,12 @@ impl Function {
 }
 
 /// Lists every function a component exports, at the root and in interfaces.
-pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Function>> {
+/// With a description, every export is checked against it and carries it.
+pub(crate) fn exports(
+    engine: &Engine,
+    component: &Component,
+    description: Option<Description>,
+) -> Result<Vec<Function>> {
     let mut functions = Vec::new();
     for (name, item) in component.component_type().exports(engine) {
         if is_componentize_py_init(name, &item.ty, engine) {
@@ -111,6 +149,9 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
             }
             _ => {}
         }
+    }
+    if let Some(description) = description {
+        described::attach(&mut functions, description)?;
     }
     let first = functions.first().map(|f| f.interface.clone());
     if functions
@@ -166,6 +207,7 @@ fn function(
             .map(|(name, ty)| (name.to_owned(), ty))
             .collect(),
         result: func.results().next(),
+        described: None,
         index,
     }
 }

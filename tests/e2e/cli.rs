@@ -87,8 +87,14 @@ fn build_writes_a_component_that_inspect_lists() {
         stdout(&output).lines().collect::<Vec<_>>(),
         [
             "async-function: async func() -> result<s64, python-error>",
+            "    async def async_function() -> int",
+            "      Sleeps for a second on a real timer, then answers.",
             "add: func(a: s64, b: s64) -> result<s64, python-error>",
+            "    def add(a: int, b: int) -> int",
+            "      Adds two integers.",
             "fail: func(message: string) -> result<string, python-error>",
+            "    def fail(message: str) -> str",
+            "      Always raises, to show how Python errors reach the caller.",
         ]
     );
 }

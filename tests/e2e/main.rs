@@ -7,6 +7,7 @@
 mod asyncio;
 mod cancellation;
 mod cli;
+mod description;
 mod errors;
 mod hostile;
 mod limits;
