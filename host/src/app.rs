@@ -13,9 +13,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,20 +30,75 @@ use crate::signature::Function;
 use crate::streaming;
 use crate::worker::{CallRequest, WorkerHandle};
 
-static NEXT_APP_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    /// This thread's store for each app it has called, by app id.
-    static THREAD_WORKERS: RefCell<HashMap<u64, WorkerHandle>> = RefCell::new(HashMap::new());
-}
-
 /// A loaded component. Cheap to clone and to send between threads.
+///
+/// Dropping the last clone (with the sessions and pools made from it) ends
+/// its stores and their threads once their calls have finished.
 #[derive(Clone)]
 pub struct App {
-    id: u64,
     shared: Arc<Shared>,
     functions: Arc<[Arc<Function>]>,
     reserve: Arc<Reserve>,
+    threads: Arc<ThreadStores>,
+}
+
+/// The store of each thread that has made an [`App::call`]. The app owns
+/// them, so they end with it; a thread that ends first removes its own.
+#[derive(Default)]
+struct ThreadStores {
+    by_thread: Mutex<HashMap<ThreadId, WorkerHandle>>,
+}
+
+thread_local! {
+    /// The apps this thread has a store in, to leave when the thread ends.
+    static THREAD_APPS: RefCell<ThreadApps> = RefCell::new(ThreadApps {
+        thread: std::thread::current().id(),
+        apps: Vec::new(),
+    });
+}
+
+struct ThreadApps {
+    thread: ThreadId,
+    apps: Vec<Weak<ThreadStores>>,
+}
+
+impl Drop for ThreadApps {
+    fn drop(&mut self) {
+        for stores in self.apps.iter().filter_map(Weak::upgrade) {
+            stores.lock().remove(&self.thread);
+        }
+    }
+}
+
+impl ThreadStores {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ThreadId, WorkerHandle>> {
+        self.by_thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The calling thread's store, started on its first call.
+    fn current(
+        self: &Arc<Self>,
+        spawn: impl FnOnce() -> Result<WorkerHandle>,
+    ) -> Result<WorkerHandle> {
+        let thread = std::thread::current().id();
+        if let Some(worker) = self.lock().get(&thread) {
+            return Ok(worker.clone());
+        }
+        let worker = spawn()?;
+        self.lock().insert(thread, worker.clone());
+        let registered = THREAD_APPS.try_with(|apps| {
+            let mut apps = apps.borrow_mut();
+            apps.apps.retain(|app| app.strong_count() > 0);
+            apps.apps.push(Arc::downgrade(self));
+        });
+        if registered.is_err() {
+            // The thread is ending: its store serves this call alone.
+            self.lock().remove(&thread);
+        }
+        Ok(worker)
+    }
 }
 
 /// Stores instantiated ahead of time, handed out by [`App::fresh`].
@@ -55,12 +111,11 @@ struct Reserve {
 
 impl App {
     pub(crate) fn new(shared: Arc<Shared>, functions: Vec<Function>) -> Self {
-        let id = NEXT_APP_ID.fetch_add(1, Ordering::Relaxed);
         App {
-            id,
             shared,
             functions: functions.into_iter().map(Arc::new).collect(),
             reserve: Arc::default(),
+            threads: Arc::default(),
         }
     }
 
@@ -238,21 +293,10 @@ impl App {
             items,
         };
         match target {
-            Target::Thread => {
-                let spawned = THREAD_WORKERS.with(|workers| {
-                    let mut workers = workers.borrow_mut();
-                    if let Some(worker) = workers.get(&self.id) {
-                        return Ok(worker.clone());
-                    }
-                    let worker = self.spawn_worker()?;
-                    workers.insert(self.id, worker.clone());
-                    Ok(worker)
-                });
-                match spawned {
-                    Ok(worker) => worker.submit(request),
-                    Err(error) => return Call::failed(error),
-                }
-            }
+            Target::Thread => match self.threads.current(|| self.spawn_worker()) {
+                Ok(worker) => worker.submit(request),
+                Err(error) => return Call::failed(error),
+            },
             Target::Worker(worker) => worker.submit(request),
         }
         Call {

@@ -98,3 +98,71 @@ fn fresh_sessions_are_isolated_and_come_from_the_reserve() {
         }
     });
 }
+
+/// The process's threads, from `/proc`.
+fn process_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
+}
+
+/// Runs its body in a child process of its own, where no other test moves
+/// the count of the process's threads.
+#[test]
+fn dropping_an_app_ends_the_stores_of_every_thread_that_called_it() {
+    const CHILD: &str = "SNAKEBOX_TEST_THREAD_COUNT_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let output = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "stores::dropping_an_app_ends_the_stores_of_every_thread_that_called_it",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .expect("the child runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child ran the test: {text}");
+        return;
+    }
+    let wasm = crate::util::component("basics");
+    let runtime = crate::util::runtime();
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    tokio.block_on(async {});
+    let before = process_threads();
+    for round in 0..5 {
+        let app = runtime.load(&wasm).expect("loads");
+        let calls: Vec<_> = (0..8)
+            .map(|i| tokio.spawn(app.call_json("add", &[json!(i), json!(round)], &[])))
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            let sum = tokio.block_on(call).expect("joined").expect("add");
+            assert_eq!(sum, json!(i + round));
+        }
+        assert!(process_threads() > before, "the calls started stores");
+        drop(app);
+    }
+    // The stores finish on their own threads; give them a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while process_threads() > before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        process_threads(),
+        before,
+        "every store thread ended with its app"
+    );
+}
