@@ -1,16 +1,15 @@
-//! The linker: WASI, and the `snakebox:runtime/host` imports of the guest runtime.
+//! The linker: WASI, and the `snakebox:runtime/host` imports of the guest
+//! runtime, implemented on the traits that `bindgen!` made of their WIT.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::oneshot;
-use wasmtime::Engine;
-use wasmtime::component::{Accessor, Linker};
+use wasmtime::component::{Access, Accessor, HasSelf, Linker};
+use wasmtime::{AsContextMut as _, Engine};
 
+use crate::bindings::{self, host};
 use crate::store::{StoreData, Watch};
-
-/// The instance name of the runtime's host interface.
-pub(crate) const HOST_INTERFACE: &str = "snakebox:runtime/host@0.1.0";
 
 /// The target of guest output events.
 pub(crate) const GUEST_TARGET: &str = "snakebox::guest";
@@ -24,80 +23,70 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<StoreData>> {
     wasmtime_wasi::p3::add_to_linker(&mut linker)
         .map_err(anyhow::Error::from)
         .context("failed to add WASI p3")?;
-    let mut host = linker.instance(HOST_INTERFACE)?;
+    bindings::Imports::add_to_linker::<_, HasSelf<StoreData>>(&mut linker, |data| data)
+        .map_err(anyhow::Error::from)
+        .context("failed to add snakebox's host imports")?;
+    Ok(linker)
+}
 
-    host.func_wrap_concurrent(
-        "sleep",
-        |accessor: &Accessor<StoreData>, (id, ms): (u64, u64)| {
-            Box::pin(async move {
-                let (wake, woken) = oneshot::channel();
-                accessor.with(|mut access| access.get().timers.insert(id, wake));
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
-                    _ = woken => {}
-                }
-                accessor.with(|mut access| access.get().timers.remove(&id));
-                Ok(())
-            })
-        },
-    )?;
+impl bindings::snakebox::runtime::types::Host for StoreData {}
 
-    host.func_wrap("wake", |mut store, (id,): (u64,)| {
-        let data: &mut StoreData = store.data_mut();
-        if let Some(wake) = data.timers.remove(&id) {
+impl host::Host for StoreData {
+    fn wake(&mut self, id: u64) -> wasmtime::Result<()> {
+        if let Some(wake) = self.timers.remove(&id) {
             let _ = wake.send(());
         }
         Ok(())
-    })?;
+    }
 
-    // The last entry of the async call stack is the export call that the
-    // running guest code belongs to; the worker registered its token.
-    host.func_wrap("enter", |mut store, (): ()| {
-        let root = store.async_call_stack()?.last();
-        let data: &mut StoreData = store.data_mut();
-        let token = root
-            .and_then(|task| data.task_tokens.get(&task).copied())
-            .unwrap_or(0);
-        Ok((token,))
-    })?;
-
-    host.func_wrap_concurrent(
-        "cancelled",
-        |accessor: &Accessor<StoreData>, (token,): (u64,)| {
-            Box::pin(async move {
-                let watch = accessor.with(|mut access| access.get().tokens.watch(token));
-                let cancelled = match watch {
-                    Watch::Ready(cancelled) => cancelled,
-                    Watch::Wait(answer) => answer.await.unwrap_or(false),
-                };
-                Ok((cancelled,))
-            })
-        },
-    )?;
-
-    host.func_wrap("leave", |mut store, (token,): (u64,)| {
-        let data: &mut StoreData = store.data_mut();
-        data.tokens.leave(token);
+    fn leave(&mut self, token: u64) -> wasmtime::Result<()> {
+        self.tokens.leave(token);
         Ok(())
-    })?;
+    }
 
-    host.func_wrap(
-        "log",
-        |_store, (function, level, message): (String, u32, String)| {
-            let Some(message) = output_budget::admit(&function, message) else {
-                return Ok(());
-            };
-            match level {
-                0..=10 => tracing::debug!(target: GUEST_TARGET, function, "{message}"),
-                11..=20 => tracing::info!(target: GUEST_TARGET, function, "{message}"),
-                21..=30 => tracing::warn!(target: GUEST_TARGET, function, "{message}"),
-                _ => tracing::error!(target: GUEST_TARGET, function, "{message}"),
-            }
-            Ok(())
-        },
-    )?;
+    fn log(&mut self, function: String, level: u32, message: String) -> wasmtime::Result<()> {
+        let Some(message) = output_budget::admit(&function, message) else {
+            return Ok(());
+        };
+        match level {
+            0..=10 => tracing::debug!(target: GUEST_TARGET, function, "{message}"),
+            11..=20 => tracing::info!(target: GUEST_TARGET, function, "{message}"),
+            21..=30 => tracing::warn!(target: GUEST_TARGET, function, "{message}"),
+            _ => tracing::error!(target: GUEST_TARGET, function, "{message}"),
+        }
+        Ok(())
+    }
+}
 
-    Ok(linker)
+impl<T> host::HostWithStore<T> for HasSelf<StoreData> {
+    async fn sleep(accessor: &Accessor<T, Self>, id: u64, ms: u64) -> wasmtime::Result<()> {
+        let (wake, woken) = oneshot::channel();
+        accessor.with(|mut access| access.get().timers.insert(id, wake));
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            _ = woken => {}
+        }
+        accessor.with(|mut access| access.get().timers.remove(&id));
+        Ok(())
+    }
+
+    async fn cancelled(accessor: &Accessor<T, Self>, token: u64) -> wasmtime::Result<bool> {
+        let watch = accessor.with(|mut access| access.get().tokens.watch(token));
+        Ok(match watch {
+            Watch::Ready(cancelled) => cancelled,
+            Watch::Wait(answer) => answer.await.unwrap_or(false),
+        })
+    }
+
+    /// The last entry of the async call stack is the export call that the
+    /// running guest code belongs to; the worker registered its token.
+    fn enter(mut access: Access<'_, T, Self>) -> wasmtime::Result<u64> {
+        let root = access.as_context_mut().async_call_stack()?.last();
+        let data = access.get();
+        Ok(root
+            .and_then(|task| data.task_tokens.get(&task).copied())
+            .unwrap_or(0))
+    }
 }
 
 /// A bound on guest output, so that a guest printing in a loop cannot flood

@@ -10,7 +10,7 @@
 //! # The model
 //! - Each calling thread gets its own store: one CPython instance with its own
 //!   asyncio event loop, on a dedicated worker thread, created on the thread's
-//!   first call and dropped when the thread ends. [`App::session`] pins a
+//!   first call and dropped when the thread ends or the app is dropped. [`App::session`] pins a
 //!   store; [`App::pool`] spreads calls over several.
 //! - Every call is a `Send + 'static` future ([`Call`]). Async Python
 //!   functions interleave on their store's event loop; separate stores run in
@@ -57,6 +57,7 @@
 
 mod app;
 mod arguments;
+mod bindings;
 pub mod builder;
 mod cache;
 mod described;
