@@ -10,8 +10,8 @@
 //! # The model
 //! - Each calling thread gets its own store: one CPython instance with its own
 //!   asyncio event loop, on a dedicated worker thread, created on the thread's
-//!   first call and dropped when the thread ends or the app is dropped. [`App::session`] pins a
-//!   store; [`App::pool`] spreads calls over several.
+//!   first call and dropped when the thread ends or the app is dropped.
+//!   [`App::session`] pins a store; [`App::pool`] spreads calls over several.
 //! - Every call is a `Send + 'static` future ([`Call`]). Async Python
 //!   functions interleave on their store's event loop; separate stores run in
 //!   parallel, with no lock between them.
