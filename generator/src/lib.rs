@@ -25,6 +25,7 @@
 //! ```
 
 pub mod bindings;
+pub mod builder;
 pub mod description;
 mod diagnostic;
 pub mod glue;

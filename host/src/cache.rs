@@ -9,20 +9,6 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The cache directory: `$SNAKEBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/snakebox`,
-/// else `~/.cache/snakebox`.
-pub fn default_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SNAKEBOX_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("snakebox");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("snakebox"),
-        None => std::env::temp_dir().join("snakebox-cache"),
-    }
-}
 
 /// The hex SHA-256 of some bytes.
 pub(crate) fn sha256(bytes: &[u8]) -> String {

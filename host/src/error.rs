@@ -81,5 +81,11 @@ impl Error {
     }
 }
 
+impl From<snakebox_generator::builder::BuildError> for Error {
+    fn from(error: snakebox_generator::builder::BuildError) -> Self {
+        Error::Build(error.0)
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -58,7 +58,6 @@
 mod app;
 mod arguments;
 mod bindings;
-pub mod builder;
 mod cache;
 mod described;
 mod error;
@@ -75,7 +74,8 @@ mod worker;
 
 pub use app::{App, Call, JsonStream, Pool, Session};
 pub use arguments::{bind, result_json};
-pub use cache::default_dir as default_cache_dir;
+pub use snakebox_generator::builder;
+pub use snakebox_generator::builder::default_cache_dir;
 pub use described::Described;
 pub use error::{Error, PythonError, Result};
 pub use futures;

@@ -54,9 +54,9 @@ pub(crate) struct Shared {
 }
 
 impl Runtime {
-    /// A runtime that caches compiled components in [`cache::default_dir`].
+    /// A runtime that caches compiled components in [`default_cache_dir`](crate::default_cache_dir).
     pub fn new() -> Result<Self> {
-        Self::with_cache_dir(Some(cache::default_dir()))
+        Self::with_cache_dir(Some(crate::default_cache_dir()))
     }
 
     /// A runtime with the given cache directory, or none.

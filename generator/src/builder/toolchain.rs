@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
+use super::{BuildError, Result};
 
 /// The componentize-py release snakebox builds with.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -81,13 +81,13 @@ impl Toolchain {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|e| Error::Build(format!("cannot run componentize-py: {e}")))?;
+            .map_err(|e| BuildError(format!("cannot run componentize-py: {e}")))?;
         if result.status.success() {
             return Ok(());
         }
         let mut log = String::from_utf8_lossy(&result.stderr).into_owned();
         log.push_str(&String::from_utf8_lossy(&result.stdout));
-        Err(Error::Build(format!(
+        Err(BuildError(format!(
             "componentize-py failed ({}):\n{}",
             result.status,
             trim_log(&log)
@@ -149,10 +149,10 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| Error::Build(format!("cannot run {}: {e}; {hint}", python.display())))?;
+        .map_err(|e| BuildError(format!("cannot run {}: {e}; {hint}", python.display())))?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "pip could not install componentize-py ({status}); {hint}"
         )));
     }
@@ -160,7 +160,7 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
         let _ = std::fs::create_dir_all(parent);
     }
     if std::fs::rename(&staging, dir).is_err() && !dir.join("componentize_py").is_dir() {
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "cannot move componentize-py into {}; {hint}",
             dir.display()
         )));

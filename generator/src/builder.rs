@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Each component carries the generator's description of its exports in a
-//! custom section (see `snakebox_generator::description`).
+//! custom section (see [`crate::description`]).
 //!
 //! Built components are cached by content: the module and its sibling `.py`
 //! files, the guest runtime, the generated files, the description and the
@@ -18,14 +18,41 @@ mod toolchain;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context as _;
-use snakebox_generator::description::{self, Description};
-use snakebox_generator::{Analysis, Diagnostic, Module, Severity, glue, wit};
+use sha2::{Digest, Sha256};
 
-use crate::cache;
-use crate::error::{Error, Result};
+use crate::description::{self, Description};
+use crate::{Analysis, Diagnostic, Module, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain};
+
+/// Why a build failed, in words for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(pub String);
+
+/// Shorthand for results of a build.
+pub type Result<T, E = BuildError> = std::result::Result<T, E>;
+
+/// The cache snakebox keeps built components (and its toolchain) in:
+/// `$SNAKEBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/snakebox`, else
+/// `~/.cache/snakebox`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SNAKEBOX_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("snakebox");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("snakebox"),
+        None => std::env::temp_dir().join("snakebox-cache"),
+    }
+}
+
+/// The hex SHA-256 of `bytes`, which names cached builds.
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 /// The guest runtime's files, bundled into every component.
 const GUEST_FILES: &[(&str, &str)] = &[
@@ -142,7 +169,7 @@ pub fn generate(path: &Path) -> Result<Generated> {
     }
     let source = read_source(path)?;
     let module_name = module_name(path)?;
-    let analysis = snakebox_generator::analyze(&source, &module_name);
+    let analysis = crate::analyze(&source, &module_name);
     let module = analysis.module.clone().filter(|_| analysis.is_usable());
     let world = wit::package_world_name(
         &analysis
@@ -164,7 +191,7 @@ pub fn generate(path: &Path) -> Result<Generated> {
 fn generate_package(dir: &Path) -> Result<Generated> {
     let init = dir.join("__init__.py");
     if !init.is_file() {
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "{} is a folder without `__init__.py`: name a module file, or a package folder",
             dir.display()
         )));
@@ -172,8 +199,8 @@ fn generate_package(dir: &Path) -> Result<Generated> {
     let layout = layout::Layout::of(&init)?;
     let package = layout.import_name.clone();
     let short = package.rsplit('.').next().unwrap_or(&package).to_owned();
-    let package_wit = snakebox_generator::kebab(&short).ok_or_else(|| {
-        Error::Build(format!(
+    let package_wit = crate::kebab(&short).ok_or_else(|| {
+        BuildError(format!(
             "the package name `{short}` has no WIT form; rename the folder"
         ))
     })?;
@@ -192,17 +219,17 @@ fn generate_package(dir: &Path) -> Result<Generated> {
         };
         let path = dir.join(file.strip_prefix('/').unwrap_or(&file));
         let source = String::from_utf8(bytes.to_vec())
-            .map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))?;
         let interface = match inner.trim_end_matches("__init__").trim_matches('/') {
             "" => short.clone(),
             relative => relative.replace('/', "_"),
         };
-        let mut analysis = snakebox_generator::analyze(&source, &interface);
+        let mut analysis = crate::analyze(&source, &interface);
         if analysis.is_usable() {
             if let Some(module) = &mut analysis.module {
                 module.name = import_name.clone();
                 if let Some(other) = exported.iter().find(|m| m.wit_name == module.wit_name) {
-                    return Err(Error::Build(format!(
+                    return Err(BuildError(format!(
                         "`{}` and `{}` would both be the WIT interface `{}`; rename one",
                         other.name, module.name, module.wit_name
                     )));
@@ -213,7 +240,7 @@ fn generate_package(dir: &Path) -> Result<Generated> {
             // A helper module with nothing to export is normal in a package.
             analysis
                 .diagnostics
-                .retain(|d| d.code != snakebox_generator::Code::NothingExported);
+                .retain(|d| d.code != crate::Code::NothingExported);
         }
         modules.push(ModuleAnalysis { path, analysis });
     }
@@ -227,7 +254,7 @@ fn generate_package(dir: &Path) -> Result<Generated> {
 
 fn read_source(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
-        .map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))
+        .map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))
 }
 
 /// The import name of a module file: its stem, or its folder for `__init__.py`.
@@ -252,7 +279,7 @@ fn module_name(path: &Path) -> Result<String> {
     if valid {
         Ok(name.to_owned())
     } else {
-        Err(Error::Build(format!(
+        Err(BuildError(format!(
             "`{}` is not an importable Python module name; rename the file",
             path.display()
         )))
@@ -289,12 +316,12 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let file = path.display().to_string();
     let Some(world) = generated.wit.clone() else {
         let rendered = generated.rendered_diagnostics().join("\n");
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "nothing to build from {file}:\n{rendered}"
         )));
     };
     if path.extension().is_some_and(|ext| ext == "pyi") {
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "{file} is a stub: it has no implementation to build; build from the .py file"
         )));
     }
@@ -311,7 +338,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 .exported()
                 .next()
                 .cloned()
-                .ok_or_else(|| Error::Build(format!("nothing to build from {file}")))?;
+                .ok_or_else(|| BuildError(format!("nothing to build from {file}")))?;
             module.name = layout.import_name.clone();
             let glue = vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))];
             (layout, vec![module], glue)
@@ -364,7 +391,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         key_material.extend_from_slice(requirement.as_bytes());
         key_material.push(0);
     }
-    let key = cache::sha256(&key_material);
+    let key = sha256(&key_material);
     let stem = layout.import_name.replace('.', "_");
     let wasm = cache_dir
         .join("components")
@@ -405,7 +432,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         let target = app_dir.join(name);
         std::fs::create_dir_all(target.parent().unwrap_or(&app_dir))
             .and_then(|()| std::fs::write(&target, bytes))
-            .map_err(|e| Error::Build(format!("cannot stage {name}: {e}")))?;
+            .map_err(|e| BuildError(format!("cannot stage {name}: {e}")))?;
     }
 
     tracing::info!(
@@ -435,7 +462,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             })
             .and_then(|()| std::fs::create_dir_all(wasm.parent().unwrap_or(cache_dir)))
             .and_then(|()| std::fs::rename(&output, &wasm))
-            .map_err(|e| Error::Build(format!("failed to store the component: {e}")))
+            .map_err(|e| BuildError(format!("failed to store the component: {e}")))
     });
     let _ = std::fs::remove_dir_all(&work);
     finished?;
@@ -451,20 +478,19 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .and_then(|()| std::fs::write(path, contents))
-        .with_context(|| format!("failed to write {}", path.display()))
-        .map_err(|e| Error::Build(format!("{e:#}")))
+        .map_err(|e| BuildError(format!("failed to write {}: {e}", path.display())))
 }
 
 fn tempdir_in(parent: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(parent)
-        .map_err(|e| Error::Build(format!("cannot create {}: {e}", parent.display())))?;
+        .map_err(|e| BuildError(format!("cannot create {}: {e}", parent.display())))?;
     for attempt in 0..100u32 {
         let dir = parent.join(format!("{}-{attempt}", std::process::id()));
         if std::fs::create_dir(&dir).is_ok() {
             return Ok(dir);
         }
     }
-    Err(Error::Build(format!(
+    Err(BuildError(format!(
         "cannot create a build directory in {}",
         parent.display()
     )))

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use super::{BuildError, Result};
 
 /// Folders never bundled.
 const SKIPPED_DIRS: &[&str] = &["__pycache__", ".git", ".venv", "venv", "node_modules"];
@@ -25,7 +25,7 @@ pub(crate) struct Layout {
 impl Layout {
     pub(crate) fn of(path: &Path) -> Result<Layout> {
         let path = std::fs::canonicalize(path)
-            .map_err(|e| Error::Build(format!("cannot find {}: {e}", path.display())))?;
+            .map_err(|e| BuildError(format!("cannot find {}: {e}", path.display())))?;
         let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
         let stem = path
             .file_stem()
@@ -135,7 +135,7 @@ fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
             continue;
         }
         if files.len() >= MAX_FILES {
-            return Err(Error::Build(format!(
+            return Err(BuildError(format!(
                 "the package under {} has more than {MAX_FILES} files; is the entry module in the right folder?",
                 root.display()
             )));
@@ -152,12 +152,12 @@ fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::Build(format!("cannot list {}: {e}", dir.display())))?;
+        .map_err(|e| BuildError(format!("cannot list {}: {e}", dir.display())))?;
     Ok(entries.flatten().map(|entry| entry.path()).collect())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Build(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))
 }
 
 fn file_name(path: &Path) -> String {

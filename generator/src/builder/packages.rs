@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::toolchain::{pip_install, python};
-use crate::cache;
-use crate::error::{Error, Result};
+use super::{BuildError, Result};
 
 /// The Python version of the guest interpreter.
 const GUEST_PYTHON: &str = "3.14";
@@ -18,7 +17,7 @@ const GUEST_PYTHON: &str = "3.14";
 /// Reads the requirements of a `requirements.txt` or a `pyproject.toml`.
 pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::Build(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| BuildError(format!("cannot read {}: {e}", file.display())))?;
     if file
         .file_name()
         .is_some_and(|name| name == "pyproject.toml")
@@ -32,7 +31,7 @@ pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
             continue;
         }
         if line.starts_with('-') {
-            return Err(Error::Build(format!(
+            return Err(BuildError(format!(
                 "{}: pip options such as `{line}` are not supported; list packages only",
                 file.display()
             )));
@@ -45,7 +44,7 @@ pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
 fn pyproject_dependencies(text: &str, file: &Path) -> Result<Vec<String>> {
     let document: toml::Table = text
         .parse()
-        .map_err(|e| Error::Build(format!("{} is not valid TOML: {e}", file.display())))?;
+        .map_err(|e| BuildError(format!("{} is not valid TOML: {e}", file.display())))?;
     let dependencies = document
         .get("project")
         .and_then(|project| project.get("dependencies"))
@@ -57,7 +56,7 @@ fn pyproject_dependencies(text: &str, file: &Path) -> Result<Vec<String>> {
         .iter()
         .map(|dep| {
             dep.as_str().map(str::to_owned).ok_or_else(|| {
-                Error::Build(format!(
+                BuildError(format!(
                     "{}: every [project] dependency must be a string",
                     file.display()
                 ))
@@ -68,7 +67,7 @@ fn pyproject_dependencies(text: &str, file: &Path) -> Result<Vec<String>> {
 
 /// Installs `requirements` into the cache (once per set) and returns the folder.
 pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathBuf> {
-    let key = cache::sha256(format!("{GUEST_PYTHON}\0{}", requirements.join("\0")).as_bytes());
+    let key = super::sha256(format!("{GUEST_PYTHON}\0{}", requirements.join("\0")).as_bytes());
     let dir = cache_dir.join("site-packages").join(&key[..16]);
     let complete = dir.join(".snakebox-complete");
     if complete.is_file() {
@@ -100,7 +99,7 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
         .args(requirements)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::Build(format!("cannot run pip: {e}")))?;
+        .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         let log = format!(
@@ -108,12 +107,12 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        return Err(Error::Build(explain_failure(&log)));
+        return Err(BuildError(explain_failure(&log)));
     }
     std::fs::write(staging.join(".snakebox-complete"), requirements.join("\n"))
-        .map_err(|e| Error::Build(format!("cannot finish {}: {e}", staging.display())))?;
+        .map_err(|e| BuildError(format!("cannot finish {}: {e}", staging.display())))?;
     if std::fs::rename(&staging, &dir).is_err() && !complete.is_file() {
-        return Err(Error::Build(format!(
+        return Err(BuildError(format!(
             "cannot move packages into {}",
             dir.display()
         )));
