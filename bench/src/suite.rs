@@ -322,6 +322,64 @@ impl Peers<'_> {
                 [Some(ours), Some(theirs), Some(pyo3), None],
             );
         }
+        self.typed_call_overhead(table, &mut store, &instance)
+    }
+
+    /// `add` through the typed bindings and through `call_json`, beside the
+    /// dynamic `App::call` row above: what each layer adds to a call.
+    fn typed_call_overhead(
+        &self,
+        table: &mut Table,
+        store: &mut wasmtime::Store<crate::plain::Host>,
+        instance: &wasmtime::component::Instance,
+    ) -> anyhow::Result<()> {
+        let s = self.settings;
+        let typed = crate::typed::Peers::new(self.app.clone())?;
+        let per_call = |elapsed: f64| elapsed / s.calls as f64;
+        let mut measure = |ours: &mut dyn FnMut() -> anyhow::Result<f64>| {
+            let ours = median_of(s.samples, ours)?;
+            let theirs = median_of(s.samples, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..s.calls {
+                        self.plain.call(store, instance, "add", &add_args()).await?;
+                    }
+                    Ok(per_call(since(start)))
+                })
+            })?;
+            anyhow::Ok([Some(ours), Some(theirs), None, None])
+        };
+        let figures = measure(&mut || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..s.calls {
+                    typed.add(2, 40).await?;
+                }
+                Ok(per_call(since(start)))
+            })
+        })?;
+        table.push(
+            "Call overhead (per call)",
+            "sync add, typed bindings",
+            Unit::Micros,
+            figures,
+        );
+        let args = [2.into(), 40.into()];
+        let figures = measure(&mut || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..s.calls {
+                    self.app.call_json("add", &args, &[]).await?;
+                }
+                Ok(per_call(since(start)))
+            })
+        })?;
+        table.push(
+            "Call overhead (per call)",
+            "sync add, call_json",
+            Unit::Micros,
+            figures,
+        );
         Ok(())
     }
 

@@ -1,4 +1,5 @@
-//! The build-script helper: Python module in, typed Rust bindings out.
+//! The build-script helper: Python module in, a component and typed Rust
+//! bindings out.
 //!
 //! In `build.rs`:
 //! ```no_run
@@ -16,12 +17,19 @@
 //! per function, and a Rust type per dataclass, `TypedDict`, `NamedTuple`,
 //! `Enum`, `Literal` and union the functions use. It needs no dependency but
 //! `snakebox`: serde is reached through `snakebox::serde`.
+//!
+//! The build script also builds the module into a component (with
+//! componentize-py, cached by content as `snakebox build` does) and the
+//! bindings embed it with `include_bytes!`. The program is then one file
+//! that needs neither the `.py` source nor componentize-py where it runs.
+//! Embedding was chosen over a file beside the binary: nothing can go
+//! missing or out of step with the bindings when the binary is deployed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Severity;
-use crate::{python, rust};
+use crate::{builder, python, rust};
 
 /// Generates typed bindings for one Python module, in the manner of
 /// `prost-build`: from a build script, into `OUT_DIR`.
@@ -29,6 +37,7 @@ use crate::{python, rust};
 pub struct Bindings {
     python: PathBuf,
     out_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
 }
 
 /// Why bindings could not be generated.
@@ -49,7 +58,14 @@ impl Bindings {
         Bindings {
             python: python.into(),
             out_dir: None,
+            cache_dir: None,
         }
+    }
+
+    /// Builds in `dir` instead of [`builder::default_cache_dir`].
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
     }
 
     /// Writes into `dir` instead of `OUT_DIR`.
@@ -58,15 +74,19 @@ impl Bindings {
         self
     }
 
-    /// Writes `{module}.rs` and returns its path. Diagnostics become cargo
-    /// warnings; a module with nothing to export is an error.
+    /// Builds `{module}.wasm` and writes `{module}.rs` beside it; returns
+    /// the path of the bindings. Diagnostics become cargo warnings; a module
+    /// with nothing to export, or one that does not build, is an error.
     pub fn generate(self) -> Result<PathBuf, BindingsError> {
         let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
         let python = match (&manifest, self.python.is_relative()) {
             (Some(root), true) => root.join(&self.python),
             _ => self.python.clone(),
         };
-        println!("cargo::rerun-if-changed={}", python.display());
+        // The component bundles the module's folder, not just the module.
+        let folder = python.parent().unwrap_or(Path::new("."));
+        println!("cargo::rerun-if-changed={}", folder.display());
+        println!("cargo::rerun-if-env-changed=SNAKEBOX_CACHE_DIR");
         let source = std::fs::read_to_string(&python)
             .map_err(|e| BindingsError(format!("cannot read {}: {e}", python.display())))?;
         let module_name = python
@@ -101,8 +121,13 @@ impl Bindings {
                 ));
             }
         };
-        let absolute = std::fs::canonicalize(&python).unwrap_or(python);
-        let code = rust::emit(&module, &absolute.display().to_string());
+        let cache_dir = self.cache_dir.unwrap_or_else(builder::default_cache_dir);
+        let built = builder::build(&python, &cache_dir)
+            .map_err(|e| BindingsError(format!("cannot build {file}: {e}")))?;
+        let component = out_dir.join(format!("{module_name}.wasm"));
+        std::fs::copy(&built.wasm, &component)
+            .map_err(|e| BindingsError(format!("cannot write {}: {e}", component.display())))?;
+        let code = rust::emit(&module, &component.display().to_string());
         let target = out_dir.join(format!("{module_name}.rs"));
         write(&target, &code)?;
         Ok(target)

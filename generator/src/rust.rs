@@ -5,7 +5,12 @@
 //! run on a store's own thread, and a caller in an async server must not
 //! block its executor while they do. Parameters with a Python default are
 //! `Option<T>`: `None` leaves them out, so Python's own default applies.
-//! Values cross as JSON through serde, typed on both ends.
+//! Arguments are lowered straight to WIT values and results lifted back
+//! (`snakebox::typed::{Lower, Lift}`); a generator's items, which the guest
+//! writes as JSON, are read with serde.
+//!
+//! The bindings embed the component that the build script built, and the
+//! module's description, which `new` checks against the loaded component.
 //!
 //! The module's named types become Rust types whose serde shape is the JSON
 //! the host reads and writes (see `host/src/json.rs`): a record is a struct
@@ -35,9 +40,9 @@ const RUST_KEYWORDS: &[&str] = &[
     "virtual", "where", "while", "yield",
 ];
 
-/// The Rust source of the bindings. `source_path` is where the module is,
-/// so that the bindings can build it.
-pub fn emit(module: &Module, source_path: &str) -> String {
+/// The Rust source of the bindings. `component_path` is the component
+/// built from the module, which the bindings embed.
+pub fn emit(module: &Module, component_path: &str) -> String {
     let mut out = String::new();
     let name = class_name(&module.wit_name);
     let types = Types::new(module, &name);
@@ -58,44 +63,52 @@ pub fn emit(module: &Module, source_path: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "#[derive(Clone)]\npub struct {name} {{\n    app: ::snakebox::App,\n}}\n"
+        "#[derive(Clone)]\npub struct {name} {{\n    app: ::snakebox::App,\n    \
+         functions: ::std::sync::Arc<[::std::sync::Arc<::snakebox::Function>]>,\n}}\n"
     );
     // Generated code is linted in the user's crate; keep its shape simple to emit.
-    let _ = writeln!(
-        out,
-        "#[allow(clippy::vec_init_then_push, clippy::redundant_closure_call, clippy::too_many_arguments)]"
-    );
+    let _ = writeln!(out, "#[allow(clippy::too_many_arguments)]");
     let _ = writeln!(out, "impl {name} {{");
     let _ = writeln!(
         out,
-        "    /// The Python source these bindings were generated from."
+        "    /// The component built from `{}` when the crate was built.\n    \
+         pub const COMPONENT: &'static [u8] = ::std::include_bytes!({component_path:?});\n",
+        module.name
+    );
+    let description = serde_json::to_string(module).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "    /// The module's description, which [`Self::new`] checks the component against.\n    \
+         pub const DESCRIPTION: &'static str = {description:?};\n"
     );
     let _ = writeln!(
         out,
-        "    pub const SOURCE: &'static str = {source_path:?};\n"
+        "    /// Wraps a loaded component of this module, checking once that every\n    \
+         /// function these bindings call has the signature they expect.\n    \
+         pub fn new(app: ::snakebox::App) -> ::snakebox::Result<Self> {{\n        \
+         let functions = ::snakebox::typed::bind(&app, Self::DESCRIPTION)?;\n        \
+         Ok(Self {{ app, functions }})\n    }}\n"
     );
-    let _ = writeln!(out, "    /// Wraps a loaded component of this module.");
     let _ = writeln!(
         out,
-        "    pub fn new(app: ::snakebox::App) -> Self {{\n        Self {{ app }}\n    }}\n"
-    );
-    let _ = writeln!(
-        out,
-        "    /// Builds [`Self::SOURCE`] into a component (cached by content) and loads it.\n    \
+        "    /// Loads [`Self::COMPONENT`] with the default (empty) policy.\n    \
          pub fn load(runtime: &::snakebox::Runtime) -> ::snakebox::Result<Self> {{\n        \
-         let cache = runtime.cache_dir().map(::std::path::Path::to_path_buf)\n            \
-         .unwrap_or_else(::snakebox::default_cache_dir);\n        \
-         let built = ::snakebox::builder::build(::std::path::Path::new(Self::SOURCE), &cache)?;\n        \
-         Ok(Self::new(runtime.load(&built.wasm)?))\n    }}\n"
+         Self::load_with(runtime, ::snakebox::Policy::default())\n    }}\n"
+    );
+    let _ = writeln!(
+        out,
+        "    /// Loads [`Self::COMPONENT`]; each of its stores follows `policy`.\n    \
+         pub fn load_with(runtime: &::snakebox::Runtime, policy: ::snakebox::Policy) -> ::snakebox::Result<Self> {{\n        \
+         Self::new(runtime.load_bytes(Self::COMPONENT, policy)?)\n    }}\n"
     );
     let _ = writeln!(
         out,
         "    /// The loaded component, for sessions, pools and dynamic calls.\n    \
          pub fn app(&self) -> &::snakebox::App {{\n        &self.app\n    }}"
     );
-    for function in &module.functions {
+    for (index, function) in module.functions.iter().enumerate() {
         out.push('\n');
-        write_method(&mut out, function, &types);
+        write_method(&mut out, index, function, &types);
     }
     let _ = writeln!(out, "}}");
     for def in &module.types {
@@ -114,7 +127,7 @@ fn write_docs(out: &mut String, docs: &str, indent: &str) {
     }
 }
 
-fn write_method(out: &mut String, function: &Function, types: &Types) {
+fn write_method(out: &mut String, index: usize, function: &Function, types: &Types) {
     match &function.docs {
         Some(docs) => write_docs(out, docs, "    "),
         None => {
@@ -147,45 +160,22 @@ fn write_method(out: &mut String, function: &Function, types: &Types) {
         if params.is_empty() { "" } else { ", " },
         params.join(", "),
     );
-    let _ = writeln!(
-        out,
-        "        let named: ::snakebox::Result<::std::vec::Vec<(::std::string::String, ::snakebox::serde_json::Value)>> ="
-    );
-    if function.params.is_empty() {
-        let _ = writeln!(out, "            Ok(::std::vec::Vec::new());");
-    } else {
-        let _ = writeln!(
-            out,
-            "            (|| {{\n                let mut named = ::std::vec::Vec::new();"
-        );
-        for param in &function.params {
-            let var = ident(&param.name);
-            let push = format!(
-                "named.push(({:?}.to_owned(), ::snakebox::typed::to_json(&{var})?));",
-                param.wit_name
-            );
-            if param.has_default {
-                let _ = writeln!(
-                    out,
-                    "                if let Some({var}) = {var} {{ {push} }}"
-                );
-            } else {
-                let _ = writeln!(out, "                {push}");
-            }
-        }
-        let _ = writeln!(out, "                Ok(named)\n            }})();");
-    }
+    let args: Vec<String> = function
+        .params
+        .iter()
+        .map(|param| format!("::snakebox::typed::Lower::lower(&{})", ident(&param.name)))
+        .collect();
+    let function_ref = format!("::std::sync::Arc::clone(&self.functions[{index}])");
+    let args = format!("::std::vec![{}]", args.join(", "));
     let _ = match function.stream {
         true => writeln!(
             out,
-            "        ::snakebox::typed::stream(named.map(|named| self.app.stream_json({:?}, &[], &named)))\n    }}",
-            function.name
+            "        ::snakebox::typed::stream(self.app.stream_function({function_ref}, {args}))\n    }}"
         ),
         false => writeln!(
             out,
-            "        let call = named.map(|named| self.app.call_json({:?}, &[], &named));\n        \
-             async move {{ ::snakebox::typed::from_json(call?.await?) }}\n    }}",
-            function.name
+            "        let call = self.app.call_function({function_ref}, {args});\n        \
+             async move {{ ::snakebox::typed::lift(call.await?) }}\n    }}"
         ),
     };
 }
@@ -335,6 +325,135 @@ fn write_type(out: &mut String, def: &TypeDef, types: &Types) {
         TypeDefKind::Variant { cases } => write_variant(out, name, cases, types),
         TypeDefKind::Json => {}
     }
+    out.push('\n');
+    write_conversions(out, name, def);
+}
+
+const VAL: &str = "::snakebox::Val";
+const TYPED: &str = "::snakebox::typed";
+
+/// `Lower` and `Lift` for a named type: its WIT value, by WIT names.
+fn write_conversions(out: &mut String, name: &str, def: &TypeDef) {
+    let wit = &def.wit_name;
+    let (lower, lift) = match &def.kind {
+        TypeDefKind::Record { fields, .. } => {
+            let lowered: Vec<String> = fields
+                .iter()
+                .map(|field| {
+                    format!(
+                        "({:?}.to_owned(), {TYPED}::Lower::lower(&self.{}))",
+                        field.wit_name,
+                        field_ident(field)
+                    )
+                })
+                .collect();
+            let lifted: Vec<String> = fields
+                .iter()
+                .map(|field| {
+                    format!(
+                        "{}: {TYPED}::field(&mut fields, {:?})?",
+                        field_ident(field),
+                        field.wit_name
+                    )
+                })
+                .collect();
+            let binding = if fields.is_empty() {
+                "fields"
+            } else {
+                "mut fields"
+            };
+            (
+                format!("{VAL}::Record(::std::vec![{}])", lowered.join(", ")),
+                format!(
+                    "let {VAL}::Record({binding}) = val else {{\n            \
+                     return {TYPED}::mismatch(\"record {wit}\", &val);\n        }};\n        \
+                     ::std::result::Result::Ok(Self {{ {} }})",
+                    lifted.join(", ")
+                ),
+            )
+        }
+        TypeDefKind::Enum { cases, .. } | TypeDefKind::Literal { cases } => {
+            let lowered: Vec<String> = cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "Self::{} => {:?}",
+                        type_ident(&case.wit_name),
+                        case.wit_name
+                    )
+                })
+                .collect();
+            let lifted: Vec<String> = cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "{VAL}::Enum(case) if case == {:?} => ::std::result::Result::Ok(Self::{})",
+                        case.wit_name,
+                        type_ident(&case.wit_name)
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "{VAL}::Enum(match self {{ {} }}.to_owned())",
+                    lowered.join(", ")
+                ),
+                format!(
+                    "match &val {{\n            {},\n            \
+                     _ => {TYPED}::mismatch(\"enum {wit}\", &val),\n        }}",
+                    lifted.join(",\n            ")
+                ),
+            )
+        }
+        TypeDefKind::Variant { cases } => {
+            let lowered: Vec<String> = cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "Self::{}(payload) => ({:?}, {TYPED}::Lower::lower(payload))",
+                        type_ident(&case.wit_name),
+                        case.wit_name
+                    )
+                })
+                .collect();
+            let lifted: Vec<String> = cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "{VAL}::Variant(case, ::std::option::Option::Some(payload)) if case == {:?} => \
+                         ::std::result::Result::Ok(Self::{}({TYPED}::Lift::lift(*payload)?))",
+                        case.wit_name,
+                        type_ident(&case.wit_name)
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "let (case, payload) = match self {{ {} }};\n        \
+                     {VAL}::Variant(case.to_owned(), ::std::option::Option::Some(::std::boxed::Box::new(payload)))",
+                    lowered.join(", ")
+                ),
+                format!(
+                    "match val {{\n            {},\n            \
+                     other => {TYPED}::mismatch(\"variant {wit}\", &other),\n        }}",
+                    lifted.join(",\n            ")
+                ),
+            )
+        }
+        TypeDefKind::Json => return,
+    };
+    let _ = writeln!(
+        out,
+        "impl {TYPED}::Lower for {name} {{\n    \
+         fn lower(&self) -> {VAL} {{\n        {lower}\n    }}\n}}\n\n\
+         impl {TYPED}::Lift for {name} {{\n    \
+         fn lift(val: {VAL}) -> ::std::result::Result<Self, ::std::string::String> {{\n        {lift}\n    }}\n}}\n"
+    );
+}
+
+/// The Rust name of a record field: its WIT name in snake case.
+fn field_ident(field: &Field) -> String {
+    ident(&field.wit_name.replace('-', "_"))
 }
 
 fn write_record(out: &mut String, name: &str, fields: &[Field], types: &Types) {
@@ -344,7 +463,7 @@ fn write_record(out: &mut String, name: &str, fields: &[Field], types: &Types) {
          {SERDE}\n#[serde(deny_unknown_fields)]\npub struct {name} {{"
     );
     for field in fields {
-        let rust = ident(&field.wit_name.replace('-', "_"));
+        let rust = field_ident(field);
         if rust.trim_start_matches("r#") != field.wit_name {
             let _ = writeln!(out, "    #[serde(rename = {:?})]", field.wit_name);
         }
@@ -473,7 +592,7 @@ mod tests {
             analysis.diagnostics
         );
         let module = analysis.module.expect("the fixture parses");
-        emit(&module, &format!("/src/{}.py", module.name))
+        emit(&module, &format!("/out/{}.wasm", module.name))
     }
 
     /// Records, enums, literals, unions and `Any`, with names that Rust
@@ -526,7 +645,7 @@ def pick(value: int | float | str, query: Query) -> float | Pixel:
              def origin() -> Point:\n    return Point(0.0)\n",
             "point",
         );
-        assert!(code.contains("pub struct Point {\n    app: ::snakebox::App,\n}"));
+        assert!(code.contains("pub struct Point {\n    app: ::snakebox::App,\n"));
         assert!(code.contains("pub struct Point_ {\n    pub x: f64,\n}"));
         assert!(code.contains("::snakebox::Result<Point_>>"));
     }

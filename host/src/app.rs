@@ -193,6 +193,12 @@ impl App {
         self.submit(Target::Thread, function, args)
     }
 
+    /// Calls an already looked-up generator function on this thread's
+    /// store, and streams its items as JSON.
+    pub fn stream_function(&self, function: Arc<Function>, args: Vec<Val>) -> JsonStream {
+        stream_on(self, Target::Thread, function, args)
+    }
+
     /// A session pinned to one new store of its own.
     pub fn session(&self) -> Result<Session> {
         Ok(Session {
@@ -340,27 +346,35 @@ fn json_stream(
     named: &[(String, Value)],
 ) -> JsonStream {
     let prepared = app.function(name).and_then(|function| {
-        if !function.returns_stream() {
-            return Err(Error::BadArguments(format!(
-                "`{}` returns one value, not a stream: call it with `call_json`",
-                function.call_name
-            )));
-        }
         let args = arguments::bind(&function, positional, named)?;
         Ok((function, args))
     });
     match prepared {
-        Ok((function, args)) => {
-            let (sender, items) = futures::channel::mpsc::channel(streaming::BUFFER);
-            JsonStream {
-                items: Some(items),
-                call: Some(app.submit_with(target, function, args, Some(sender))),
-            }
-        }
-        Err(error) => JsonStream {
+        Ok((function, args)) => stream_on(app, target, function, args),
+        Err(error) => JsonStream::failed(error),
+    }
+}
+
+fn stream_on(app: &App, target: Target<'_>, function: Arc<Function>, args: Vec<Val>) -> JsonStream {
+    if !function.returns_stream() {
+        return JsonStream::failed(Error::BadArguments(format!(
+            "`{}` returns one value, not a stream: call it with `call_json`",
+            function.call_name
+        )));
+    }
+    let (sender, items) = futures::channel::mpsc::channel(streaming::BUFFER);
+    JsonStream {
+        items: Some(items),
+        call: Some(app.submit_with(target, function, args, Some(sender))),
+    }
+}
+
+impl JsonStream {
+    fn failed(error: Error) -> Self {
+        JsonStream {
             items: None,
             call: Some(Call::failed(error)),
-        },
+        }
     }
 }
 

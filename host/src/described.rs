@@ -119,7 +119,7 @@ pub(crate) fn attach(functions: &mut [Function], description: Description) -> Re
 }
 
 /// Checks one function's parameters and result against its description.
-fn check(
+pub(crate) fn check(
     function: &Function,
     module: &Module,
     described: &snakebox_generator::Function,

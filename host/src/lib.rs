@@ -74,8 +74,6 @@ mod worker;
 
 pub use app::{App, Call, JsonStream, Pool, Session};
 pub use arguments::{bind, result_json};
-pub use snakebox_generator::builder;
-pub use snakebox_generator::builder::default_cache_dir;
 pub use described::Described;
 pub use error::{Error, PythonError, Result};
 pub use futures;
@@ -85,4 +83,6 @@ pub use runtime::Runtime;
 pub use serde;
 pub use serde_json;
 pub use signature::{Function, wit_type};
+pub use snakebox_generator::builder;
+pub use snakebox_generator::builder::default_cache_dir;
 pub use wasmtime::component::Val;

@@ -1,35 +1,85 @@
-//! Support for the typed bindings that `snakebox-generator` emits: values
-//! cross as JSON through serde, typed on both ends.
+//! Support for the typed bindings that `snakebox-generator` emits.
+//!
+//! The bindings carry the module's description and check it once against
+//! the loaded component ([`bind`]). Each call then lowers its Rust
+//! arguments straight to WIT values and lifts the result back ([`Lower`],
+//! [`Lift`]), with no JSON in between. A generator's items are written as
+//! JSON by the guest, so they are read with serde ([`stream`]).
+
+mod values;
+
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt as _};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use snakebox_generator::Module;
+use wasmtime::component::Val;
 
-use crate::app::JsonStream;
+use crate::app::{App, JsonStream};
+use crate::described;
 use crate::error::{Error, Result};
+use crate::signature::Function;
 
-/// Serializes an argument of a typed call.
-pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Value> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::BadArguments(format!("cannot serialize an argument: {e}")))
+pub use values::{Lift, Lower, field, mismatch};
+
+/// The functions of `app` that the bindings call, in the order of the
+/// module's description `description` (JSON, as the bindings embed it),
+/// each checked against its WIT signature; the first mismatch is the error.
+pub fn bind(app: &App, description: &str) -> Result<Arc<[Arc<Function>]>> {
+    let module: Module = serde_json::from_str(description).map_err(|e| {
+        Error::BadComponent(format!("the bindings' description cannot be read: {e}"))
+    })?;
+    module
+        .functions
+        .iter()
+        .map(|expected| {
+            let function = app
+                .functions()
+                .iter()
+                .find(|f| {
+                    f.interface_name() == Some(module.wit_name.as_str())
+                        && f.name == expected.wit_name
+                })
+                .ok_or_else(|| {
+                    Error::BadComponent(format!(
+                        "the component does not match the bindings: it has no function `{}` in `{}`",
+                        expected.name, module.wit_name
+                    ))
+                })?;
+            described::check(function, &module, expected).map_err(|what| {
+                Error::BadComponent(format!(
+                    "the component does not match the bindings: `{}`: {what}",
+                    expected.name
+                ))
+            })?;
+            Ok(Arc::clone(function))
+        })
+        .collect()
 }
 
-/// Deserializes the result of a typed call into the Rust type the bindings promise.
-pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
-    serde_json::from_value(value.clone()).map_err(|e| {
+/// Lifts the value of a typed call into the Rust type the bindings promise;
+/// a function that returns nothing gives `()`.
+pub fn lift<T: Lift>(value: Option<Val>) -> Result<T> {
+    T::lift(value.unwrap_or(Val::Tuple(Vec::new()))).map_err(|e| {
         Error::Other(anyhow::anyhow!(
-            "the result {value} does not match the bindings' type: {e}"
+            "the result does not match the bindings' type: {e}"
         ))
     })
 }
 
-/// The items of a typed generator call, each deserialized as `from_json` does.
+/// Deserializes a generator's item into the Rust type the bindings promise.
+fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        Error::Other(anyhow::anyhow!(
+            "the item {value} does not match the bindings' type: {e}"
+        ))
+    })
+}
+
+/// The items of a typed generator call, each deserialized with serde.
 pub fn stream<T: DeserializeOwned + Send + 'static>(
-    stream: Result<JsonStream>,
+    stream: JsonStream,
 ) -> impl Stream<Item = Result<T>> + Send + 'static {
-    match stream {
-        Ok(stream) => stream.map(|item| item.and_then(from_json)).left_stream(),
-        Err(error) => futures::stream::once(async move { Err(error) }).right_stream(),
-    }
+    stream.map(|item| item.and_then(from_json))
 }
