@@ -514,7 +514,7 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         let _ = writeln!(
             out,
             "                {:?} => {{\n                    \
-             if let ::std::result::Result::Ok(payload) = {json}::from_value(payload.clone()) {{\n                        \
+             if let ::std::result::Result::Ok(payload) = ::snakebox::typed::from_json(payload) {{\n                        \
              return ::std::result::Result::Ok(Self::{}(payload));\n                    }}\n                }}",
             case.wit_name,
             type_ident(&case.wit_name)
@@ -533,12 +533,12 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         let _ = match guard {
             Some(guard) => writeln!(
                 out,
-                "        if let ({guard}, ::std::result::Result::Ok(payload)) = (integer, {json}::from_value::<f64>(value.clone())) {{\n            \
+                "        if let ({guard}, ::std::result::Result::Ok(payload)) = (integer, ::snakebox::typed::from_json::<f64>(&value)) {{\n            \
                  return ::std::result::Result::Ok(Self::{variant}(payload));\n        }}"
             ),
             None => writeln!(
                 out,
-                "        if let ::std::result::Result::Ok(payload) = {json}::from_value(value.clone()) {{\n            \
+                "        if let ::std::result::Result::Ok(payload) = ::snakebox::typed::from_json(&value) {{\n            \
                  return ::std::result::Result::Ok(Self::{variant}(payload));\n        }}"
             ),
         };

@@ -4,8 +4,9 @@
 //! the loaded component ([`bind`]). Each call then lowers its Rust
 //! arguments straight to WIT values and lifts the result back ([`Lower`],
 //! [`Lift`]), with no JSON in between. A generator's items are written as
-//! JSON by the guest, so they are read with serde ([`stream`]).
+//! JSON by the guest, so they are read with serde ([`stream`], [`from_json`]).
 
+mod lenient;
 mod values;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::described;
 use crate::error::{Error, Result};
 use crate::signature::Function;
 
+pub use lenient::from_json;
 pub use values::{Lift, Lower, field, mismatch};
 
 /// The functions of `app` that the bindings call, in the order of the
@@ -69,8 +71,8 @@ pub fn lift<T: Lift>(value: Option<Val>) -> Result<T> {
 }
 
 /// Deserializes a generator's item into the Rust type the bindings promise.
-fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
-    serde_json::from_value(value.clone()).map_err(|e| {
+fn item<T: DeserializeOwned>(value: Value) -> Result<T> {
+    from_json(&value).map_err(|e| {
         Error::Other(anyhow::anyhow!(
             "the item {value} does not match the bindings' type: {e}"
         ))
@@ -81,5 +83,5 @@ fn from_json<T: DeserializeOwned>(value: Value) -> Result<T> {
 pub fn stream<T: DeserializeOwned + Send + 'static>(
     stream: JsonStream,
 ) -> impl Stream<Item = Result<T>> + Send + 'static {
-    stream.map(|item| item.and_then(from_json))
+    stream.map(|next| next.and_then(item))
 }

@@ -1,9 +1,11 @@
-//! Generates `$OUT_DIR/inventory.rs` from `python/inventory.py`.
+//! Generates `$OUT_DIR/inventory.rs` from `python/inventory.py`, with the
+//! component built from it, and the same for the shared JSON corpus of the
+//! end-to-end tests, which `tests/corpus.rs` reads through typed bindings.
 
 fn main() {
-    if let Err(error) =
-        snakebox_generator::bindings::Bindings::new("python/inventory.py").generate()
-    {
-        println!("cargo::error={error}");
+    for module in ["python/inventory.py", "../../../tests/fixtures/corpus.py"] {
+        if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
+            println!("cargo::error={error}");
+        }
     }
 }

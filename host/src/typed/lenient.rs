@@ -1,0 +1,207 @@
+//! Reads the host's JSON into the bindings' Rust types with serde.
+//!
+//! The host's JSON has two forms that serde does not read as the bindings'
+//! types would (see `json.rs`):
+//! - floats that JSON cannot hold are the strings `"NaN"`, `"Infinity"` and
+//!   `"-Infinity"`; they are read wherever a float is asked for;
+//! - a list of string-keyed pairs with no repeated key is an object; it is
+//!   read as its pairs wherever a sequence is asked for.
+//!
+//! Everything else defers to serde_json's own reading.
+
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, SeqAccess, Visitor,
+};
+use serde_json::Value;
+
+/// Deserializes `value` as `T`, reading the host's float strings as floats.
+pub fn from_json<T: DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
+    T::deserialize(Lenient(value))
+}
+
+/// The float a string stands for, as the host writes them.
+fn float_name(text: &str) -> Option<f64> {
+    match text {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Lenient<'a>(&'a Value);
+
+impl<'de> IntoDeserializer<'de, serde_json::Error> for Lenient<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for Lenient<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(items) => {
+                let mut seq = SeqDeserializer::new(items.iter().map(Lenient));
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Value::Object(object) => {
+                let entries = object
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), Lenient(value)));
+                let mut map = MapDeserializer::new(entries);
+                let value = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+            other => other.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::String(text) if float_name(text).is_some() => {
+                visitor.visit_f64(float_name(text).unwrap_or(f64::NAN))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Object(object) => {
+                let mut seq = SeqDeserializer::new(object.iter().map(|(k, v)| Pair(k, v)));
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string bytes byte_buf
+        unit unit_struct tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// One entry of an object read as a pair: `[key, value]`.
+struct Pair<'a>(&'a str, &'a Value);
+
+impl<'de> IntoDeserializer<'de, serde_json::Error> for Pair<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for Pair<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_seq(PairItems {
+            key: Some(self.0),
+            value: Some(self.1),
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct PairItems<'a> {
+    key: Option<&'a str>,
+    value: Option<&'a Value>,
+}
+
+impl<'de> SeqAccess<'de> for PairItems<'de> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        if let Some(key) = self.key.take() {
+            return seed.deserialize(key.into_deserializer()).map(Some);
+        }
+        match self.value.take() {
+            Some(value) => seed.deserialize(Lenient(value)).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::from_json;
+
+    #[test]
+    fn floats_are_read_from_the_host_strings_at_any_depth() {
+        let read: Vec<f64> = from_json(&json!([1, 2.5, "Infinity", "-Infinity"])).expect("floats");
+        assert_eq!(read, [1.0, 2.5, f64::INFINITY, f64::NEG_INFINITY]);
+        let nan: f64 = from_json(&json!("NaN")).expect("NaN");
+        assert!(nan.is_nan());
+        let nested: HashMap<String, Option<(f64, String)>> =
+            from_json(&json!({"a": ["Infinity", "Infinity"], "b": null})).expect("nested");
+        assert_eq!(nested["a"], Some((f64::INFINITY, "Infinity".to_owned())));
+        assert_eq!(nested["b"], None);
+    }
+
+    #[test]
+    fn an_object_is_read_as_pairs_where_a_sequence_is_wanted() {
+        let pairs: Vec<(String, f64)> = from_json(&json!({"a": 1, "b": "NaN"})).expect("pairs");
+        assert_eq!(pairs[0], ("a".to_owned(), 1.0));
+        assert!(pairs[1].1.is_nan());
+        let map: HashMap<String, i64> = from_json(&json!({"a": 1})).expect("a map");
+        assert_eq!(map["a"], 1);
+    }
+
+    #[test]
+    fn other_strings_are_not_floats() {
+        let error = from_json::<f64>(&json!("inf")).expect_err("not the host's spelling");
+        assert!(error.to_string().contains("invalid type"), "{error}");
+    }
+}
