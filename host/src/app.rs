@@ -25,10 +25,9 @@ use wasmtime::component::Val;
 
 use crate::arguments;
 use crate::error::{Error, Result};
-use crate::runtime::Shared;
 use crate::signature::Function;
 use crate::streaming;
-use crate::worker::{CallRequest, WorkerHandle};
+use crate::worker::{CallRequest, Shared, WorkerHandle};
 
 /// A loaded component. Cheap to clone and to send between threads.
 ///

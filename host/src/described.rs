@@ -18,32 +18,7 @@ use snakebox_generator::{Module, Param, Type as PyType, TypeDefKind, wit};
 use wasmtime::component::types::Type;
 
 use crate::error::{Error, Result};
-use crate::signature::{Function, is_python_error, wit_type};
-
-/// One function as the generator described it.
-#[derive(Clone, Debug)]
-pub struct Described {
-    module: Arc<Module>,
-    index: usize,
-}
-
-impl Described {
-    /// The function as the generator read it: Python names, parameter
-    /// kinds and defaults, docs, and for a generator the type of its items.
-    pub fn function(&self) -> &snakebox_generator::Function {
-        &self.module.functions[self.index]
-    }
-
-    /// The module it belongs to, which holds the named types it uses.
-    pub fn module(&self) -> &Module {
-        &self.module
-    }
-
-    /// `def name(a: int, b: str = ...) -> T`, as Python wrote it.
-    pub fn python_signature(&self) -> String {
-        self.function().python_signature(&self.module)
-    }
-}
+use crate::signature::{Described, Function, is_python_error, wit_type};
 
 /// Reads the description of the component file at `path`, if it has one.
 pub(crate) fn read_file(path: &Path) -> Result<Option<Description>> {
@@ -97,10 +72,7 @@ pub(crate) fn attach(functions: &mut [Function], description: Description) -> Re
             disagree(format!("`{name}` ({}): {what}", function.qualified_name()))
         })?;
         function.python_name = module.functions[index].name.clone();
-        function.described = Some(Described {
-            module: Arc::clone(module),
-            index,
-        });
+        function.described = Some(Described::new(Arc::clone(module), index));
     }
     for module in &modules {
         for described in &module.functions {

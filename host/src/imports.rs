@@ -40,7 +40,7 @@ impl host::Host for StoreData {
     }
 
     fn leave(&mut self, token: u64) -> wasmtime::Result<()> {
-        self.tokens.leave(token);
+        self.calls.lock().tokens.leave(token);
         Ok(())
     }
 
@@ -71,7 +71,7 @@ impl<T> host::HostWithStore<T> for HasSelf<StoreData> {
     }
 
     async fn cancelled(accessor: &Accessor<T, Self>, token: u64) -> wasmtime::Result<bool> {
-        let watch = accessor.with(|mut access| access.get().tokens.watch(token));
+        let watch = accessor.with(|mut access| access.get().calls.lock().tokens.watch(token));
         Ok(match watch {
             Watch::Ready(cancelled) => cancelled,
             Watch::Wait(answer) => answer.await.unwrap_or(false),
@@ -82,10 +82,8 @@ impl<T> host::HostWithStore<T> for HasSelf<StoreData> {
     /// running guest code belongs to; the worker registered its token.
     fn enter(mut access: Access<'_, T, Self>) -> wasmtime::Result<u64> {
         let root = access.as_context_mut().async_call_stack()?.last();
-        let data = access.get();
-        Ok(root
-            .and_then(|task| data.task_tokens.get(&task).copied())
-            .unwrap_or(0))
+        let calls = access.get().calls.lock();
+        Ok(root.and_then(|task| calls.token_of(task)).unwrap_or(0))
     }
 }
 

@@ -1,23 +1,21 @@
 //! The runtime: one wasmtime engine, its linker, the epoch clock and the cache.
+//! It loads components into [`App`]s, which own their stores.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use snakebox_generator::description::Description;
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::app::App;
+use crate::epoch::EpochClock;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::store::StoreData;
+use crate::worker::Shared;
 use crate::{cache, described, imports, signature};
-
-/// How often the epoch advances; the granularity of CPU time limits.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Loads components and hands out [`App`]s. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -30,27 +28,6 @@ struct RuntimeInner {
     linker: Linker<StoreData>,
     cache_dir: Option<PathBuf>,
     clock: Arc<EpochClock>,
-}
-
-/// The thread that advances the engine's epoch, which enforces time limits.
-/// It runs while the runtime or any app loaded from it is alive.
-struct EpochClock {
-    ticking: Arc<AtomicBool>,
-}
-
-impl Drop for EpochClock {
-    fn drop(&mut self) {
-        self.ticking.store(false, Ordering::Relaxed);
-    }
-}
-
-/// What every worker of one app shares.
-pub(crate) struct Shared {
-    pub(crate) engine: Engine,
-    pub(crate) pre: InstancePre<StoreData>,
-    pub(crate) policy: Policy,
-    /// Keeps time limits working after the `Runtime` itself is dropped.
-    _clock: Arc<EpochClock>,
 }
 
 impl Runtime {
@@ -68,24 +45,13 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("failed to create the wasmtime engine")?;
         let linker = imports::linker(&engine)?;
-        let ticking = Arc::new(AtomicBool::new(true));
-        let ticker = (engine.clone(), Arc::clone(&ticking));
-        std::thread::Builder::new()
-            .name("snakebox-epoch".into())
-            .spawn(move || {
-                let (engine, ticking) = ticker;
-                while ticking.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .context("failed to start the epoch thread")?;
+        let clock = EpochClock::start(&engine)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
                 linker,
                 cache_dir,
-                clock: Arc::new(EpochClock { ticking }),
+                clock,
             }),
         })
     }
@@ -157,7 +123,11 @@ impl Runtime {
         policy: Policy,
     ) -> Result<App> {
         let engine = &self.inner.engine;
-        let functions = signature::exports(engine, &component, description)?;
+        let mut functions = signature::exports(engine, &component)?;
+        if let Some(description) = description {
+            described::attach(&mut functions, description)?;
+        }
+        signature::name_calls(&mut functions);
         let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
             Error::BadComponent(format!(
                 "the component needs imports snakebox does not provide: {e:#}"

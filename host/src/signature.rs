@@ -6,9 +6,10 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex};
 
-use snakebox_generator::description::Description;
+use std::sync::Arc;
 
-use crate::described::{self, Described};
+use snakebox_generator::Module;
+
 use crate::error::{Error, Result};
 
 /// One function a component exports.
@@ -112,13 +113,37 @@ impl Function {
     }
 }
 
+/// One function as the generator described it.
+#[derive(Clone, Debug)]
+pub struct Described {
+    module: Arc<Module>,
+    index: usize,
+}
+
+impl Described {
+    pub(crate) fn new(module: Arc<Module>, index: usize) -> Self {
+        Described { module, index }
+    }
+
+    /// The function as the generator read it: Python names, parameter
+    /// kinds and defaults, docs, and for a generator the type of its items.
+    pub fn function(&self) -> &snakebox_generator::Function {
+        &self.module.functions[self.index]
+    }
+
+    /// The module it belongs to, which holds the named types it uses.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// `def name(a: int, b: str = ...) -> T`, as Python wrote it.
+    pub fn python_signature(&self) -> String {
+        self.function().python_signature(&self.module)
+    }
+}
+
 /// Lists every function a component exports, at the root and in interfaces.
-/// With a description, every export is checked against it and carries it.
-pub(crate) fn exports(
-    engine: &Engine,
-    component: &Component,
-    description: Option<Description>,
-) -> Result<Vec<Function>> {
+pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Function>> {
     let mut functions = Vec::new();
     for (name, item) in component.component_type().exports(engine) {
         if is_componentize_py_init(name, &item.ty, engine) {
@@ -150,22 +175,25 @@ pub(crate) fn exports(
             _ => {}
         }
     }
-    if let Some(description) = description {
-        described::attach(&mut functions, description)?;
-    }
-    let first = functions.first().map(|f| f.interface.clone());
-    if functions
-        .iter()
-        .any(|f| Some(&f.interface) != first.as_ref())
-    {
-        for function in &mut functions {
-            if let Some(interface) = function.interface_name() {
-                let short = snakebox_generator::binding_name(interface);
-                function.call_name = format!("{short}.{}", function.python_name);
-            }
-        }
-    }
     Ok(functions)
+}
+
+/// Names each function as callers do: `module.name` when the component
+/// exports several interfaces, as a package does, else the Python name.
+pub(crate) fn name_calls(functions: &mut [Function]) {
+    let first = functions.first().map(|f| f.interface.clone());
+    let several = functions
+        .iter()
+        .any(|f| Some(&f.interface) != first.as_ref());
+    for function in functions.iter_mut() {
+        function.call_name = match function.interface_name() {
+            Some(interface) if several => {
+                let short = snakebox_generator::binding_name(interface);
+                format!("{short}.{}", function.python_name)
+            }
+            _ => function.python_name.clone(),
+        };
+    }
 }
 
 /// The bare name of an interface: `animals` for `snakebox-py:zoo/animals@1.0.0`.

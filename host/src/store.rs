@@ -1,6 +1,8 @@
-//! What each store holds: WASI state, limits, timers and call tokens.
+//! What each store holds: WASI state, limits, timers and the book of its
+//! calls in flight.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -14,13 +16,8 @@ pub(crate) struct StoreData {
     pub(crate) memory: MemoryLimiter,
     /// Pending host sleeps of asyncio timers, by timer id.
     pub(crate) timers: HashMap<u64, oneshot::Sender<()>>,
-    /// Cancellation state of async calls, by token.
-    pub(crate) tokens: CallTokens,
-    /// The token of each call in flight, by the component-model task that
-    /// runs it, so that `enter` can tell which call is asking.
-    pub(crate) task_tokens: HashMap<GuestTaskId, u64>,
-    /// Time limits of the calls in flight, by token.
-    pub(crate) deadlines: HashMap<u64, Deadline>,
+    /// The calls in flight.
+    pub(crate) calls: Calls,
 }
 
 impl StoreData {
@@ -33,18 +30,117 @@ impl StoreData {
                 hit: false,
             },
             timers: HashMap::new(),
-            tokens: CallTokens::default(),
-            task_tokens: HashMap::new(),
-            deadlines: HashMap::new(),
+            calls: Calls::default(),
         }
     }
 
     /// The call whose time is up, if any, for the epoch callback.
     pub(crate) fn expired(&self, now: Instant) -> Option<u64> {
-        self.deadlines
+        self.calls
+            .lock()
+            .deadlines
             .iter()
             .find(|(_, deadline)| now >= deadline.hard)
             .map(|(&token, _)| token)
+    }
+}
+
+/// The book of one store's calls in flight: each call's cancellation
+/// state, the component-model task that runs it (so that `enter` can tell
+/// which call is asking), and its time limit. A call's entries are made by
+/// [`CallEntry::begin`] and removed together when the entry is dropped,
+/// however the call ends. It lives outside the store's borrow, behind a
+/// lock, so that dropping an entry never needs the store.
+#[derive(Clone, Default)]
+pub(crate) struct Calls(Arc<Mutex<CallBook>>);
+
+#[derive(Default)]
+pub(crate) struct CallBook {
+    pub(crate) tokens: CallTokens,
+    tasks: HashMap<GuestTaskId, u64>,
+    deadlines: HashMap<u64, Deadline>,
+}
+
+impl Calls {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, CallBook> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl CallBook {
+    /// The token of the call that `task` runs.
+    pub(crate) fn token_of(&self, task: GuestTaskId) -> Option<u64> {
+        self.tasks.get(&task).copied()
+    }
+}
+
+/// One call's entries in its store's [`Calls`].
+pub(crate) struct CallEntry {
+    calls: Calls,
+    token: u64,
+    task: GuestTaskId,
+}
+
+impl CallEntry {
+    /// Enters the call that `task` runs, with a hard deadline if it has one.
+    pub(crate) fn begin(
+        calls: &Calls,
+        token: u64,
+        task: GuestTaskId,
+        hard: Option<Instant>,
+    ) -> Self {
+        let entry = CallEntry {
+            calls: calls.clone(),
+            token,
+            task,
+        };
+        let mut book = calls.lock();
+        book.tasks.insert(task, token);
+        book.tokens.begin(token);
+        drop(book);
+        entry.deadline().set(hard);
+        entry
+    }
+
+    /// The host gives up on the call: its Python task is cancelled.
+    pub(crate) fn cancel(&self) {
+        self.calls.lock().tokens.cancel(self.token);
+    }
+
+    /// The handle that moves the call's hard deadline.
+    pub(crate) fn deadline(&self) -> CallDeadline {
+        CallDeadline {
+            calls: self.calls.clone(),
+            token: self.token,
+        }
+    }
+}
+
+impl Drop for CallEntry {
+    fn drop(&mut self) {
+        let mut book = self.calls.lock();
+        book.tasks.remove(&self.task);
+        book.deadlines.remove(&self.token);
+        book.tokens.end(self.token);
+    }
+}
+
+/// Moves one call's hard deadline, from wherever its time is kept.
+#[derive(Clone)]
+pub(crate) struct CallDeadline {
+    calls: Calls,
+    token: u64,
+}
+
+impl CallDeadline {
+    /// The store is interrupted once `hard` passes with the call on the
+    /// CPU; `None` lifts the limit.
+    pub(crate) fn set(&self, hard: Option<Instant>) {
+        let mut book = self.calls.lock();
+        match hard {
+            Some(hard) => book.deadlines.insert(self.token, Deadline { hard }),
+            None => book.deadlines.remove(&self.token),
+        };
     }
 }
 
@@ -61,7 +157,7 @@ impl WasiView for StoreData {
 /// at its time limit; only if it is still on the CPU `hard` later is the
 /// store interrupted.
 pub(crate) struct Deadline {
-    pub(crate) hard: Instant,
+    hard: Instant,
 }
 
 impl Deadline {

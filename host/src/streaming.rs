@@ -20,7 +20,7 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Accessor, Source, StreamAny, StreamConsumer, StreamResult};
 
 use crate::error::{Error, PythonError, Result};
-use crate::store::{Deadline, StoreData};
+use crate::store::{CallDeadline, CallEntry, Deadline, StoreData};
 
 /// How many items wait in the channel before the generator is held back.
 pub(crate) const BUFFER: usize = 16;
@@ -35,7 +35,7 @@ struct Clock {
 /// Takes items from the guest's stream into the caller's channel.
 struct Forward {
     items: mpsc::Sender<String>,
-    token: u64,
+    deadline: CallDeadline,
     timeout: Option<Duration>,
     clock: Arc<Mutex<Clock>>,
     /// Set when the host gave up on the stream: the next write is refused.
@@ -55,22 +55,18 @@ impl Clock {
 impl Forward {
     /// Restarts the item's time: its hard deadline runs while the guest
     /// owes an item, and is lifted while it waits for the reader.
-    fn tick(&self, data: &mut StoreData, paused: bool) {
+    fn tick(&self, paused: bool) {
         let now = Instant::now();
         {
             let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
             clock.last = now;
             clock.paused = paused;
         }
-        match (self.timeout, paused) {
-            (Some(timeout), false) => {
-                let hard = now + timeout + Deadline::GRACE;
-                data.deadlines.insert(self.token, Deadline { hard });
-            }
-            _ => {
-                data.deadlines.remove(&self.token);
-            }
-        }
+        let hard = match (self.timeout, paused) {
+            (Some(timeout), false) => Some(now + timeout + Deadline::GRACE),
+            _ => None,
+        };
+        self.deadline.set(hard);
     }
 }
 
@@ -90,14 +86,14 @@ impl StreamConsumer<StoreData> for Forward {
         match self.items.poll_ready(cx) {
             Poll::Ready(Err(_)) => Poll::Ready(Ok(StreamResult::Dropped)),
             Poll::Pending => {
-                self.tick(store.data_mut(), true);
+                self.tick(true);
                 match finish {
                     true => Poll::Ready(Ok(StreamResult::Cancelled)),
                     false => Poll::Pending,
                 }
             }
             Poll::Ready(Ok(())) => {
-                self.tick(store.data_mut(), false);
+                self.tick(false);
                 let mut item = None;
                 if source.remaining(&mut store) > 0 {
                     source.read(&mut store, &mut item)?;
@@ -121,7 +117,7 @@ pub(crate) async fn forward(
     accessor: &Accessor<StoreData>,
     stream: StreamAny,
     items: mpsc::Sender<String>,
-    token: u64,
+    call: &CallEntry,
     timeout: Option<Duration>,
     cancel: &mut oneshot::Receiver<()>,
     give_up: impl FnOnce(Error),
@@ -134,14 +130,14 @@ pub(crate) async fn forward(
     let (done, mut finished) = oneshot::channel::<()>();
     let consumer = Forward {
         items,
-        token,
+        deadline: call.deadline(),
         timeout,
         clock: Arc::clone(&clock),
         closed: Arc::clone(&closed),
         _done: done,
     };
     let piped = accessor.with(|mut access| {
-        consumer.tick(access.get(), false);
+        consumer.tick(false);
         let reader = stream.try_into_stream_reader::<String>()?;
         reader.pipe(&mut access, consumer)
     });
@@ -168,12 +164,8 @@ pub(crate) async fn forward(
         }
     };
     closed.store(true, Ordering::Release);
-    accessor.with(|mut access| {
-        let data = access.get();
-        data.tokens.cancel(token);
-        let hard = Instant::now() + Deadline::GRACE;
-        data.deadlines.insert(token, Deadline { hard });
-    });
+    call.cancel();
+    call.deadline().set(Some(Instant::now() + Deadline::GRACE));
     give_up(stopped);
     let _ = finished.await;
     Ok(())

@@ -13,14 +13,24 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
-use wasmtime::component::{Accessor, Instance, Val};
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::component::{Accessor, Instance, InstancePre, Val};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
+use crate::epoch::EpochClock;
 use crate::error::{Error, PythonError, Result};
-use crate::runtime::Shared;
+use crate::policy::Policy;
 use crate::signature::Function;
-use crate::store::{Deadline, StoreData};
+use crate::store::{CallEntry, Deadline, StoreData};
 use crate::streaming;
+
+/// What every worker of one app shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<StoreData>,
+    pub(crate) policy: Policy,
+    /// Keeps time limits working after the `Runtime` itself is dropped.
+    pub(crate) _clock: Arc<EpochClock>,
+}
 
 /// One call, as sent to a worker.
 pub(crate) struct CallRequest {
@@ -277,21 +287,12 @@ async fn call(
     };
     let started = accessor.with(|mut access| {
         let call = func.start_call_concurrent(&mut access, &args, &mut results)?;
-        let task = call.task();
-        let data = access.get();
-        data.task_tokens.insert(task, token);
-        data.tokens.begin(token);
-        if let Some(deadline) = deadline {
-            data.deadlines.insert(
-                token,
-                Deadline {
-                    hard: deadline + grace,
-                },
-            );
-        }
-        Ok::<_, wasmtime::Error>((call, task))
+        let calls = access.get().calls.clone();
+        // Entered before the guest runs, so that its `enter` finds the token.
+        let entry = CallEntry::begin(&calls, token, call.task(), deadline.map(|d| d + grace));
+        Ok::<_, wasmtime::Error>((call, entry))
     });
-    let (started, task) = match started {
+    let (started, entry) = match started {
         Ok(started) => started,
         Err(error) => {
             respond(
@@ -318,12 +319,12 @@ async fn call(
                 outcome = &mut finish => break outcome,
                 _ = &mut cancel, if !cancelled => {
                     cancelled = true;
-                    accessor.with(|mut access| access.get().tokens.cancel(token));
+                    entry.cancel();
                     respond(inflight, token, Err(Error::Cancelled));
                 }
                 () = &mut limit, if !timed_out => {
                     timed_out = true;
-                    accessor.with(|mut access| access.get().tokens.cancel(token));
+                    entry.cancel();
                     respond(inflight, token, Err(Error::Timeout(timeout.unwrap_or_default())));
                 }
             }
@@ -331,11 +332,7 @@ async fn call(
         (outcome, cancelled || timed_out)
     };
     let (outcome, gave_up) = outcome;
-    accessor.with(|mut access| {
-        let data = access.get();
-        data.task_tokens.remove(&task);
-        data.deadlines.remove(&token);
-    });
+    entry.deadline().set(None);
     let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
         Err(error) => Err(Error::Trap(format!("{error:#}"))),
@@ -347,13 +344,13 @@ async fn call(
                 accessor,
                 stream,
                 items,
-                token,
+                &entry,
                 timeout,
                 &mut cancel,
                 give_up,
             )
             .await;
-            accessor.with(|mut access| access.get().deadlines.remove(&token));
+            entry.deadline().set(None);
             ended.map(|()| None)
         }
         (Ok(Some(Val::Stream(mut stream))), _) => {
@@ -366,7 +363,7 @@ async fn call(
         }
         (outcome, _) => outcome,
     };
-    accessor.with(|mut access| access.get().tokens.end(token));
+    drop(entry);
     respond(inflight, token, outcome);
 }
 

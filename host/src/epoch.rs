@@ -1,0 +1,42 @@
+//! The thread that advances the engine's epoch, which enforces time limits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::Engine;
+
+/// How often the epoch advances; the granularity of CPU time limits.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Ticks while any holder of it is alive: the runtime, and every app loaded
+/// from it, so that time limits hold after the `Runtime` is dropped.
+pub(crate) struct EpochClock {
+    ticking: Arc<AtomicBool>,
+}
+
+impl EpochClock {
+    /// Starts ticking `engine`'s epoch on a thread of its own.
+    pub(crate) fn start(engine: &Engine) -> anyhow::Result<Arc<Self>> {
+        let ticking = Arc::new(AtomicBool::new(true));
+        let ticker = (engine.clone(), Arc::clone(&ticking));
+        std::thread::Builder::new()
+            .name("snakebox-epoch".into())
+            .spawn(move || {
+                let (engine, ticking) = ticker;
+                while ticking.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .context("failed to start the epoch thread")?;
+        Ok(Arc::new(EpochClock { ticking }))
+    }
+}
+
+impl Drop for EpochClock {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}
