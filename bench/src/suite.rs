@@ -380,6 +380,28 @@ impl Peers<'_> {
             Unit::Micros,
             figures,
         );
+        // What the typed bindings did before they lowered to Vals (546d41d):
+        // each argument through serde_json, named JSON arguments, serde back.
+        let figures = measure(&mut || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..s.calls {
+                    let named = vec![
+                        ("a".to_owned(), snakebox::serde_json::to_value(2_i64)?),
+                        ("b".to_owned(), snakebox::serde_json::to_value(40_i64)?),
+                    ];
+                    let value = self.app.call_json("add", &[], &named).await?;
+                    let _: i64 = snakebox::serde_json::from_value(value)?;
+                }
+                Ok(per_call(since(start)))
+            })
+        })?;
+        table.push(
+            "Call overhead (per call)",
+            "sync add, typed bindings as before 546d41d (through JSON)",
+            Unit::Micros,
+            figures,
+        );
         Ok(())
     }
 

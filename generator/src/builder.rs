@@ -11,6 +11,7 @@
 //! files, the guest runtime, the generated files, the description and the
 //! toolchain version.
 
+mod failure;
 mod layout;
 mod packages;
 mod toolchain;
@@ -302,6 +303,9 @@ pub struct BuildOptions {
     /// A `requirements.txt` or `pyproject.toml` whose pure-Python
     /// dependencies are installed from PyPI and bundled into the component.
     pub requirements: Option<PathBuf>,
+    /// On a failed build, give componentize-py's whole log, not only the
+    /// Python traceback.
+    pub verbose: bool,
 }
 
 /// Builds `path` (a module, or a package folder) into a component in
@@ -413,14 +417,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let work = tempdir_in(&cache_dir.join("build"))?;
     let wit_dir = work.join("wit");
     let py_dir = work.join("py");
-    write(&wit_dir.join("world.wit"), &world)?;
-    write(
-        &wit_dir
-            .join("deps")
-            .join("snakebox-runtime")
-            .join("runtime.wit"),
-        wit::RUNTIME_WIT,
-    )?;
+    write_wit_dir(&world, &wit_dir)?;
     for (name, source) in &glue_files {
         write(&py_dir.join(format!("{name}.py")), source)?;
     }
@@ -445,13 +442,25 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     if let Some(site) = &site {
         python_path.push(site);
     }
-    let outcome = toolchain.componentize(
-        &wit_dir,
-        &generated.world,
-        &python_path,
-        glue::GLUE_MODULE,
-        &output,
-    );
+    let outcome = toolchain
+        .componentize_log(
+            &wit_dir,
+            &generated.world,
+            &python_path,
+            glue::GLUE_MODULE,
+            &output,
+        )
+        .and_then(|failed| match failed {
+            None => Ok(()),
+            Some(log) => {
+                let mut explained = failure::explain(&log, &layout.root);
+                match options.verbose {
+                    true => explained.push_str(&format!("\n\ncomponentize-py's log:\n{log}")),
+                    false => explained.push_str("\n(--verbose shows componentize-py's whole log)"),
+                }
+                Err(BuildError(explained))
+            }
+        });
     let finished = outcome.and_then(|()| {
         // The generator's description travels inside the component, for
         // the host that loads it.
@@ -472,6 +481,18 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         cached: false,
         diagnostics,
     })
+}
+
+/// Writes a whole WIT folder that other tools take as it is: the world as
+/// `world.wit`, and the `snakebox:runtime` package it uses in `deps/`.
+pub fn write_wit_dir(world: &str, dir: &Path) -> Result<()> {
+    write(&dir.join("world.wit"), world)?;
+    write(
+        &dir.join("deps")
+            .join("snakebox-runtime")
+            .join("runtime.wit"),
+        wit::RUNTIME_WIT,
+    )
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {

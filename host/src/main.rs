@@ -28,6 +28,10 @@ enum Command {
         /// Read the module's stub (.pyi) instead: no source needed.
         #[arg(long = "from", value_name = "STUB", conflicts_with = "file")]
         from: Option<PathBuf>,
+        /// Write a whole WIT folder instead (`world.wit` and its `deps/`),
+        /// which componentize-py, wit-bindgen and jco take as it is.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Build a Python module or package folder into a component.
     Build {
@@ -36,9 +40,8 @@ enum Command {
         /// Where to write the component.
         #[arg(short, long)]
         output: PathBuf,
-        /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
-        #[arg(long, value_name = "FILE")]
-        requirements: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
     },
     /// List a component's exports with their WIT signatures.
     Inspect {
@@ -56,9 +59,8 @@ enum Command {
     Run {
         /// The Python module, or a package folder.
         file: PathBuf,
-        /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
-        #[arg(long, value_name = "FILE")]
-        requirements: Option<PathBuf>,
+        #[command(flatten)]
+        build: BuildArgs,
         #[command(flatten)]
         call: CallArgs,
     },
@@ -67,8 +69,22 @@ enum Command {
         /// The component, or a Python module.
         app: PathBuf,
         #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
         serve: ServeArgs,
     },
+}
+
+/// How a Python module is built.
+#[derive(Args)]
+struct BuildArgs {
+    /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
+    #[arg(long, value_name = "FILE")]
+    requirements: Option<PathBuf>,
+    /// When the build fails, show componentize-py's whole log, not only the
+    /// Python traceback.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// `snakebox serve` options besides the sandbox.
@@ -85,6 +101,9 @@ struct ServeArgs {
     /// The largest result sent, in JSON bytes [default: 16MiB].
     #[arg(long, value_name = "SIZE")]
     max_result: Option<String>,
+    /// The number of stores, each on its own thread [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -95,6 +114,8 @@ struct CallArgs {
     /// package, `module.function` (`animals.describe`).
     function: String,
     /// Arguments: each one JSON value, or `name=JSON` for a keyword argument.
+    /// Negative numbers are values, not flags: `add -1 2`.
+    #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
     #[command(flatten)]
     sandbox: SandboxArgs,
@@ -115,9 +136,6 @@ struct SandboxArgs {
     /// Cap each call's time, for example 500ms or 5s.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
-    /// The number of stores (serve) [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
-    workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -126,12 +144,26 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never into a file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .with_target(false)
         .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // A build error that names its position leads with it, as the
+        // diagnostics do: `app.py:8:9: error: KeyError: 'missing'`.
+        Err(error)
+            if error
+                .to_string()
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains(": error: ")) =>
+        {
+            eprintln!("{error:#}");
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
@@ -141,16 +173,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Wit { file, from } => match file.or(from) {
-            Some(file) => wit(&file),
+        Command::Wit { file, from, out } => match file.or(from) {
+            Some(file) => wit(&file, out.as_deref()),
             None => bail!("name a Python module, or a stub with --from"),
         },
         Command::Build {
             file,
             output,
-            requirements,
+            build,
         } => {
-            let built = build_with(&file, requirements.as_deref())?;
+            let built = build_with(&file, &build)?;
             std::fs::copy(&built, &output)
                 .with_context(|| format!("failed to write {}", output.display()))?;
             eprintln!("wrote {}", output.display());
@@ -179,19 +211,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { component, call } => call_function(&component, call),
-        Command::Run {
-            file,
-            requirements,
-            call,
-        } => {
-            let component = build_with(&file, requirements.as_deref())?;
+        Command::Run { file, build, call } => {
+            let component = build_with(&file, &build)?;
             call_function(&component, call)
         }
-        Command::Serve { app, serve } => serve_app(&app, serve),
+        Command::Serve { app, build, serve } => serve_app(&app, &build, serve),
     }
 }
 
-fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+fn serve_app(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut policy = policy(&args.sandbox)?;
     // A server without limits is one bad request away from hanging: serve
     // caps time and memory unless told otherwise.
@@ -199,7 +227,7 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     policy.memory.get_or_insert(512 << 20);
     let is_python = path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi");
     let component = match is_python {
-        true => build(path)?,
+        true => build_with(path, build)?,
         false => path.to_owned(),
     };
     // Kept alive to the end: dropping the runtime stops the epoch clock
@@ -207,7 +235,6 @@ fn serve_app(path: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
     let workers = args
-        .sandbox
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let mut options = snakebox::serve::ServeOptions::new(workers);
@@ -268,27 +295,28 @@ async fn wait_for_signal() {
     }
 }
 
-fn wit(file: &Path) -> anyhow::Result<ExitCode> {
+fn wit(file: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     let generated = builder::generate(file)?;
     for diagnostic in generated.rendered_diagnostics() {
         eprintln!("{diagnostic}");
     }
-    match generated.wit {
-        Some(wit) => {
-            print!("{wit}");
-            Ok(ExitCode::SUCCESS)
+    let Some(wit) = generated.wit else {
+        return Ok(ExitCode::FAILURE);
+    };
+    match out {
+        Some(dir) => {
+            builder::write_wit_dir(&wit, dir)?;
+            eprintln!("wrote {} (world `{}`)", dir.display(), generated.world);
         }
-        None => Ok(ExitCode::FAILURE),
+        None => print!("{wit}"),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn build(file: &Path) -> anyhow::Result<PathBuf> {
-    build_with(file, None)
-}
-
-fn build_with(file: &Path, requirements: Option<&Path>) -> anyhow::Result<PathBuf> {
+fn build_with(file: &Path, args: &BuildArgs) -> anyhow::Result<PathBuf> {
     let options = builder::BuildOptions {
-        requirements: requirements.map(Path::to_path_buf),
+        requirements: args.requirements.clone(),
+        verbose: args.verbose,
     };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     for diagnostic in &built.diagnostics {

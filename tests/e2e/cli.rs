@@ -203,3 +203,133 @@ fn guest_output_reaches_the_cli() {
         "output is tagged with the function: {errors}"
     );
 }
+
+#[test]
+fn negative_numbers_are_arguments_not_flags() {
+    let demo = demo();
+    let output = snakebox(&["call", &demo, "add", "-1", "-41"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "-42");
+    let output = snakebox(&["call", &demo, "add", "a=-1", "-2"]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a positional after a keyword"
+    );
+    assert!(
+        stderr(&output).contains("follows a keyword argument"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn call_and_run_refuse_the_serve_only_workers_flag() {
+    let demo = demo();
+    for args in [
+        vec!["call", demo.as_str(), "add", "1", "2", "--workers", "2"],
+        vec!["run", DEMO, "add", "1", "2", "--workers", "2"],
+    ] {
+        let output = snakebox(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("unexpected argument '--workers'"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+/// A module that fails at import, in a folder of its own: `app.py` imports
+/// `helper.py`, whose second line is not Python.
+fn broken_project() -> std::path::PathBuf {
+    let dir = cache_dir().join("cli-broken-import");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("app.py"),
+        "import helper\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n",
+    )
+    .expect("write app.py");
+    std::fs::write(dir.join("helper.py"), "X = 1\ndef broken(:\n    pass\n")
+        .expect("write helper.py");
+    dir
+}
+
+fn build_in(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        .args(["build", "app.py", "-o", "app.wasm"])
+        .args(extra)
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .current_dir(dir)
+        .output()
+        .expect("snakebox runs")
+}
+
+#[test]
+fn a_module_that_fails_at_import_is_a_python_error_with_its_position() {
+    let dir = broken_project();
+    let output = build_in(&dir, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    let first = text
+        .lines()
+        .find(|line| !line.contains("INFO"))
+        .expect("an error line");
+    assert!(
+        first.starts_with("helper.py:2:") && first.contains(": error: SyntaxError"),
+        "{text}"
+    );
+    assert!(text.contains("  File \"helper.py\", line 2"), "{text}");
+    for noise in [
+        "Stack backtrace",
+        "libc_start",
+        "main.c",
+        "snakebox_glue",
+        "<string>",
+    ] {
+        assert!(!text.contains(noise), "`{noise}` in {text}");
+    }
+    // Logs into a pipe carry no colour codes.
+    assert!(text.contains("INFO building app.py"), "{text}");
+    assert!(!text.contains('\u{1b}'), "ANSI codes in {text:?}");
+
+    let verbose = stderr(&build_in(&dir, &["--verbose"]));
+    assert!(
+        verbose.starts_with(
+            text.trim_end_matches('\n')
+                .lines()
+                .next()
+                .unwrap_or_default()
+        )
+    );
+    assert!(
+        verbose.contains("componentize-py's log:") && verbose.contains("Stack backtrace"),
+        "{verbose}"
+    );
+}
+
+#[test]
+fn wit_out_writes_a_folder_that_componentize_py_takes_as_it_is() {
+    let dir = cache_dir().join("cli-wit-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = snakebox(&["wit", DEMO, "--out", dir.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("world `async-demo-world`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(dir.join("world.wit").is_file());
+    assert!(dir.join("deps/snakebox-runtime/runtime.wit").is_file());
+    let toolchain =
+        snakebox::builder::Toolchain::find_or_install(&cache_dir()).expect("componentize-py");
+    let bindings = dir.with_extension("bindings");
+    let _ = std::fs::remove_dir_all(&bindings);
+    toolchain
+        .bindings(&dir, "async-demo-world", &bindings)
+        .expect("componentize-py bindings accepts the folder");
+    let exports = std::fs::read_dir(bindings.join("wit_world"))
+        .expect("bindings were written")
+        .count();
+    assert!(exports > 0, "componentize-py wrote no bindings");
+}

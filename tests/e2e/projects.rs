@@ -10,6 +10,7 @@ use crate::util::{app, cache_dir, call, fixture, root, runtime, snakebox, stderr
 async fn pure_python_packages_from_pypi_are_bundled() {
     let options = BuildOptions {
         requirements: Some(root().join("tests/fixtures/pypi/requirements.txt")),
+        ..BuildOptions::default()
     };
     let source = fixture("tests/fixtures/pypi/dates.py");
     let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
@@ -33,6 +34,7 @@ async fn pure_python_packages_from_pypi_are_bundled() {
 fn a_package_without_a_pure_python_build_is_named_at_build_time() {
     let options = BuildOptions {
         requirements: Some(root().join("tests/fixtures/pypi/native-requirements.txt")),
+        ..BuildOptions::default()
     };
     let source = fixture("tests/fixtures/pypi/dates.py");
     let error = builder::build_with(&source, &cache_dir(), &options)

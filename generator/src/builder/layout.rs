@@ -20,6 +20,8 @@ pub(crate) struct Layout {
     pub(crate) import_name: String,
     /// Files by their path relative to the Python path root, with their bytes.
     pub(crate) files: Vec<(String, Vec<u8>)>,
+    /// That root on disk.
+    pub(crate) root: PathBuf,
 }
 
 impl Layout {
@@ -44,6 +46,7 @@ impl Layout {
             return Ok(Layout {
                 import_name: stem,
                 files,
+                root: dir,
             });
         }
         // Walk up to the top of the package.
@@ -66,7 +69,11 @@ impl Layout {
         let mut files = Vec::new();
         collect(&top, &root, &mut files)?;
         files.sort();
-        Ok(Layout { import_name, files })
+        Ok(Layout {
+            import_name,
+            files,
+            root,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{BuildError, Result};
+use super::{BuildError, Result, failure};
 
 /// The componentize-py release snakebox builds with.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -54,7 +54,8 @@ impl Toolchain {
         }
     }
 
-    /// Runs `componentize-py componentize`, passing its output through to stderr.
+    /// Runs `componentize-py componentize`; its log (less its stack
+    /// backtrace) is the error when it fails.
     pub fn componentize(
         &self,
         wit_dir: &Path,
@@ -63,6 +64,45 @@ impl Toolchain {
         app: &str,
         output: &Path,
     ) -> Result<()> {
+        match self.componentize_log(wit_dir, world, python_path, app, output)? {
+            None => Ok(()),
+            Some(log) => Err(BuildError(format!(
+                "componentize-py failed:\n{}",
+                trim_log(failure::without_backtrace(&log))
+            ))),
+        }
+    }
+
+    /// Runs `componentize-py bindings`: the Python bindings of `world` in
+    /// the WIT folder `wit_dir`, written into `output`.
+    pub fn bindings(&self, wit_dir: &Path, world: &str, output: &Path) -> Result<()> {
+        let mut command = self.command();
+        command
+            .arg("-d")
+            .arg(wit_dir)
+            .arg("-w")
+            .arg(world)
+            .arg("bindings")
+            .arg(output);
+        match self.run(command)? {
+            None => Ok(()),
+            Some(log) => Err(BuildError(format!(
+                "componentize-py bindings failed:\n{}",
+                trim_log(failure::without_backtrace(&log))
+            ))),
+        }
+    }
+
+    /// Runs `componentize-py componentize`: `None` when it succeeded, else
+    /// its whole log.
+    pub(crate) fn componentize_log(
+        &self,
+        wit_dir: &Path,
+        world: &str,
+        python_path: &[&Path],
+        app: &str,
+        output: &Path,
+    ) -> Result<Option<String>> {
         let mut command = self.command();
         command
             .arg("-d")
@@ -76,6 +116,12 @@ impl Toolchain {
             }
         }
         command.arg(app).arg("-o").arg(output);
+        self.run(command)
+    }
+
+    /// Runs a componentize-py command: `None` when it succeeded, else its
+    /// whole log.
+    fn run(&self, mut command: Command) -> Result<Option<String>> {
         let result = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -83,15 +129,12 @@ impl Toolchain {
             .output()
             .map_err(|e| BuildError(format!("cannot run componentize-py: {e}")))?;
         if result.status.success() {
-            return Ok(());
+            return Ok(None);
         }
-        let mut log = String::from_utf8_lossy(&result.stderr).into_owned();
+        let mut log = format!("componentize-py exited with {}\n", result.status);
+        log.push_str(&String::from_utf8_lossy(&result.stderr));
         log.push_str(&String::from_utf8_lossy(&result.stdout));
-        Err(BuildError(format!(
-            "componentize-py failed ({}):\n{}",
-            result.status,
-            trim_log(&log)
-        )))
+        Ok(Some(log))
     }
 }
 
@@ -170,7 +213,7 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Keeps the end of a long tool log, where the error is.
-fn trim_log(log: &str) -> &str {
+pub(crate) fn trim_log(log: &str) -> &str {
     const KEEP: usize = 8_000;
     if log.len() <= KEEP {
         log
