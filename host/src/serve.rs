@@ -3,6 +3,7 @@
 //! | route | reply |
 //! |---|---|
 //! | `GET /functions` | the exports: names, parameters, types, docs |
+//! | `GET /openapi.json` | an OpenAPI 3.1 document of the calls, with JSON Schemas made from the component's description |
 //! | `POST /call/{name}` | `200` with the JSON result; `422` Python raised; `400` bad arguments; `404` unknown function; `504` time limit; `500` memory limit, trap or oversized result; `503` busy |
 //! | `POST /call/{name}` of a generator | `200` with NDJSON, `{"item": value}` per line as the items come; a failure after the first item ends it with `{"error": body, "status": code}` |
 //! | `GET /healthz` | `200` `{"status": "ok", ...}` |
@@ -14,6 +15,7 @@
 
 mod describe;
 mod dispatch;
+mod openapi;
 mod reply;
 
 use std::future::Future;
@@ -75,6 +77,7 @@ pub struct Server {
 struct ServerState {
     dispatcher: Dispatcher,
     functions: Value,
+    openapi: Value,
     max_result_bytes: usize,
 }
 
@@ -82,11 +85,13 @@ impl Server {
     /// Starts `options.workers` stores of `app`.
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
         let functions = describe::functions(app);
+        let openapi = openapi::document(app);
         let dispatcher = Dispatcher::new(app, options.workers, options.max_pending)?;
         Ok(Server {
             state: Arc::new(ServerState {
                 dispatcher,
                 functions,
+                openapi,
                 max_result_bytes: options.max_result_bytes,
             }),
         })
@@ -96,6 +101,7 @@ impl Server {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/functions", get(functions))
+            .route("/openapi.json", get(openapi))
             .route("/healthz", get(healthz))
             .route("/call/{name}", post(call))
             .with_state(Arc::clone(&self.state))
@@ -117,6 +123,11 @@ impl Server {
 async fn functions(State(state): State<Arc<ServerState>>) -> Response {
     let log = AccessLog::start("");
     log.finish(axum::Json(state.functions.clone()).into_response())
+}
+
+async fn openapi(State(state): State<Arc<ServerState>>) -> Response {
+    let log = AccessLog::start("");
+    log.finish(axum::Json(state.openapi.clone()).into_response())
 }
 
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {

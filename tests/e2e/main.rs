@@ -12,6 +12,7 @@ mod errors;
 mod hostile;
 mod limits;
 mod loading;
+mod openapi;
 mod projects;
 mod serve;
 mod stores;

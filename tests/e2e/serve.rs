@@ -408,7 +408,7 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
 
 /// `POST /call/{function}` of a generator: the status, the headers, and the
 /// NDJSON lines of the (chunked) body.
-fn stream_request(address: &str, function: &str, body: &str) -> (u16, String, Vec<Value>) {
+pub fn stream_request(address: &str, function: &str, body: &str) -> (u16, String, Vec<Value>) {
     let (status, head, body) = exchange(address, "POST", &format!("/call/{function}"), body);
     let mut rest = body.as_str();
     let mut payload = String::new();

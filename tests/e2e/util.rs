@@ -107,3 +107,42 @@ pub async fn call(
 ) -> snakebox::Result<serde_json::Value> {
     app.call_json(name, args, &[]).await
 }
+
+/// A folder holding the PyPI package `requirement` (and its dependencies)
+/// for the machine's `python3`, installed on first use into the shared
+/// cache. A test that needs a Python tool fails with pip's output when it
+/// cannot be installed; it never skips.
+pub fn python_tool(requirement: &str) -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _held = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let name: String = requirement
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = cache_dir().join("python-tools").join(name);
+    let done = dir.join(".installed");
+    if done.is_file() {
+        return dir;
+    }
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .arg("--root-user-action=ignore")
+        .arg("--target")
+        .arg(&dir)
+        .arg(requirement)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "cannot install {requirement} (run `python3 -m pip install {requirement}` to see why):\n{}",
+        stderr(&output)
+    );
+    std::fs::write(&done, "").expect("mark the install");
+    dir
+}

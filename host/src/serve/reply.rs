@@ -59,6 +59,44 @@ impl IntoResponse for Failure {
     }
 }
 
+/// Every status a call may fail with, what it means, and the `error` kinds
+/// its body carries (a `422` carries the Python exception instead). The
+/// OpenAPI document lists the responses from here.
+pub(super) const STATUSES: &[(StatusCode, &str, &[&str])] = &[
+    (
+        StatusCode::BAD_REQUEST,
+        "the body or the arguments do not fit the function",
+        &["bad_arguments"],
+    ),
+    (
+        StatusCode::NOT_FOUND,
+        "no function of that name",
+        &["no_such_function"],
+    ),
+    (StatusCode::UNPROCESSABLE_ENTITY, "Python raised", &[]),
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the store ran past its memory limit or trapped (it was replaced), the call was cancelled, or the result is over the server's limit",
+        &[
+            "memory_limit",
+            "trap",
+            "cancelled",
+            "internal",
+            "result_too_large",
+        ],
+    ),
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "every store is busy and the queue is full; retry after `Retry-After` seconds",
+        &["busy"],
+    ),
+    (
+        StatusCode::GATEWAY_TIMEOUT,
+        "the call ran past its time limit",
+        &["timeout"],
+    ),
+];
+
 /// The status and JSON body of a failed call.
 pub(super) fn call_error(error: Error) -> (StatusCode, Value) {
     if let Error::Python(error) = error {
