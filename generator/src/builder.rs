@@ -436,6 +436,8 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         "building {} with componentize-py {COMPONENTIZE_PY_VERSION}",
         path.display()
     );
+    let step =
+        tracing::info_span!("step", step = %format!("building {}", path.display())).entered();
     let started = Instant::now();
     let output = work.join("component.wasm");
     let mut python_path: Vec<&Path> = vec![&app_dir, &py_dir];
@@ -475,6 +477,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     });
     let _ = std::fs::remove_dir_all(&work);
     finished?;
+    drop(step);
     tracing::info!("built {} in {:.1?}", wasm.display(), started.elapsed());
     Ok(Built {
         wasm,

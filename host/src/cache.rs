@@ -130,7 +130,9 @@ pub(crate) fn load_component(
 fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
     tracing::info!("compiling the component (once; cached afterwards)");
     let started = Instant::now();
+    let step = tracing::info_span!("step", step = "compiling the component").entered();
     let component = Component::from_binary(engine, bytes)?;
+    drop(step);
     tracing::info!("compiled in {:.1?}", started.elapsed());
     Ok(component)
 }

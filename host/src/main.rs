@@ -9,6 +9,10 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use snakebox::{App, DirGrant, Error, Policy, Runtime, builder};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+mod progress;
 
 /// Run Python modules as sandboxed WebAssembly components.
 #[derive(Parser)]
@@ -141,13 +145,18 @@ struct SandboxArgs {
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAKEBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("snakebox=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Colour and spinners only for a person at a terminal, never into a
+    // file or a pipe.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal, never into a file or a pipe.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(terminal)
         .without_time()
-        .with_target(false)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(log)
+        .with(terminal.then_some(progress::Progress))
         .init();
     let cli = Cli::parse();
     match run(cli) {

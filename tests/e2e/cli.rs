@@ -242,8 +242,8 @@ fn call_and_run_refuse_the_serve_only_workers_flag() {
 
 /// A module that fails at import, in a folder of its own: `app.py` imports
 /// `helper.py`, whose second line is not Python.
-fn broken_project() -> std::path::PathBuf {
-    let dir = cache_dir().join("cli-broken-import");
+fn broken_project(name: &str) -> std::path::PathBuf {
+    let dir = cache_dir().join(name);
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(
         dir.join("app.py"),
@@ -267,7 +267,7 @@ fn build_in(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_module_that_fails_at_import_is_a_python_error_with_its_position() {
-    let dir = broken_project();
+    let dir = broken_project("cli-broken-import");
     let output = build_in(&dir, &[]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
@@ -332,4 +332,37 @@ fn wit_out_writes_a_folder_that_componentize_py_takes_as_it_is() {
         .expect("bindings were written")
         .count();
     assert!(exports > 0, "componentize-py wrote no bindings");
+}
+
+#[test]
+fn long_steps_show_a_spinner_with_the_time_at_a_terminal() {
+    let dir = broken_project("cli-terminal");
+    // `script` runs the build on a pseudo-terminal and copies what it shows.
+    let command = format!(
+        "{} build app.py -o app.wasm",
+        env!("CARGO_BIN_EXE_snakebox")
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .current_dir(&dir)
+        .output()
+        .expect("script runs (util-linux)");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        screen.contains("\u{1b}[2K⠋ building app.py 0.0s"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("⠙ building app.py 0.1s"),
+        "the time moves: {screen:?}"
+    );
+    assert!(
+        screen.contains("\u{1b}[32m INFO"),
+        "colour at a terminal: {screen:?}"
+    );
+    assert!(
+        screen.contains("helper.py:2:12: error: SyntaxError"),
+        "{screen:?}"
+    );
 }

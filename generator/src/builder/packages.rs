@@ -78,6 +78,7 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
         plural(requirements.len()),
         requirements.join(", ")
     );
+    let _step = tracing::info_span!("step", step = "installing packages from PyPI").entered();
     let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let output = pip_install(&python(), &staging)

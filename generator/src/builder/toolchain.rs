@@ -183,6 +183,7 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
         "installing componentize-py {COMPONENTIZE_PY_VERSION} into {} (once)",
         dir.display()
     );
+    let _step = tracing::info_span!("step", step = "installing componentize-py").entered();
     let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let status = pip_install(python, &staging)
