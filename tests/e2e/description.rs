@@ -12,7 +12,7 @@ use crate::serve::Served;
 use crate::util::{app, component, runtime, snakebox, stderr, stdout};
 
 /// Each corpus of `tests/fixtures/corpus.py`, with its number of values.
-const CORPORA: &[(&str, usize)] = &[
+pub const CORPORA: &[(&str, usize)] = &[
     ("loose_or_boxed", 2),
     ("float_or_int", 4),
     ("bytes_or_str", 4),
@@ -26,6 +26,8 @@ const CORPORA: &[(&str, usize)] = &[
     ("any", 5),
     ("nodes", 2),
     ("wide", 7),
+    ("movies", 2),
+    ("named_pairs", 2),
     ("held", 7),
 ];
 

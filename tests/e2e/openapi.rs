@@ -4,29 +4,12 @@
 
 use serde_json::{Value, json};
 
+use crate::description::CORPORA;
 use crate::serve::{Served, stream_request};
 use crate::util::{python_tool, root, stderr};
 
 /// openapi-spec-validator, which brings jsonschema.
 const VALIDATOR: &str = "openapi-spec-validator==0.7.2";
-
-/// Corpora of `tests/fixtures/corpus.py` and their sizes.
-const CORPORA: &[(&str, usize)] = &[
-    ("loose_or_boxed", 2),
-    ("float_or_int", 4),
-    ("bytes_or_str", 4),
-    ("keyed", 2),
-    ("pairs", 3),
-    ("color_counts", 1),
-    ("int_keys", 1),
-    ("floats", 5),
-    ("maybe", 3),
-    ("modes", 2),
-    ("any", 5),
-    ("nodes", 2),
-    ("wide", 7),
-    ("held", 7),
-];
 
 /// One sample for the checker: a body, whether it must fit the request
 /// schema, and the reply it got.

@@ -40,6 +40,13 @@ impl Toolchain {
         Ok(Toolchain::Installed { python, dir })
     }
 
+    /// componentize-py, told the WIT folder and the world.
+    fn world_command(&self, wit_dir: &Path, world: &str) -> Command {
+        let mut command = self.command();
+        command.arg("-d").arg(wit_dir).arg("-w").arg(world);
+        command
+    }
+
     fn command(&self) -> Command {
         match self {
             Toolchain::Program(program) => Command::new(program),
@@ -76,14 +83,8 @@ impl Toolchain {
     /// Runs `componentize-py bindings`: the Python bindings of `world` in
     /// the WIT folder `wit_dir`, written into `output`.
     pub fn bindings(&self, wit_dir: &Path, world: &str, output: &Path) -> Result<()> {
-        let mut command = self.command();
-        command
-            .arg("-d")
-            .arg(wit_dir)
-            .arg("-w")
-            .arg(world)
-            .arg("bindings")
-            .arg(output);
+        let mut command = self.world_command(wit_dir, world);
+        command.arg("bindings").arg(output);
         match self.run(command)? {
             None => Ok(()),
             Some(log) => Err(BuildError(format!(
@@ -103,13 +104,8 @@ impl Toolchain {
         app: &str,
         output: &Path,
     ) -> Result<Option<String>> {
-        let mut command = self.command();
-        command
-            .arg("-d")
-            .arg(wit_dir)
-            .arg("-w")
-            .arg(world)
-            .arg("componentize");
+        let mut command = self.world_command(wit_dir, world);
+        command.arg("componentize");
         for dir in python_path {
             if dir.is_dir() {
                 command.arg("-p").arg(dir);

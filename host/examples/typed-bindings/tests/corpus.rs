@@ -111,6 +111,22 @@ async fn every_corpus_value_reads_the_same_through_typed_bindings() {
     check!(corpus, "any", 5, result_any, stream_any, echo_any);
     check!(corpus, "nodes", 2, result_nodes, stream_nodes, echo_nodes);
     check!(corpus, "wide", 7, result_wide, stream_wide, echo_wide);
+    check!(
+        corpus,
+        "movies",
+        2,
+        result_movies,
+        stream_movies,
+        echo_movies
+    );
+    check!(
+        corpus,
+        "named_pairs",
+        2,
+        result_named_pairs,
+        stream_named_pairs,
+        echo_named_pairs
+    );
     check!(corpus, "held", 7, result_held, stream_held, echo_held);
     // A union's cases stay apart: Boxed does not come back as Loose.
     let boxed = corpus.result_loose_or_boxed(1).await.expect("boxed");
