@@ -38,6 +38,7 @@ pub struct Bindings {
     python: PathBuf,
     out_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
+    strict: bool,
 }
 
 /// Why bindings could not be generated.
@@ -59,7 +60,15 @@ impl Bindings {
             python: python.into(),
             out_dir: None,
             cache_dir: None,
+            strict: false,
         }
+    }
+
+    /// Refuses unannotated values instead of carrying them as `Any`
+    /// (`serde_json::Value` in the bindings).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
     }
 
     /// Builds in `dir` instead of [`builder::default_cache_dir`].
@@ -94,7 +103,10 @@ impl Bindings {
             .and_then(|s| s.to_str())
             .map(str::to_owned)
             .ok_or_else(|| BindingsError(format!("{} has no module name", python.display())))?;
-        let analysis = python::analyze(&source, &module_name);
+        let options = python::Options {
+            strict: self.strict,
+        };
+        let analysis = python::analyze_with(&source, &module_name, options);
         let file = python.display().to_string();
         for diagnostic in &analysis.diagnostics {
             let rendered = diagnostic.render(&file).replace('\n', " ");
@@ -122,7 +134,11 @@ impl Bindings {
             }
         };
         let cache_dir = self.cache_dir.unwrap_or_else(builder::default_cache_dir);
-        let built = builder::build(&python, &cache_dir)
+        let build = builder::BuildOptions {
+            strict: self.strict,
+            ..builder::BuildOptions::default()
+        };
+        let built = builder::build_with(&python, &cache_dir, &build)
             .map_err(|e| BindingsError(format!("cannot build {file}: {e}")))?;
         let component = out_dir.join(format!("{module_name}.wasm"));
         std::fs::copy(&built.wasm, &component)

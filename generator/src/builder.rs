@@ -22,7 +22,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::description::{self, Description};
-use crate::{Analysis, Diagnostic, Module, Severity, glue, wit};
+use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain};
 
@@ -165,12 +165,17 @@ impl Generated {
 /// module that exports anything, all in one world; a module's `.pyi` stub
 /// is read in place of its `.py` when there is one.
 pub fn generate(path: &Path) -> Result<Generated> {
+    generate_with(path, Options::default())
+}
+
+/// [`generate`], reading annotations with `options` (strictly, or not).
+pub fn generate_with(path: &Path, options: Options) -> Result<Generated> {
     if path.is_dir() {
-        return generate_package(path);
+        return generate_package(path, options);
     }
     let source = read_source(path)?;
     let module_name = module_name(path)?;
-    let analysis = crate::analyze(&source, &module_name);
+    let analysis = crate::analyze_with(&source, &module_name, options);
     let module = analysis.module.clone().filter(|_| analysis.is_usable());
     let world = wit::package_world_name(
         &analysis
@@ -189,7 +194,7 @@ pub fn generate(path: &Path) -> Result<Generated> {
     })
 }
 
-fn generate_package(dir: &Path) -> Result<Generated> {
+fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
     let init = dir.join("__init__.py");
     if !init.is_file() {
         return Err(BuildError(format!(
@@ -225,7 +230,7 @@ fn generate_package(dir: &Path) -> Result<Generated> {
             "" => short.clone(),
             relative => relative.replace('/', "_"),
         };
-        let mut analysis = crate::analyze(&source, &interface);
+        let mut analysis = crate::analyze_with(&source, &interface, options);
         if analysis.is_usable() {
             if let Some(module) = &mut analysis.module {
                 module.name = import_name.clone();
@@ -306,6 +311,8 @@ pub struct BuildOptions {
     /// On a failed build, give componentize-py's whole log, not only the
     /// Python traceback.
     pub verbose: bool,
+    /// Refuse unannotated values instead of carrying them as `Any`.
+    pub strict: bool,
 }
 
 /// Builds `path` (a module, or a package folder) into a component in
@@ -316,7 +323,10 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
 
 /// Builds `path` with `options` into a component in `cache_dir`, or finds it there.
 pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Result<Built> {
-    let mut generated = generate(path)?;
+    let strict = Options {
+        strict: options.strict,
+    };
+    let mut generated = generate_with(path, strict)?;
     let file = path.display().to_string();
     let Some(world) = generated.wit.clone() else {
         let rendered = generated.rendered_diagnostics().join("\n");

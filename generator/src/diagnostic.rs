@@ -41,6 +41,8 @@ pub enum Code {
     /// A class used as a type that is not a dataclass, `TypedDict`,
     /// `NamedTuple` or `Enum`, or that one of those cannot carry.
     UnsupportedClass,
+    /// A value with no annotation (or a bare container), carried as `Any`.
+    Untyped,
 }
 
 impl Code {
@@ -60,6 +62,7 @@ impl Code {
             Code::Stream => "SB109",
             Code::RecursiveType => "SB110",
             Code::UnsupportedClass => "SB111",
+            Code::Untyped => "SB112",
         }
     }
 }

@@ -42,4 +42,4 @@ pub use ir::{
     TypeDef, TypeDefKind, VariantCase,
 };
 pub use names::{binding_name, class_name, kebab, wit_ident};
-pub use python::{Analysis, analyze};
+pub use python::{Analysis, Options, analyze, analyze_with};

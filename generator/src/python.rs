@@ -32,8 +32,24 @@ impl Analysis {
     }
 }
 
-/// Reads one module's source. `module_name` is its Python import name.
+/// How strictly annotations are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Refuse what has no annotation (a parameter, a result, a bare
+    /// `tuple`), as before gradual typing. Without it such a value is
+    /// carried as `Any` (JSON), with an `SB112` warning; and an overloaded
+    /// function exports its implementation's signature.
+    pub strict: bool,
+}
+
+/// Reads one module's source, gradually typed (see [`Options`]).
+/// `module_name` is its Python import name.
 pub fn analyze(source: &str, module_name: &str) -> Analysis {
+    analyze_with(source, module_name, Options::default())
+}
+
+/// Reads one module's source with `options`.
+pub fn analyze_with(source: &str, module_name: &str, options: Options) -> Analysis {
     let lines = LineIndex::new(source);
     let parsed = match parse_module(source) {
         Ok(parsed) => parsed,
@@ -71,6 +87,8 @@ pub fn analyze(source: &str, module_name: &str) -> Analysis {
         resolving: RefCell::default(),
         depth: Cell::new(0),
         sources: RefCell::default(),
+        options,
+        untyped: RefCell::default(),
     };
     let Some(wit_name) = names::kebab(module_name) else {
         let diagnostic = reader.error(
@@ -166,6 +184,10 @@ struct Reader<'a> {
     depth: Cell<u32>,
     /// The text of the string annotations being read, innermost last.
     sources: RefCell<Vec<Option<String>>>,
+    options: Options,
+    /// What the function being read carries as `Any` for want of an
+    /// annotation: warnings, reported once the function is exported.
+    untyped: RefCell<Vec<Problem>>,
 }
 
 /// The deepest nesting of types an annotation may have.
@@ -193,6 +215,45 @@ impl Reader<'_> {
 
     fn error(&self, range: TextRange, code: Code, message: String, help: &str) -> Diagnostic {
         self.diagnostic(Severity::Error, range, code, message, help)
+    }
+
+    /// A warning about a function that is exported all the same.
+    fn note(&mut self, problem: Problem, function: &str) {
+        let message = format!("`{function}`: {}", problem.message);
+        let diagnostic = self.diagnostic(
+            Severity::Warning,
+            problem.range,
+            problem.code,
+            message,
+            &problem.help,
+        );
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Streams a generator's items although part of its annotation cannot
+    /// cross, saying what is lost; in strict mode `refused` is the error.
+    fn stream_loses(&self, refused: Problem, lost: &str) -> Result<(), Problem> {
+        if self.options.strict {
+            return Err(refused);
+        }
+        let message = format!("its items stream, but {lost}");
+        let help = refused.help;
+        self.untyped
+            .borrow_mut()
+            .push(Problem::new(refused.range, Code::Stream, message, help));
+        Ok(())
+    }
+
+    /// Carries a value that has no type as `Any`, saying so; in strict mode
+    /// `refused` is the error instead.
+    fn untyped(&self, refused: Problem, became: String, help: String) -> Result<Type, Problem> {
+        if self.options.strict {
+            return Err(refused);
+        }
+        self.untyped
+            .borrow_mut()
+            .push(Problem::new(refused.range, Code::Untyped, became, help));
+        Ok(self.json_type())
     }
 
     fn report(&mut self, problem: Problem, function: &str) {
@@ -228,19 +289,27 @@ impl Reader<'_> {
             }
             // A later `def` of the same name replaces the earlier one, as in Python.
             functions.retain(|f| f.name != name);
-            if overloaded.contains(&name) {
-                if def.decorator_list.iter().any(is_overload) {
+            let is_signature = def.decorator_list.iter().any(is_overload);
+            if overloaded.contains(&name) && (self.options.strict || is_signature) {
+                let implemented = body.iter().any(|stmt| {
+                    matches!(stmt, Stmt::FunctionDef(other)
+                        if other.name.id == name && !other.decorator_list.iter().any(is_overload))
+                });
+                // Gradually, the overloads only announce the implementation.
+                if is_signature && (self.options.strict || !implemented) {
                     let problem = Problem::new(
                         def.name.range,
                         Code::Overload,
                         "`@overload` signatures cannot be exported",
-                        "export one function per signature, each with its own name",
+                        "export one function per signature, each with its own name, or \
+                         define the implementation, whose signature is exported",
                     );
                     self.report(problem, name);
                 }
                 continue;
             }
             let known_types = self.types.borrow().len();
+            self.untyped.borrow_mut().clear();
             let outcome = self.function(def);
             if outcome.is_err() {
                 self.forget_types_after(known_types);
@@ -261,6 +330,19 @@ impl Reader<'_> {
                         self.forget_types_after(known_types);
                         self.report(problem, name);
                     } else {
+                        if overloaded.contains(&name) {
+                            let problem = Problem::new(
+                                def.name.range,
+                                Code::Overload,
+                                "it is overloaded: the implementation's signature is exported, \
+                                 not the `@overload` ones",
+                                "annotate the implementation with the union of the overloads",
+                            );
+                            self.note(problem, name);
+                        }
+                        for problem in self.untyped.take() {
+                            self.note(problem, name);
+                        }
                         functions.push(function);
                     }
                 }
@@ -297,20 +379,28 @@ impl Reader<'_> {
             ));
         }
         let params = self.params(&def.parameters)?;
-        let Some(returns) = def.returns.as_deref() else {
-            return Err(Problem::new(
-                def.name.range,
-                Code::MissingReturnAnnotation,
-                "it has no return annotation",
-                "annotate the result, for example `-> int`, or `-> None` for no value",
-            ));
-        };
-        let (is_async, result, stream) = match self.stream_item(returns)? {
-            Some(item) => (true, item, true),
+        let (is_async, result, stream) = match def.returns.as_deref() {
             None => {
-                let (is_async, result) = self.result(def.is_async, returns)?;
-                (is_async, result, false)
+                let refused = Problem::new(
+                    def.name.range,
+                    Code::MissingReturnAnnotation,
+                    "it has no return annotation",
+                    "annotate the result, for example `-> int`, or `-> None` for no value",
+                );
+                let result = self.untyped(
+                    refused,
+                    "its result has no annotation, and is carried as `Any` (JSON)".into(),
+                    "annotate the result, for example `-> int`, or `-> None` for no value".into(),
+                )?;
+                (def.is_async, result, false)
             }
+            Some(returns) => match self.stream_item(returns)? {
+                Some(item) => (true, item, true),
+                None => {
+                    let (is_async, result) = self.result(def.is_async, returns)?;
+                    (is_async, result, false)
+                }
+            },
         };
         let (line, column) = self.lines.position(def.range.start());
         Ok(Function {
@@ -375,21 +465,34 @@ impl Reader<'_> {
         has_default: bool,
     ) -> Result<Param, Problem> {
         let name = param.name.id.as_str();
-        let Some(annotation) = param.annotation.as_deref() else {
-            let shown = match kind {
-                ParamKind::VarPositional => format!("*{name}"),
-                ParamKind::VarKeyword => format!("**{name}"),
-                _ => name.to_owned(),
-            };
-            return Err(Problem::new(
-                param.range,
-                Code::MissingParamAnnotation,
-                format!("parameter `{shown}` has no annotation"),
-                format!("annotate it, for example `{shown}: int`"),
-            ));
-        };
         let wit_name = wit_label(name, param.name.range, "parameter")?;
-        let ty = self.value_type(annotation)?;
+        let ty = match param.annotation.as_deref() {
+            Some(annotation) => self.value_type(annotation)?,
+            None => {
+                let shown = match kind {
+                    ParamKind::VarPositional => format!("*{name}"),
+                    ParamKind::VarKeyword => format!("**{name}"),
+                    _ => name.to_owned(),
+                };
+                let refused = Problem::new(
+                    param.range,
+                    Code::MissingParamAnnotation,
+                    format!("parameter `{shown}` has no annotation"),
+                    format!("annotate it, for example `{shown}: int`"),
+                );
+                let each = match kind {
+                    ParamKind::VarPositional | ParamKind::VarKeyword => "each of its values is",
+                    _ => "it is",
+                };
+                self.untyped(
+                    refused,
+                    format!(
+                        "parameter `{shown}` has no annotation; {each} carried as `Any` (JSON)"
+                    ),
+                    format!("annotate it, for example `{shown}: int`, to give it a type"),
+                )?
+            }
+        };
         Ok(Param {
             name: name.to_owned(),
             wit_name,
@@ -424,20 +527,25 @@ impl Reader<'_> {
             _ => return Ok(None),
         };
         if let Some(send) = rest.first().filter(|send| !is_none(send)) {
-            return Err(Problem::new(
+            let refused = Problem::new(
                 send.range(),
                 Code::Stream,
                 "sending values into a generator is not supported",
                 "make the send type `None`, or annotate the result as `Iterator[T]`",
-            ));
+            );
+            self.stream_loses(
+                refused,
+                "nothing is sent into it: each `yield` gives `None`",
+            )?;
         }
         if let Some(value) = rest.get(1).filter(|value| !is_none(value)) {
-            return Err(Problem::new(
+            let refused = Problem::new(
                 value.range(),
                 Code::Stream,
                 "a generator's return value cannot reach the caller; only its items stream",
                 "make the return type `None`, or yield the value as the last item",
-            ));
+            );
+            self.stream_loses(refused, "its return value does not reach the caller")?;
         }
         if is_none(item) {
             return Err(Problem::new(
@@ -559,7 +667,26 @@ impl Reader<'_> {
         if let Expr::Name(name) = expr
             && let Some(class) = self.classes.get(name.id.as_str())
         {
-            return self.class_type(class);
+            return match self.class_type(class) {
+                Err(problem) if problem.code == Code::UnsupportedClass => {
+                    let name = name.id.as_str();
+                    let help = problem.help.clone();
+                    if self.options.strict {
+                        return Err(problem);
+                    }
+                    // The warning names where the class is used.
+                    let problem = Problem {
+                        range: expr.range(),
+                        ..problem
+                    };
+                    self.untyped(
+                        problem,
+                        format!("the class `{name}` is not a type snakebox carries; its values are carried as `Any` (JSON)"),
+                        help,
+                    )
+                }
+                outcome => outcome,
+            };
         }
         if let Expr::Name(name) = expr
             && let Some(alias) = self.aliases.get(name.id.as_str())
@@ -588,16 +715,62 @@ impl Reader<'_> {
             Some("str") => Type::Str,
             Some("bytes" | "bytearray") => Type::Bytes,
             Some(name @ ("list" | "List" | "dict" | "Dict" | "tuple" | "Tuple" | "Sequence")) => {
-                return Err(Problem::new(
+                let refused = Problem::new(
                     expr.range(),
                     Code::UnsupportedType,
                     format!("`{name}` needs its item types"),
                     format!("write for example `{name}[int]`"),
-                ));
+                );
+                let (became, example, is_list) = match name {
+                    "dict" | "Dict" => ("`Any` (JSON)", "[str, int]", false),
+                    "tuple" | "Tuple" => ("`tuple[Any, ...]`", "[int, str]", true),
+                    _ => ("a list of `Any` (JSON)", "[int]", true),
+                };
+                let any = self.untyped(
+                    refused,
+                    format!("a bare `{name}` has no item types, and is carried as {became}"),
+                    format!("write its item types, for example `{name}{example}`"),
+                )?;
+                return Ok(if is_list {
+                    Type::List(Box::new(any))
+                } else {
+                    any
+                });
             }
-            _ => return Err(self.unsupported(expr)),
+            // A constrained TypeVar: one of its constraints.
+            Some("AnyStr") => self.variant(vec![Type::Str, Type::Bytes]),
+            _ => return self.unknown(expr),
         };
         Ok(simple)
+    }
+
+    /// An annotation snakebox has no type for: refused in strict mode, and
+    /// for buffers (`Buffer`, numpy arrays), which JSON would copy element
+    /// by element, losing their shape; else carried as `Any`.
+    fn unknown(&self, expr: &Expr) -> Result<Type, Problem> {
+        let problem = self.unsupported(expr);
+        let head = generic(expr)
+            .map(|(name, _)| name)
+            .or_else(|| base_name(expr));
+        let is_buffer = matches!(head, Some("Buffer" | "ndarray" | "NDArray" | "memoryview"))
+            || self.text(expr).starts_with("np.");
+        if is_buffer {
+            return Err(Problem::new(
+                expr.range(),
+                Code::UnsupportedType,
+                format!(
+                    "the buffer `{}` cannot cross: JSON would copy it element by element and lose its shape",
+                    self.text(expr)
+                ),
+                "pass its items as `list[float]` (or `list[list[float]]`), or its raw bytes as `bytes`",
+            ));
+        }
+        let text = self.text(expr);
+        self.untyped(
+            problem,
+            format!("snakebox has no type for `{text}`; its values are carried as `Any` (JSON)"),
+            "use a type snakebox carries (int, str, a dataclass, ...), or `Any` to say so".into(),
+        )
     }
 
     fn generic_type(&self, expr: &Expr, name: &str, args: &[&Expr]) -> Result<Type, Problem> {
@@ -633,7 +806,7 @@ impl Reader<'_> {
                     "return the generator from the function, or pass a `list[T]`",
                 ));
             }
-            _ => return Err(self.unsupported(expr)),
+            _ => return self.unknown(expr),
         };
         Ok(ty)
     }

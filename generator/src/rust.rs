@@ -639,6 +639,24 @@ def pick(value: int | float | str, query: Query) -> float | Pixel:
     }
 
     #[test]
+    fn untyped_values_are_json_values() {
+        let analysis = analyze("def echo(value, *rest):\n    return value\n", "gradual");
+        let module = analysis.module.expect("parses");
+        let code = emit(&module, "/out/gradual.wasm");
+        assert!(
+            code.contains(
+                "pub fn echo(&self, value: ::snakebox::serde_json::Value, rest: \
+                 ::std::option::Option<::std::vec::Vec<::snakebox::serde_json::Value>>)"
+            ),
+            "{code}"
+        );
+        assert!(
+            code.contains("::snakebox::Result<::snakebox::serde_json::Value>"),
+            "{code}"
+        );
+    }
+
+    #[test]
     fn type_names_stay_clear_of_the_bindings() {
         let code = bindings(
             "from dataclasses import dataclass\n\n\n@dataclass\nclass Point:\n    x: float\n\n\n\

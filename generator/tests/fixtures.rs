@@ -1,8 +1,11 @@
-//! One snapshot per fixture file: `tests/fixtures/{valid,invalid}/*.py`.
+//! One snapshot per fixture file: `tests/fixtures/{valid,invalid,gradual}/*.py`.
 //!
-//! Each snapshot (`tests/snapshots/{valid,invalid}__NAME.snap`) holds the
+//! Each snapshot (`tests/snapshots/{kind}__NAME.snap`) holds the
 //! diagnostics, the WIT and the glue generated for the file. A valid fixture
-//! must produce no diagnostic at all, an invalid one at least one. Every WIT
+//! must produce no diagnostic at all, in either mode. An invalid one is read
+//! in strict mode and must produce at least one. A gradual one is read as
+//! `snakebox wit` reads by default, and must export something with at least
+//! one warning for what it carries as `Any`. Every WIT
 //! the generator produces must also be accepted by componentize-py's own WIT
 //! parser (its `bindings` command), when componentize-py is installed.
 
@@ -11,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use common::componentize_py_accepts;
-use snakebox_generator::{analyze, glue, wit};
+use snakebox_generator::{Options, analyze, analyze_with, glue, wit};
 
 fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
     let kind = path
@@ -27,7 +30,11 @@ fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
         "{kind}/{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or(stem)
     );
-    let analysis = analyze(&source, stem);
+    let strict = Options { strict: true };
+    let analysis = match kind {
+        "invalid" => analyze_with(&source, stem, strict),
+        _ => analyze(&source, stem),
+    };
     let mut snapshot = String::new();
     for diagnostic in &analysis.diagnostics {
         snapshot.push_str(&diagnostic.render(&file));
@@ -37,8 +44,14 @@ fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
         "valid" if !analysis.diagnostics.is_empty() => {
             return Err(format!("{file} is valid but has diagnostics:\n{snapshot}").into());
         }
+        "valid" if analyze_with(&source, stem, strict) != analysis => {
+            return Err(format!("{file} reads differently in strict mode").into());
+        }
         "invalid" if analysis.diagnostics.is_empty() => {
             return Err(format!("{file} is invalid but has no diagnostic").into());
+        }
+        "gradual" if analysis.diagnostics.is_empty() || !analysis.is_usable() => {
+            return Err(format!("{file} should export with warnings:\n{snapshot}").into());
         }
         _ => {}
     }
@@ -64,5 +77,5 @@ fn fixture(path: &Path, source: String) -> datatest_stable::Result<()> {
 }
 
 datatest_stable::harness! {
-    { test = fixture, root = "tests/fixtures", pattern = r"^(valid|invalid)/[^/]+\.pyi?$" },
+    { test = fixture, root = "tests/fixtures", pattern = r"^(valid|invalid|gradual)/[^/]+\.pyi?$" },
 }

@@ -36,6 +36,9 @@ enum Command {
         /// which componentize-py, wit-bindgen and jco take as it is.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Refuse unannotated values instead of carrying them as `Any` (JSON).
+        #[arg(long)]
+        strict: bool,
     },
     /// Build a Python module or package folder into a component.
     Build {
@@ -89,6 +92,9 @@ struct BuildArgs {
     /// Python traceback.
     #[arg(short, long)]
     verbose: bool,
+    /// Refuse unannotated values instead of carrying them as `Any` (JSON).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// `snakebox serve` options besides the sandbox.
@@ -182,8 +188,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Wit { file, from, out } => match file.or(from) {
-            Some(file) => wit(&file, out.as_deref()),
+        Command::Wit {
+            file,
+            from,
+            out,
+            strict,
+        } => match file.or(from) {
+            Some(file) => wit(&file, out.as_deref(), strict),
             None => bail!("name a Python module, or a stub with --from"),
         },
         Command::Build {
@@ -304,8 +315,8 @@ async fn wait_for_signal() {
     }
 }
 
-fn wit(file: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let generated = builder::generate(file)?;
+fn wit(file: &Path, out: Option<&Path>, strict: bool) -> anyhow::Result<ExitCode> {
+    let generated = builder::generate_with(file, snakebox_generator::Options { strict })?;
     for diagnostic in generated.rendered_diagnostics() {
         eprintln!("{diagnostic}");
     }
@@ -326,6 +337,7 @@ fn build_with(file: &Path, args: &BuildArgs) -> anyhow::Result<PathBuf> {
     let options = builder::BuildOptions {
         requirements: args.requirements.clone(),
         verbose: args.verbose,
+        strict: args.strict,
     };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     for diagnostic in &built.diagnostics {

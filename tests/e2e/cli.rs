@@ -44,7 +44,9 @@ fn wit_reports_unsupported_code_and_fails_when_nothing_is_left() {
         "def ok(x: int) -> int:\n    return x\n\ndef bad(x) -> int:\n    return x\n",
     )
     .expect("write");
-    let output = snakebox(&["wit", partial.to_str().expect("utf-8")]);
+    // Strict: an unannotated parameter is refused, as the gradual mode
+    // would carry it as `Any` (see `gradual.rs`).
+    let output = snakebox(&["wit", "--strict", partial.to_str().expect("utf-8")]);
     assert!(output.status.success());
     let errors = stderr(&output);
     assert!(
@@ -56,7 +58,7 @@ fn wit_reports_unsupported_code_and_fails_when_nothing_is_left() {
 
     let empty = dir.join("empty.py");
     std::fs::write(&empty, "def bad(x) -> int:\n    return x\n").expect("write");
-    let output = snakebox(&["wit", empty.to_str().expect("utf-8")]);
+    let output = snakebox(&["wit", "--strict", empty.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("error[SB107]"),

@@ -9,6 +9,7 @@ mod cancellation;
 mod cli;
 mod description;
 mod errors;
+mod gradual;
 mod hostile;
 mod limits;
 mod loading;

@@ -191,7 +191,8 @@ fn package_mistakes_are_clear_errors() {
         "def f(x) -> int:\n    return x\n",
     )
     .expect("write");
-    let generated = builder::generate(&package).expect("generates");
+    let strict = snakebox_generator::Options { strict: true };
+    let generated = builder::generate_with(&package, strict).expect("generates");
     assert!(generated.wit.is_none(), "nothing is left to export");
     let rendered = generated.rendered_diagnostics().join("\n");
     assert!(
