@@ -55,27 +55,27 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The guest runtime's files, bundled into every component.
+/// The guest runtime's files, bundled into every component. They live in
+/// `guest-python/` at the top of the repository; `guest/` in this crate
+/// holds symlinks to them, which `cargo package` follows, so that the
+/// published crate carries the files themselves.
 const GUEST_FILES: &[(&str, &str)] = &[
     (
         "__init__.py",
-        include_str!("../../guest-python/snakebox_guest/__init__.py"),
+        include_str!("../guest/snakebox_guest/__init__.py"),
     ),
-    (
-        "calls.py",
-        include_str!("../../guest-python/snakebox_guest/calls.py"),
-    ),
+    ("calls.py", include_str!("../guest/snakebox_guest/calls.py")),
     (
         "convert.py",
-        include_str!("../../guest-python/snakebox_guest/convert.py"),
+        include_str!("../guest/snakebox_guest/convert.py"),
     ),
     (
         "output.py",
-        include_str!("../../guest-python/snakebox_guest/output.py"),
+        include_str!("../guest/snakebox_guest/output.py"),
     ),
     (
         "timers.py",
-        include_str!("../../guest-python/snakebox_guest/timers.py"),
+        include_str!("../guest/snakebox_guest/timers.py"),
     ),
 ];
 
@@ -83,13 +83,16 @@ const GUEST_FILES: &[(&str, &str)] = &[
 pub struct ModuleAnalysis {
     /// The file read: the `.py`, or its `.pyi` stub when there is one.
     pub path: PathBuf,
+    /// What the generator made of it.
     pub analysis: Analysis,
 }
 
 /// A diagnostic with the file it is about.
 #[derive(Debug, Clone)]
 pub struct FileDiagnostic {
+    /// The file it is about.
     pub file: PathBuf,
+    /// What is wrong there.
     pub diagnostic: Diagnostic,
 }
 

@@ -54,8 +54,13 @@ pub enum DescriptionError {
         "its description has version {found}, and this snakebox reads version {VERSION}; \
          rebuild the component with this snakebox"
     )]
-    UnknownVersion { found: u64 },
+    /// A form this reader does not know.
+    UnknownVersion {
+        /// The version the section says it has.
+        found: u64,
+    },
     #[error("its description is corrupt: {0}")]
+    /// Not a description at all; why not.
     Corrupt(String),
 }
 

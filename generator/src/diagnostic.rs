@@ -70,11 +70,15 @@ impl Code {
 /// One finding about the input, with where it is and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Whether the function (or file) was skipped.
     pub severity: Severity,
+    /// The stable code (`SB100`).
     pub code: Code,
-    /// 1-based line and column (in characters).
+    /// The line, 1-based.
     pub line: u32,
+    /// The column, 1-based, in characters.
     pub column: u32,
+    /// What is wrong.
     pub message: String,
     /// What to write instead.
     pub help: String,

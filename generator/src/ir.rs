@@ -28,6 +28,7 @@ pub struct TypeDef {
     pub wit_name: String,
     /// The class docstring, for classes of the module.
     pub docs: Option<String>,
+    /// What it is.
     pub kind: TypeDefKind,
 }
 
@@ -39,15 +40,28 @@ pub enum TypeDefKind {
     Record {
         /// The class name in the module.
         class: String,
+        /// How the class holds its fields.
         style: RecordStyle,
+        /// The fields, in order.
         fields: Vec<Field>,
     },
-    /// An `enum.Enum` subclass of the module; `cases` are member names.
-    Enum { class: String, cases: Vec<Case> },
-    /// `Literal["a", "b"]`; `cases` are the literal strings.
-    Literal { cases: Vec<Case> },
+    /// An `enum.Enum` subclass of the module.
+    Enum {
+        /// The class name in the module.
+        class: String,
+        /// The members, by name.
+        cases: Vec<Case>,
+    },
+    /// `Literal["a", "b"]`.
+    Literal {
+        /// The literal strings.
+        cases: Vec<Case>,
+    },
     /// `Union[A, B]` / `A | B` with no `None` among its members.
-    Variant { cases: Vec<VariantCase> },
+    Variant {
+        /// One case per member type, in order.
+        cases: Vec<VariantCase>,
+    },
     /// `Any` / `object`: a record with one string field of JSON text.
     Json,
 }
@@ -56,15 +70,20 @@ pub enum TypeDefKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStyle {
+    /// A `@dataclass`: built by keyword, read by attribute.
     Dataclass,
+    /// A `TypedDict`: a plain `dict` by key.
     TypedDict,
+    /// A `NamedTuple`: built by keyword, read by attribute.
     NamedTuple,
 }
 
 /// One field of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
+    /// The Python name.
     pub name: String,
+    /// The WIT name, without `%` escaping.
     pub wit_name: String,
     /// The WIT type; an `option` around the annotation when `optional`.
     pub ty: Type,
@@ -76,20 +95,25 @@ pub struct Field {
 /// string) and its WIT name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
+    /// The member name, or the literal string.
     pub python: String,
+    /// The WIT case name.
     pub wit_name: String,
 }
 
 /// One case of a variant, carrying a value of `ty`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantCase {
+    /// The WIT case name (`int`, `point`).
     pub wit_name: String,
+    /// The type of the case's value.
     pub ty: Type,
 }
 
 /// The WIT name of the record that carries `Any` as JSON text (unless a
-/// function has that name), and of its field.
+/// function has that name).
 pub const JSON_TYPE: &str = "json-value";
+/// The one field of that record: the JSON text.
 pub const JSON_FIELD: &str = "json-text";
 
 /// One exported function.
@@ -107,13 +131,15 @@ pub struct Function {
     /// the type of each item, and the WIT result is a `stream<string>` of
     /// the items as JSON text, from an `async func`.
     pub stream: bool,
+    /// The parameters, in order.
     pub params: Vec<Param>,
     /// What the function returns; [`Type::None`] for no value.
     pub result: Type,
     /// The function docstring.
     pub docs: Option<String>,
-    /// Where the `def` is, 1-based.
+    /// The line of the `def`, 1-based.
     pub line: u32,
+    /// The column of the `def`, 1-based.
     pub column: u32,
 }
 
@@ -123,6 +149,7 @@ pub struct Function {
 pub enum ParamKind {
     /// Before `/`.
     Positional,
+    /// A plain parameter: by position or by name.
     PositionalOrKeyword,
     /// After `*` or `*args`.
     Keyword,
@@ -135,8 +162,11 @@ pub enum ParamKind {
 /// One parameter of an exported function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
+    /// The Python name.
     pub name: String,
+    /// The WIT name, without `%` escaping.
     pub wit_name: String,
+    /// How Python accepts it.
     pub kind: ParamKind,
     /// The annotated type (for `*args: T`, the type of one item).
     pub ty: Type,
@@ -170,16 +200,21 @@ pub enum Type {
     Int,
     /// `float`, carried as `f64`.
     Float,
+    /// `bool`.
     Bool,
+    /// `str`, carried as `string`.
     Str,
     /// `bytes` or `bytearray`, carried as `list<u8>`.
     Bytes,
     /// `None`: no value.
     None,
+    /// `list[T]` and the other sequences.
     List(Box<Type>),
+    /// `tuple[A, B]`.
     Tuple(Vec<Type>),
-    /// Carried as `list<tuple<K, V>>`.
+    /// `dict[K, V]`, carried as `list<tuple<K, V>>`.
     Dict(Box<Type>, Box<Type>),
+    /// `Optional[T]`.
     Option(Box<Type>),
     /// A [`TypeDef`] of the module, by WIT name.
     Named(String),

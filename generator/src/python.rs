@@ -20,6 +20,7 @@ use named::{RESERVED_TYPE_NAMES, rename_types_named_like_functions};
 pub struct Analysis {
     /// `None` when the file could not be parsed at all.
     pub module: Option<Module>,
+    /// Everything worth telling, in source order.
     pub diagnostics: Vec<Diagnostic>,
 }
 

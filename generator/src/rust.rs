@@ -310,9 +310,7 @@ fn write_type(out: &mut String, def: &TypeDef, types: &Types) {
                  {SERDE}\n#[allow(clippy::enum_variant_names)]\npub enum {name} {{"
             );
             for case in cases {
-                if case.python != case.wit_name {
-                    let _ = writeln!(out, "    /// `{}` in Python.", case.python);
-                }
+                let _ = writeln!(out, "    /// `{}` in Python.", case.python);
                 let _ = writeln!(
                     out,
                     "    #[serde(rename = {:?})]\n    {},",
@@ -464,6 +462,7 @@ fn write_record(out: &mut String, name: &str, fields: &[Field], types: &Types) {
     );
     for field in fields {
         let rust = field_ident(field);
+        let _ = writeln!(out, "    /// The field `{}`.", field.name);
         if rust.trim_start_matches("r#") != field.wit_name {
             let _ = writeln!(out, "    #[serde(rename = {:?})]", field.wit_name);
         }
@@ -493,7 +492,8 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
     for case in cases {
         let _ = writeln!(
             out,
-            "    #[serde(rename = {:?})]\n    {}({}),",
+            "    /// The `{}` case.\n    #[serde(rename = {:?})]\n    {}({}),",
+            case.wit_name,
             case.wit_name,
             type_ident(&case.wit_name),
             types.rust(&case.ty)
@@ -664,7 +664,7 @@ def pick(value: int | float | str, query: Query) -> float | Pixel:
             "point",
         );
         assert!(code.contains("pub struct Point {\n    app: ::snakebox::App,\n"));
-        assert!(code.contains("pub struct Point_ {\n    pub x: f64,\n}"));
+        assert!(code.contains("pub struct Point_ {\n    /// The field `x`.\n    pub x: f64,\n}"));
         assert!(code.contains("::snakebox::Result<Point_>>"));
     }
 }

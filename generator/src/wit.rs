@@ -8,8 +8,10 @@ use crate::names::wit_ident;
 /// The WIT package of snakebox's guest runtime, which every world imports.
 pub const RUNTIME_PACKAGE: &str = "snakebox:runtime@0.1.0";
 
-/// The source of the runtime package, to place in a world's `deps/`.
-pub const RUNTIME_WIT: &str = include_str!("../../wit/runtime.wit");
+/// The source of the runtime package, to place in a world's `deps/`. It
+/// lives in `wit/` at the top of the repository; this crate's `wit/` holds
+/// a symlink to it, which `cargo package` follows.
+pub const RUNTIME_WIT: &str = include_str!("../wit/runtime.wit");
 
 /// The namespace of every generated package.
 pub const NAMESPACE: &str = "snakebox-py";

@@ -79,7 +79,7 @@ pub use error::{Error, PythonError, Result};
 pub use futures;
 pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
-pub use runtime::Runtime;
+pub use runtime::{Runtime, WASMTIME_VERSION};
 pub use serde;
 pub use serde_json;
 pub use signature::{Described, Function, wit_type};

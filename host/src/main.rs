@@ -14,9 +14,19 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 mod progress;
 
+/// `snakebox --version`: this release and the toolchain it pins.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (componentize-py {}, wasmtime {})",
+        env!("CARGO_PKG_VERSION"),
+        builder::COMPONENTIZE_PY_VERSION,
+        snakebox::WASMTIME_VERSION
+    )
+});
+
 /// Run Python modules as sandboxed WebAssembly components.
 #[derive(Parser)]
-#[command(name = "snakebox", version, about)]
+#[command(name = "snakebox", version = VERSION.as_str(), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -9,9 +9,11 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 /// A directory of the host made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirGrant {
+    /// The directory on the host.
     pub host: PathBuf,
     /// Where the guest sees it, for example `/data`.
     pub guest: String,
+    /// The guest may read it but not change it.
     pub read_only: bool,
 }
 
@@ -23,6 +25,7 @@ pub struct Policy {
     pub memory: Option<u64>,
     /// The longest one call may run.
     pub timeout: Option<Duration>,
+    /// The directories the guest can see.
     pub dirs: Vec<DirGrant>,
     /// Environment variables the guest can read.
     pub env: Vec<(String, String)>,

@@ -17,6 +17,10 @@ use crate::store::StoreData;
 use crate::worker::Shared;
 use crate::{cache, described, imports, signature};
 
+/// The wasmtime release snakebox runs components on, as the workspace
+/// manifest pins it (a test compares the two).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 /// Loads components and hands out [`App`]s. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Runtime {

@@ -14,6 +14,7 @@ mod hostile;
 mod limits;
 mod loading;
 mod openapi;
+mod packaging;
 mod projects;
 mod serve;
 mod stores;

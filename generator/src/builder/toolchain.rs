@@ -13,7 +13,12 @@ pub enum Toolchain {
     /// An executable given by `SNAKEBOX_COMPONENTIZE_PY` or found on `PATH`.
     Program(PathBuf),
     /// The wheel installed by snakebox into its cache, run by `python`.
-    Installed { python: PathBuf, dir: PathBuf },
+    Installed {
+        /// The Python that runs it.
+        python: PathBuf,
+        /// The folder pip installed it into.
+        dir: PathBuf,
+    },
 }
 
 impl Toolchain {

@@ -12,11 +12,13 @@ use wasmtime::component::Val;
 
 /// A Rust value that becomes a WIT value.
 pub trait Lower {
+    /// The WIT value of `self`.
     fn lower(&self) -> Val;
 }
 
 /// A Rust value read from a WIT value; the error says what did not fit.
 pub trait Lift: Sized {
+    /// Reads `val`, or says why it is not of this type.
     fn lift(val: Val) -> Result<Self, String>;
 }
 
