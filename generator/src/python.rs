@@ -221,6 +221,16 @@ impl Reader<'_> {
     /// A warning about a function that is exported all the same.
     fn note(&mut self, problem: Problem, function: &str) {
         let message = format!("`{function}`: {}", problem.message);
+        self.warn(problem, message);
+    }
+
+    /// A warning that the function was skipped.
+    fn report(&mut self, problem: Problem, function: &str) {
+        let message = format!("`{function}` skipped: {}", problem.message);
+        self.warn(problem, message);
+    }
+
+    fn warn(&mut self, problem: Problem, message: String) {
         let diagnostic = self.diagnostic(
             Severity::Warning,
             problem.range,
@@ -231,42 +241,30 @@ impl Reader<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Streams a generator's items although part of its annotation cannot
-    /// cross, saying what is lost; in strict mode `refused` is the error.
-    fn stream_loses(&self, refused: Problem, lost: &str) -> Result<(), Problem> {
+    /// Exports the function although it lacks what `refused` asks for,
+    /// with `warning` to report once it is exported; in strict mode
+    /// `refused` is the error instead.
+    fn accept(&self, refused: Problem, warning: Problem) -> Result<(), Problem> {
         if self.options.strict {
             return Err(refused);
         }
-        let message = format!("its items stream, but {lost}");
-        let help = refused.help;
-        self.untyped
-            .borrow_mut()
-            .push(Problem::new(refused.range, Code::Stream, message, help));
+        self.untyped.borrow_mut().push(warning);
         Ok(())
     }
 
-    /// Carries a value that has no type as `Any`, saying so; in strict mode
-    /// `refused` is the error instead.
-    fn untyped(&self, refused: Problem, became: String, help: String) -> Result<Type, Problem> {
-        if self.options.strict {
-            return Err(refused);
-        }
-        self.untyped
-            .borrow_mut()
-            .push(Problem::new(refused.range, Code::Untyped, became, help));
-        Ok(self.json_type())
+    /// Streams a generator's items although part of its annotation cannot
+    /// cross, saying what is lost.
+    fn stream_loses(&self, refused: Problem, lost: &str) -> Result<(), Problem> {
+        let message = format!("its items stream, but {lost}");
+        let warning = Problem::new(refused.range, Code::Stream, message, refused.help.clone());
+        self.accept(refused, warning)
     }
 
-    fn report(&mut self, problem: Problem, function: &str) {
-        let message = format!("`{function}` skipped: {}", problem.message);
-        let diagnostic = self.diagnostic(
-            Severity::Warning,
-            problem.range,
-            problem.code,
-            message,
-            &problem.help,
-        );
-        self.diagnostics.push(diagnostic);
+    /// Carries a value that has no type as `Any`, saying what it `became`.
+    fn untyped(&self, refused: Problem, became: String, help: String) -> Result<Type, Problem> {
+        let warning = Problem::new(refused.range, Code::Untyped, became, help);
+        self.accept(refused, warning)?;
+        Ok(self.json_type())
     }
 
     fn functions(&mut self, body: &[Stmt]) -> Vec<Function> {

@@ -76,13 +76,8 @@ impl Toolchain {
         app: &str,
         output: &Path,
     ) -> Result<()> {
-        match self.componentize_log(wit_dir, world, python_path, app, output)? {
-            None => Ok(()),
-            Some(log) => Err(BuildError(format!(
-                "componentize-py failed:\n{}",
-                trim_log(failure::without_backtrace(&log))
-            ))),
-        }
+        let failed = self.componentize_log(wit_dir, world, python_path, app, output)?;
+        failed.map_or(Ok(()), |log| Err(command_error("componentize", &log)))
     }
 
     /// Runs `componentize-py bindings`: the Python bindings of `world` in
@@ -90,13 +85,8 @@ impl Toolchain {
     pub fn bindings(&self, wit_dir: &Path, world: &str, output: &Path) -> Result<()> {
         let mut command = self.world_command(wit_dir, world);
         command.arg("bindings").arg(output);
-        match self.run(command)? {
-            None => Ok(()),
-            Some(log) => Err(BuildError(format!(
-                "componentize-py bindings failed:\n{}",
-                trim_log(failure::without_backtrace(&log))
-            ))),
-        }
+        let failed = self.run(command)?;
+        failed.map_or(Ok(()), |log| Err(command_error("bindings", &log)))
     }
 
     /// Runs `componentize-py componentize`: `None` when it succeeded, else
@@ -137,6 +127,15 @@ impl Toolchain {
         log.push_str(&String::from_utf8_lossy(&result.stdout));
         Ok(Some(log))
     }
+}
+
+/// The error of a componentize-py `command` that failed: its log, less
+/// its stack backtrace.
+fn command_error(command: &str, log: &str) -> BuildError {
+    BuildError(format!(
+        "componentize-py {command} failed:\n{}",
+        trim_log(failure::without_backtrace(log))
+    ))
 }
 
 /// The Python that runs pip and the installed wheel: `$SNAKEBOX_PYTHON`, else `python3`.
