@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The full packaging check: both crates packaged and built from their
-# packages alone, as `cargo publish --dry-run` would. It compiles
-# everything again (about ten minutes on two cores), so CI runs the quick
-# form (`--no-verify`, plus tests/e2e/packaging.rs) and this stays a script.
+# The packaging check: both crates packaged and built from their packages
+# alone, as `cargo publish --dry-run` would. Packaged together, cargo
+# resolves snakebox's dependency on the unpublished generator locally.
+# After a build of the workspace it takes about three minutes on two cores;
+# CI runs it after the tests. tests/e2e/packaging.rs checks the same
+# files without building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo package -p snakebox-generator -p snakebox "$@"
