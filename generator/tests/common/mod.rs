@@ -1,13 +1,25 @@
 //! Shared by the generator's test binaries: componentize-py's own check of
-//! the WIT and glue the generator emits.
+//! the WIT and glue the generator emits. componentize-py is installed into
+//! snakebox's cache on first use, as a build does; a check never skips.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::sync::OnceLock;
 
+use snakebox_generator::builder::{self, Toolchain};
 use snakebox_generator::{Module, binding_name, glue, wit};
 
-/// The componentize-py release snakebox builds with.
-pub const COMPONENTIZE_PY: &str = "componentize-py-0.25.1";
+/// componentize-py, installed once per test binary into the cache the
+/// other tests use (`$SNAKEBOX_CACHE_DIR`, else snakebox's default).
+pub fn toolchain() -> &'static Toolchain {
+    static TOOLCHAIN: OnceLock<Toolchain> = OnceLock::new();
+    TOOLCHAIN.get_or_init(|| {
+        let cache = std::env::var_os("SNAKEBOX_CACHE_DIR")
+            .map_or_else(builder::default_cache_dir, PathBuf::from);
+        Toolchain::find_or_install(&cache).unwrap_or_else(|e| {
+            panic!("componentize-py is needed to check the WIT, and cannot be installed: {e}")
+        })
+    })
+}
 
 /// Runs componentize-py's `bindings` on the world, which parses and
 /// resolves the WIT exactly as a build would, then checks that every class
@@ -16,38 +28,12 @@ pub fn componentize_py_accepts(
     module: &Module,
     world: &str,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let world_name = wit::world_name(module);
-    let Some(tool) = componentize_py() else {
-        eprintln!(
-            "skipped: {COMPONENTIZE_PY} is not installed in snakebox's cache, so the WIT was \
-             not checked by its parser (the e2e tests install it)"
-        );
-        return Ok(());
-    };
     let dir = tempfile::tempdir()?;
     let wit_dir = dir.path().join("wit");
-    std::fs::create_dir_all(wit_dir.join("deps/runtime"))?;
-    std::fs::write(wit_dir.join("world.wit"), world)?;
-    std::fs::write(wit_dir.join("deps/runtime/runtime.wit"), wit::RUNTIME_WIT)?;
-    let output = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys; sys.argv[0] = 'componentize-py'; \
-             from componentize_py import script; sys.exit(script())",
-        )
-        .arg("-d")
-        .arg(&wit_dir)
-        .arg("-w")
-        .arg(&world_name)
-        .arg("bindings")
-        .arg(dir.path().join("out"))
-        .env("PYTHONPATH", &tool)
-        .output()?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().take(12).collect::<Vec<_>>().join("\n");
-        return Err(format!("componentize-py rejected the WIT:\n{first}\n\n{world}").into());
-    }
+    builder::write_wit_dir(world, &wit_dir)?;
+    toolchain()
+        .bindings(&wit_dir, &wit::world_name(module), &dir.path().join("out"))
+        .map_err(|e| format!("componentize-py rejected the WIT: {e}\n\n{world}"))?;
     let exports = dir.path().join("out/wit_world/exports");
     let classes = std::fs::read_to_string(exports.join("__init__.py"))?;
     let types_file = exports.join(format!("{}.py", binding_name(&module.wit_name)));
@@ -78,20 +64,4 @@ fn referenced(glue: &str, prefix: &str) -> Vec<String> {
                 .collect()
         })
         .collect()
-}
-
-/// Where the snakebox cache holds componentize-py, if it does.
-pub fn componentize_py() -> Option<PathBuf> {
-    let mut caches = Vec::new();
-    if let Some(dir) = std::env::var_os("SNAKEBOX_CACHE_DIR") {
-        caches.push(PathBuf::from(dir));
-    }
-    caches.push(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snakebox-cache"));
-    if let Some(home) = std::env::var_os("HOME") {
-        caches.push(PathBuf::from(home).join(".cache/snakebox"));
-    }
-    caches
-        .into_iter()
-        .map(|cache| cache.join("tools").join(COMPONENTIZE_PY))
-        .find(|tool| tool.join("componentize_py").is_dir())
 }
