@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::description::{self, Description};
 use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
-pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain};
+pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, pip_install, python};
 
 /// Why a build failed, in words for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

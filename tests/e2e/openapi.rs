@@ -115,7 +115,8 @@ fn the_served_document_is_valid_openapi_and_fits_real_calls() {
     std::fs::write(&document_file, document.to_string()).expect("write the document");
     std::fs::write(&samples_file, Value::Array(samples.clone()).to_string())
         .expect("write the samples");
-    let output = std::process::Command::new("python3")
+    // The same Python the validator was installed for.
+    let output = std::process::Command::new(snakebox::builder::python())
         .arg(root().join("tests/e2e/openapi_check.py"))
         .arg(&document_file)
         .arg(&samples_file)

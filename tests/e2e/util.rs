@@ -109,7 +109,7 @@ pub async fn call(
 }
 
 /// A folder holding the PyPI package `requirement` (and its dependencies)
-/// for the machine's `python3`, installed on first use into the shared
+/// for the Python that builds use, installed on first use into the shared
 /// cache. A test that needs a Python tool fails with pip's output when it
 /// cannot be installed; it never skips.
 pub fn python_tool(requirement: &str) -> PathBuf {
@@ -124,17 +124,8 @@ pub fn python_tool(requirement: &str) -> PathBuf {
     if done.is_file() {
         return dir;
     }
-    let output = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-        ])
-        .arg("--root-user-action=ignore")
-        .arg("--target")
-        .arg(&dir)
+    let python = snakebox::builder::python();
+    let output = snakebox::builder::pip_install(&python, &dir)
         .arg(requirement)
         .output()
         .expect("python3 runs");

@@ -139,12 +139,12 @@ fn command_error(command: &str, log: &str) -> BuildError {
 }
 
 /// The Python that runs pip and the installed wheel: `$SNAKEBOX_PYTHON`, else `python3`.
-pub(crate) fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     PathBuf::from(std::env::var_os("SNAKEBOX_PYTHON").unwrap_or("python3".into()))
 }
 
 /// `python -m pip install --target DIR`, quiet about versions, root and prompts.
-pub(crate) fn pip_install(python: &Path, target: &Path) -> Command {
+pub fn pip_install(python: &Path, target: &Path) -> Command {
     let mut command = Command::new(python);
     command
         .args([
