@@ -70,6 +70,10 @@ const GUEST_FILES: &[(&str, &str)] = &[
         include_str!("../guest/snakebox_guest/convert.py"),
     ),
     (
+        "host_functions.py",
+        include_str!("../guest/snakebox_guest/host_functions.py"),
+    ),
+    (
         "output.py",
         include_str!("../guest/snakebox_guest/output.py"),
     ),
@@ -112,6 +116,10 @@ pub struct Generated {
     pub wit: Option<String>,
     /// The world's name.
     pub world: String,
+    /// The stubs of the host functions the module calls, in order.
+    pub imports: Vec<ModuleAnalysis>,
+    /// The Python and WIT names of the package the world is emitted in.
+    naming: (String, String),
     /// What the build bundles, for a package (read while generating).
     layout: Option<layout::Layout>,
 }
@@ -121,6 +129,7 @@ impl Generated {
     pub fn diagnostics(&self) -> Vec<FileDiagnostic> {
         self.modules
             .iter()
+            .chain(&self.imports)
             .flat_map(|module| {
                 module
                     .analysis
@@ -144,7 +153,7 @@ impl Generated {
 
     /// `true` when at least one diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.modules.iter().any(|module| {
+        self.modules.iter().chain(&self.imports).any(|module| {
             module
                 .analysis
                 .diagnostics
@@ -158,6 +167,14 @@ impl Generated {
         self.modules
             .iter()
             .filter(|module| module.analysis.is_usable())
+            .filter_map(|module| module.analysis.module.as_ref())
+    }
+
+    /// The host modules' IR, in order: each stub's functions that a host
+    /// can provide.
+    pub fn imported(&self) -> impl Iterator<Item = &Module> {
+        self.imports
+            .iter()
             .filter_map(|module| module.analysis.module.as_ref())
     }
 }
@@ -186,6 +203,10 @@ pub fn generate_with(path: &Path, options: Options) -> Result<Generated> {
             .as_ref()
             .map_or_else(|| module_name.clone(), |m| m.wit_name.clone()),
     );
+    let naming = module.as_ref().map_or_else(
+        || (module_name.clone(), module_name.clone()),
+        |m| (m.name.clone(), m.wit_name.clone()),
+    );
     Ok(Generated {
         wit: module.as_ref().map(wit::emit),
         world,
@@ -193,8 +214,52 @@ pub fn generate_with(path: &Path, options: Options) -> Result<Generated> {
             path: path.to_owned(),
             analysis,
         }],
+        imports: Vec::new(),
+        naming,
         layout: None,
     })
+}
+
+/// [`generate_with`] for a module that calls host functions: each of
+/// `imports` is a stub (`.pyi` or `.py`) whose functions the host
+/// provides, named in Python by the stub's file name.
+pub fn generate_with_imports(
+    path: &Path,
+    options: Options,
+    imports: &[PathBuf],
+) -> Result<Generated> {
+    let mut generated = generate_with(path, options)?;
+    if imports.is_empty() {
+        return Ok(generated);
+    }
+    for stub in imports {
+        let source = read_source(stub)?;
+        let name = module_name(stub)?;
+        let analysis = crate::imports::analyze_stub(&source, &name, options);
+        if analysis.module.is_none() {
+            let file = stub.display().to_string();
+            let rendered: Vec<String> = analysis
+                .diagnostics
+                .iter()
+                .map(|d| d.render(&file))
+                .collect();
+            return Err(BuildError(format!(
+                "cannot read the host functions of {file}:\n{}",
+                rendered.join("\n")
+            )));
+        }
+        generated.imports.push(ModuleAnalysis {
+            path: stub.clone(),
+            analysis,
+        });
+    }
+    let exported: Vec<Module> = generated.exported().cloned().collect();
+    let imported: Vec<Module> = generated.imported().cloned().collect();
+    crate::imports::check_names(&imported, &exported).map_err(BuildError)?;
+    let (python_name, wit_name) = &generated.naming;
+    generated.wit = (!exported.is_empty())
+        .then(|| wit::emit_package(python_name, wit_name, &exported, &imported));
+    Ok(generated)
 }
 
 fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
@@ -254,9 +319,12 @@ fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
         modules.push(ModuleAnalysis { path, analysis });
     }
     Ok(Generated {
-        wit: (!exported.is_empty()).then(|| wit::emit_package(&package, &package_wit, &exported)),
+        wit: (!exported.is_empty())
+            .then(|| wit::emit_package(&package, &package_wit, &exported, &[])),
         world: wit::package_world_name(&package_wit),
         modules,
+        imports: Vec::new(),
+        naming: (package, package_wit),
         layout: Some(layout),
     })
 }
@@ -316,6 +384,8 @@ pub struct BuildOptions {
     pub verbose: bool,
     /// Refuse unannotated values instead of carrying them as `Any`.
     pub strict: bool,
+    /// Stubs of the host functions the module calls, one host module each.
+    pub imports: Vec<PathBuf>,
 }
 
 /// Builds `path` (a module, or a package folder) into a component in
@@ -329,7 +399,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let strict = Options {
         strict: options.strict,
     };
-    let mut generated = generate_with(path, strict)?;
+    let mut generated = generate_with_imports(path, strict, &options.imports)?;
     let file = path.display().to_string();
     let Some(world) = generated.wit.clone() else {
         let rendered = generated.rendered_diagnostics().join("\n");
@@ -361,7 +431,12 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             (layout, vec![module], glue)
         }
     };
-    let description = Description::new(exported);
+    let imported: Vec<Module> = generated.imported().cloned().collect();
+    for (stub, module) in generated.imports.iter().zip(&imported) {
+        let source = read_source(&stub.path)?;
+        glue_files.push((module.name.clone(), glue::emit_import(module, &source)));
+    }
+    let description = Description::new(exported).with_imports(imported);
     let others = layout.other_modules();
     let main = glue_files
         .iter_mut()

@@ -45,6 +45,10 @@ pub struct Description {
     pub generator: String,
     /// One module per exported WIT interface, matched by `wit_name`.
     pub modules: Vec<Module>,
+    /// One host module per imported WIT interface of host functions,
+    /// matched by `wit_name`; its functions are the host's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Module>,
 }
 
 /// Why a description cannot be read.
@@ -78,7 +82,14 @@ impl Description {
             version: VERSION,
             generator: concat!("snakebox-generator ", env!("CARGO_PKG_VERSION")).to_owned(),
             modules,
+            imports: Vec::new(),
         }
+    }
+
+    /// The same description, with the host modules the component imports.
+    pub fn with_imports(mut self, imports: Vec<Module>) -> Self {
+        self.imports = imports;
+        self
     }
 
     /// The section's contents: JSON.

@@ -29,6 +29,7 @@ pub mod builder;
 pub mod description;
 mod diagnostic;
 pub mod glue;
+mod imports;
 mod ir;
 mod names;
 mod python;
@@ -37,6 +38,7 @@ pub mod rust;
 pub mod wit;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
+pub use imports::analyze_stub;
 pub use ir::{
     Case, Field, Function, JSON_FIELD, JSON_TYPE, Module, Param, ParamKind, RecordStyle, Type,
     TypeDef, TypeDefKind, VariantCase,

@@ -18,7 +18,9 @@ import asyncio
 import contextvars
 import inspect
 import json as _json
+import os
 import traceback
+import types
 
 import componentize_py_async_support as _cas
 from componentize_py_types import Err, Some
@@ -241,11 +243,20 @@ def _type_name(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+_RUNTIME_DIR = os.path.dirname(__file__) + os.sep
+
+
 def _user_frames(tb):
-    """Skips the runtime's own frames at the top of a traceback."""
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    """The traceback without the runtime's own frames."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+            kept.append(tb)
         tb = tb.tb_next
-    return tb
+    rebuilt = None
+    for entry in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
 
 
 def python_error(exc: BaseException) -> Err:

@@ -25,6 +25,7 @@ use wasmtime::component::Val;
 
 use crate::arguments;
 use crate::error::{Error, Result};
+use crate::host_functions::{CallerState, GiveUp};
 use crate::signature::Function;
 use crate::streaming;
 use crate::worker::{CallRequest, Shared, WorkerHandle};
@@ -203,6 +204,7 @@ impl App {
         Ok(Session {
             app: self.clone(),
             worker: self.spawn_worker()?,
+            state: None,
         })
     }
 
@@ -238,6 +240,7 @@ impl App {
         Ok(Session {
             app: self.clone(),
             worker,
+            state: None,
         })
     }
 
@@ -289,6 +292,11 @@ impl App {
     ) -> Call {
         let (reply, receiver) = oneshot::channel();
         let (guard, cancel) = oneshot::channel();
+        let given_up = GiveUp::default();
+        let state = match &target {
+            Target::Worker(_, state) => state.cloned(),
+            Target::Thread => None,
+        };
         let request = CallRequest {
             function,
             args,
@@ -296,27 +304,30 @@ impl App {
             reply,
             cancel,
             items,
+            state,
+            given_up: given_up.signal(),
         };
         match target {
             Target::Thread => match self.threads.current(|| self.spawn_worker()) {
                 Ok(worker) => worker.submit(request),
                 Err(error) => return Call::failed(error),
             },
-            Target::Worker(worker) => worker.submit(request),
+            Target::Worker(worker, _) => worker.submit(request),
         }
         Call {
             state: CallState::Waiting {
                 receiver,
                 _guard: guard,
+                _given_up: given_up,
             },
         }
     }
 }
 
-/// Which store a call goes to.
+/// Which store a call goes to, and the caller's state for host functions.
 enum Target<'a> {
     Thread,
-    Worker(&'a WorkerHandle),
+    Worker(&'a WorkerHandle, Option<&'a CallerState>),
 }
 
 fn json_call(
@@ -434,12 +445,24 @@ impl futures::Stream for JsonStream {
 pub struct Session {
     app: App,
     worker: WorkerHandle,
+    state: Option<CallerState>,
 }
 
 impl Session {
+    /// The same session, whose calls hand `state` to every host function
+    /// they call, as [`Caller::state`]: a tenant, a user, a request id.
+    pub fn with_state(mut self, state: impl std::any::Any + Send + Sync) -> Self {
+        self.state = Some(Arc::new(state));
+        self
+    }
+
     /// Calls a function with WIT values on this session's store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
-        self.app.call_on(Target::Worker(&self.worker), name, args)
+        self.app.call_on(
+            Target::Worker(&self.worker, self.state.as_ref()),
+            name,
+            args,
+        )
     }
 
     /// Calls a generator function on this session's store and streams its items.
@@ -451,7 +474,7 @@ impl Session {
     ) -> JsonStream {
         json_stream(
             &self.app,
-            Target::Worker(&self.worker),
+            Target::Worker(&self.worker, self.state.as_ref()),
             name,
             positional,
             named,
@@ -467,7 +490,7 @@ impl Session {
     ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(
             &self.app,
-            Target::Worker(&self.worker),
+            Target::Worker(&self.worker, self.state.as_ref()),
             name,
             positional,
             named,
@@ -496,7 +519,8 @@ impl Pool {
 
     /// Calls a function with WIT values on the next store.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
-        self.app.call_on(Target::Worker(self.pick()), name, args)
+        self.app
+            .call_on(Target::Worker(self.pick(), None), name, args)
     }
 
     /// Calls a function with JSON arguments on the next store.
@@ -508,7 +532,7 @@ impl Pool {
     ) -> impl Future<Output = Result<Value>> + Send + use<> {
         json_call(
             &self.app,
-            Target::Worker(self.pick()),
+            Target::Worker(self.pick(), None),
             name,
             positional,
             named,
@@ -524,7 +548,7 @@ impl Pool {
     ) -> JsonStream {
         json_stream(
             &self.app,
-            Target::Worker(self.pick()),
+            Target::Worker(self.pick(), None),
             name,
             positional,
             named,
@@ -550,6 +574,9 @@ enum CallState {
         receiver: oneshot::Receiver<Result<Option<Val>>>,
         /// Dropped with the call; the worker then cancels it.
         _guard: oneshot::Sender<()>,
+        /// Tells the host functions the call waits for, even while its
+        /// store is blocked in one.
+        _given_up: GiveUp,
     },
 }
 

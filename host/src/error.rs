@@ -52,6 +52,14 @@ pub enum Error {
     /// The file is not a component snakebox can run.
     #[error("bad component: {0}")]
     BadComponent(String),
+    /// The component calls host functions that nothing is bound to, by
+    /// Python name (`directory.find_person`).
+    #[error(
+        "the component calls host functions that are not bound: {}; bind each with \
+         `HostFunctions` (or `--bind NAME=URL` on the command line)",
+        .0.join(", ")
+    )]
+    MissingHostFunctions(Vec<String>),
     /// Building a component from Python failed.
     #[error("build failed: {0}")]
     Build(String),

@@ -49,6 +49,10 @@ enum Command {
         /// Refuse unannotated values instead of carrying them as `Any` (JSON).
         #[arg(long)]
         strict: bool,
+        /// A stub (.pyi) of host functions the module calls, imported in
+        /// Python by its file name; may be given more than once.
+        #[arg(long = "imports", value_name = "STUB")]
+        imports: Vec<PathBuf>,
     },
     /// Build a Python module or package folder into a component.
     Build {
@@ -105,6 +109,11 @@ struct BuildArgs {
     /// Refuse unannotated values instead of carrying them as `Any` (JSON).
     #[arg(long)]
     strict: bool,
+    /// A stub (.pyi) of host functions the module calls, imported in Python
+    /// by its file name; may be given more than once. Bind each function
+    /// with --bind when calling or serving.
+    #[arg(long = "imports", value_name = "STUB")]
+    imports: Vec<PathBuf>,
 }
 
 /// `snakebox serve` options besides the sandbox.
@@ -156,6 +165,10 @@ struct SandboxArgs {
     /// Cap each call's time, for example 500ms or 5s.
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
+    /// Bind a host function to an HTTP endpoint, which is POSTed the
+    /// arguments as a JSON array: `directory.find_person=http://127.0.0.1:9000/person`.
+    #[arg(long = "bind", value_name = "NAME=URL")]
+    binds: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -203,8 +216,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             from,
             out,
             strict,
+            imports,
         } => match file.or(from) {
-            Some(file) => wit(&file, out.as_deref(), strict),
+            Some(file) => wit(&file, out.as_deref(), strict, &imports),
             None => bail!("name a Python module, or a stub with --from"),
         },
         Command::Build {
@@ -325,8 +339,14 @@ async fn wait_for_signal() {
     }
 }
 
-fn wit(file: &Path, out: Option<&Path>, strict: bool) -> anyhow::Result<ExitCode> {
-    let generated = builder::generate_with(file, snakebox_generator::Options { strict })?;
+fn wit(
+    file: &Path,
+    out: Option<&Path>,
+    strict: bool,
+    imports: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let options = snakebox_generator::Options { strict };
+    let generated = builder::generate_with_imports(file, options, imports)?;
     for diagnostic in generated.rendered_diagnostics() {
         eprintln!("{diagnostic}");
     }
@@ -348,6 +368,7 @@ fn build_with(file: &Path, args: &BuildArgs) -> anyhow::Result<PathBuf> {
         requirements: args.requirements.clone(),
         verbose: args.verbose,
         strict: args.strict,
+        imports: args.imports.clone(),
     };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     for diagnostic in &built.diagnostics {
@@ -469,6 +490,17 @@ fn policy(args: &SandboxArgs) -> anyhow::Result<Policy> {
     }
     for spec in &args.dirs {
         policy.dirs.push(parse_dir(spec)?);
+    }
+    for spec in &args.binds {
+        let Some((name, url)) = spec.split_once('=') else {
+            bail!(
+                "--bind {spec}: write NAME=URL, for example directory.find_person=http://127.0.0.1:9000/person"
+            );
+        };
+        policy
+            .host
+            .add_http(name, url)
+            .with_context(|| format!("--bind {spec}"))?;
     }
     Ok(policy)
 }

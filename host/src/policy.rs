@@ -6,6 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
+use crate::host_functions::HostFunctions;
+
 /// A directory of the host made visible to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirGrant {
@@ -29,6 +31,9 @@ pub struct Policy {
     pub dirs: Vec<DirGrant>,
     /// Environment variables the guest can read.
     pub env: Vec<(String, String)>,
+    /// The host functions the guest may call (see the `--imports` of a
+    /// build); every one the component imports must be bound.
+    pub host: HostFunctions,
 }
 
 impl Policy {

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::store::StoreData;
 use crate::worker::Shared;
-use crate::{cache, described, imports, signature};
+use crate::{cache, described, host_functions, imports, signature};
 
 /// The wasmtime release snakebox runs components on, as the workspace
 /// manifest pins it (a test compares the two).
@@ -128,11 +128,23 @@ impl Runtime {
     ) -> Result<App> {
         let engine = &self.inner.engine;
         let mut functions = signature::exports(engine, &component)?;
+        let imports = description
+            .as_ref()
+            .map(|d| d.imports.clone())
+            .unwrap_or_default();
         if let Some(description) = description {
             described::attach(&mut functions, description)?;
         }
         signature::name_calls(&mut functions);
-        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
+        let linker = match imports.is_empty() {
+            true => std::borrow::Cow::Borrowed(&self.inner.linker),
+            false => {
+                let mut linker = self.inner.linker.clone();
+                host_functions::link(&mut linker, engine, &component, &imports, &policy.host)?;
+                std::borrow::Cow::Owned(linker)
+            }
+        };
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
             Error::BadComponent(format!(
                 "the component needs imports snakebox does not provide: {e:#}"
             ))

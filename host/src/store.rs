@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::host_functions::{Caller, GivenUp};
 
 /// The data of one store: one Python interpreter and its event loop.
 pub(crate) struct StoreData {
@@ -59,6 +61,9 @@ pub(crate) struct CallBook {
     pub(crate) tokens: CallTokens,
     tasks: HashMap<GuestTaskId, u64>,
     deadlines: HashMap<u64, Deadline>,
+    /// Who each call is, for the host functions it calls, and the signal
+    /// that the host gave up on it.
+    callers: HashMap<u64, (Caller, GivenUp)>,
 }
 
 impl Calls {
@@ -71,6 +76,19 @@ impl CallBook {
     /// The token of the call that `task` runs.
     pub(crate) fn token_of(&self, task: GuestTaskId) -> Option<u64> {
         self.tasks.get(&task).copied()
+    }
+
+    /// The caller of the call that `task` runs, and a receiver that turns
+    /// `true` once the host gives up on that call.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn caller_of(
+        &self,
+        task: GuestTaskId,
+    ) -> Option<(Caller, watch::Receiver<bool>, Option<Instant>)> {
+        let token = self.token_of(task)?;
+        let (caller, given_up) = self.callers.get(&token)?;
+        let deadline = self.deadlines.get(&token).map(|d| d.hard);
+        Some((caller.clone(), given_up.subscribe(), deadline))
     }
 }
 
@@ -88,6 +106,8 @@ impl CallEntry {
         token: u64,
         task: GuestTaskId,
         hard: Option<Instant>,
+        caller: Caller,
+        given_up: GivenUp,
     ) -> Self {
         let entry = CallEntry {
             calls: calls.clone(),
@@ -97,6 +117,7 @@ impl CallEntry {
         let mut book = calls.lock();
         book.tasks.insert(task, token);
         book.tokens.begin(token);
+        book.callers.insert(token, (caller, given_up));
         drop(book);
         entry.deadline().set(hard);
         entry
@@ -104,7 +125,11 @@ impl CallEntry {
 
     /// The host gives up on the call: its Python task is cancelled.
     pub(crate) fn cancel(&self) {
-        self.calls.lock().tokens.cancel(self.token);
+        let mut book = self.calls.lock();
+        book.tokens.cancel(self.token);
+        if let Some((_, given_up)) = book.callers.get(&self.token) {
+            given_up.send_replace(true);
+        }
     }
 
     /// The handle that moves the call's hard deadline.
@@ -122,6 +147,10 @@ impl Drop for CallEntry {
         book.tasks.remove(&self.task);
         book.deadlines.remove(&self.token);
         book.tokens.end(self.token);
+        if let Some((_, given_up)) = book.callers.remove(&self.token) {
+            // The call is over: nothing waits for its host functions.
+            given_up.send_replace(true);
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::epoch::EpochClock;
 use crate::error::{Error, PythonError, Result};
+use crate::host_functions::{Caller, CallerState, GivenUp};
 use crate::policy::Policy;
 use crate::signature::Function;
 use crate::store::{CallEntry, Deadline, StoreData};
@@ -43,6 +44,10 @@ pub(crate) struct CallRequest {
     /// Where a generator's items go; the reply then comes when the stream
     /// ends. Without it, a stream the function returns is closed at once.
     pub(crate) items: Option<futures::channel::mpsc::Sender<String>>,
+    /// What the caller hands to the host functions this call calls.
+    pub(crate) state: Option<CallerState>,
+    /// Turns `true` when the caller drops its future.
+    pub(crate) given_up: GivenUp,
 }
 
 /// The sending side of a worker; the worker stops once every handle is gone
@@ -111,8 +116,10 @@ fn run(
     mut requests: mpsc::UnboundedReceiver<CallRequest>,
     ready: Arc<AtomicBool>,
 ) {
+    // Timers for the guest's sleeps and time limits; IO for the host
+    // functions, which run here too.
     let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
@@ -253,6 +260,8 @@ async fn call(
         reply,
         mut cancel,
         items,
+        state,
+        given_up,
     } = request;
     if matches!(cancel.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
         // The caller gave up before the call started; don't start it.
@@ -289,7 +298,15 @@ async fn call(
         let call = func.start_call_concurrent(&mut access, &args, &mut results)?;
         let calls = access.get().calls.clone();
         // Entered before the guest runs, so that its `enter` finds the token.
-        let entry = CallEntry::begin(&calls, token, call.task(), deadline.map(|d| d + grace));
+        let caller = Caller::new(function.python_name.clone(), state);
+        let entry = CallEntry::begin(
+            &calls,
+            token,
+            call.task(),
+            deadline.map(|d| d + grace),
+            caller,
+            given_up,
+        );
         Ok::<_, wasmtime::Error>((call, entry))
     });
     let (started, entry) = match started {
@@ -336,6 +353,18 @@ async fn call(
     let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
         Err(error) => Err(Error::Trap(format!("{error:#}"))),
+    };
+    // A call blocked in a sync host function past its time limit: the
+    // host function gave up at the deadline, and Python raised
+    // `CancelledError` on its way out. The caller hears of the limit.
+    let past_deadline = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+    let outcome = match outcome {
+        Err(Error::Python(error))
+            if past_deadline && !gave_up && error.type_name.ends_with("CancelledError") =>
+        {
+            Err(Error::Timeout(timeout.unwrap_or_default()))
+        }
+        outcome => outcome,
     };
     let outcome = match (outcome, items) {
         (Ok(Some(Val::Stream(stream))), Some(items)) if !gave_up => {

@@ -10,6 +10,7 @@ mod cli;
 mod description;
 mod errors;
 mod gradual;
+mod host_functions;
 mod hostile;
 mod limits;
 mod loading;

@@ -42,10 +42,34 @@ pub fn component(name: &str) -> PathBuf {
         return path.clone();
     }
     let source = fixture(name);
-    let outcome = snakebox::builder::build(&source, &cache_dir())
+    // A fixture folder with stubs of host functions builds the module of
+    // the folder's name, importing every stub in it.
+    let (source, options) = match source.is_dir() && !source.join("__init__.py").exists() {
+        true => {
+            let mut imports: Vec<PathBuf> = std::fs::read_dir(&source)
+                .expect("the fixture folder reads")
+                .map(|entry| entry.expect("an entry").path())
+                .filter(|path| path.extension().is_some_and(|e| e == "pyi"))
+                .collect();
+            imports.sort();
+            let module = source.join(format!("{}.py", host_module(name)));
+            let options = snakebox::builder::BuildOptions {
+                imports,
+                ..Default::default()
+            };
+            (module, options)
+        }
+        false => (source, Default::default()),
+    };
+    let outcome = snakebox::builder::build_with(&source, &cache_dir(), &options)
         .unwrap_or_else(|e| panic!("building {} failed: {e}", source.display()));
     built.insert(name.to_owned(), outcome.wasm.clone());
     outcome.wasm
+}
+
+/// The module of a fixture folder of host functions: `host` → `host_calls`.
+fn host_module(name: &str) -> String {
+    format!("{name}_calls")
 }
 
 /// The path of a fixture by name (a module, or a package folder), or of a

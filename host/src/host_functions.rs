@@ -1,0 +1,508 @@
+//! Host functions: Rust that the sandboxed Python may call.
+//!
+//! A module built with `--imports directory.pyi` imports the WIT interface
+//! `directory`, whose functions return `result<T, host-error>`. The host
+//! binds each one by its Python name (`directory.find_person`) in
+//! [`HostFunctions`], with a closure over JSON values, and hands them to
+//! [`Policy::host`](crate::Policy::host). Arguments and results are JSON
+//! by the same rules as the exports' ([`crate::to_val`], [`crate::from_val`]).
+//!
+//! Every host function is linked as a concurrent wasmtime function, so an
+//! async one never blocks the store: other calls on it go on while it
+//! waits. When the host gives up on the Python call that is waiting (its
+//! future is dropped, or its time limit passes), the host function's future
+//! is dropped too, and Python sees `CancelledError`.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use serde_json::Value;
+use snakebox_generator::Module;
+use tokio::sync::watch;
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+use wasmtime::component::{Component, Linker, Val};
+
+use crate::error::{Error, Result};
+use crate::json;
+
+mod http;
+use crate::store::StoreData;
+
+/// Turns `true` when the host gives up on a call: the caller dropped it,
+/// its time limit passed, or it is over. The host functions it waits for
+/// watch it, so they are dropped even while the store is blocked in one.
+pub(crate) type GivenUp = Arc<watch::Sender<bool>>;
+
+/// Gives up on its call when dropped, with the caller's future.
+#[derive(Default)]
+pub(crate) struct GiveUp(GivenUp);
+
+impl GiveUp {
+    pub(crate) fn signal(&self) -> GivenUp {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Drop for GiveUp {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// What a session hands to the host functions its calls call.
+pub(crate) type CallerState = Arc<dyn Any + Send + Sync>;
+
+/// The Python call a host function serves.
+#[derive(Clone)]
+pub struct Caller {
+    function: Arc<str>,
+    state: Option<CallerState>,
+}
+
+impl Caller {
+    pub(crate) fn new(function: String, state: Option<CallerState>) -> Self {
+        Caller {
+            function: function.into(),
+            state,
+        }
+    }
+
+    /// The exported Python function whose call this is (`greet`), or an
+    /// empty name when the call could not be told.
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// The state of the session the call came through
+    /// ([`Session::with_state`](crate::Session::with_state)), if it is a `T`.
+    pub fn state<T: Any>(&self) -> Option<&T> {
+        self.state.as_deref()?.downcast_ref()
+    }
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("function", &self.function)
+            .field("has_state", &self.state.is_some())
+            .finish()
+    }
+}
+
+/// A host function's failure, raised in Python as `HostError`, or as the
+/// exception class named by its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    kind: String,
+    message: String,
+}
+
+impl HostError {
+    /// A failure raised as `HostError(message)`.
+    pub fn new(message: impl fmt::Display) -> Self {
+        HostError {
+            kind: String::new(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A failure raised as the exception class `kind`: a class of the stub
+    /// (`NotFound`), or a builtin (`PermissionError`), made a subclass of
+    /// `HostError` as well. Any other name becomes a new subclass of
+    /// `HostError` with that name.
+    pub fn kind(kind: impl Into<String>, message: impl fmt::Display) -> Self {
+        HostError {
+            kind: kind.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The class name, empty for `HostError` itself.
+    pub fn kind_name(&self) -> &str {
+        &self.kind
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind.is_empty() {
+            true => write!(f, "{}", self.message),
+            false => write!(f, "{}: {}", self.kind, self.message),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// What a host function gives back.
+pub type HostResult = std::result::Result<Value, HostError>;
+
+/// The future an async host function returns.
+pub type HostFuture = Pin<Box<dyn Future<Output = HostResult> + Send>>;
+
+type AsyncFn = dyn Fn(Caller, Vec<Value>) -> HostFuture + Send + Sync;
+type SyncFn = dyn Fn(Caller, Vec<Value>) -> HostResult + Send + Sync;
+
+#[derive(Clone)]
+enum Implementation {
+    Async(Arc<AsyncFn>),
+    Sync(Arc<SyncFn>),
+}
+
+/// The host functions an app's Python may call, by Python name
+/// (`directory.find_person`: the stub's module, then the function).
+///
+/// Each takes the call's arguments as a JSON array, in the stub's order (an
+/// omitted argument with a default is `null`), and gives a JSON result.
+///
+/// ```
+/// use snakebox::{HostError, HostFunctions, serde_json::json};
+///
+/// let mut host = HostFunctions::new();
+/// host.add_async("directory.find_person", |_caller, args| async move {
+///     match args[0].as_i64() {
+///         Some(7) => Ok(json!({"id": 7, "name": "Ada"})),
+///         _ => Err(HostError::kind("NotFound", format!("no person {}", args[0]))),
+///     }
+/// });
+/// host.add_sync("directory.audit", |caller, args| {
+///     println!("{}: {}", caller.function(), args[0]);
+///     Ok(json!(null))
+/// });
+/// assert_eq!(host.names().collect::<Vec<_>>(), ["directory.audit", "directory.find_person"]);
+/// ```
+#[derive(Clone, Default)]
+pub struct HostFunctions {
+    functions: BTreeMap<String, Implementation>,
+}
+
+impl HostFunctions {
+    /// No host functions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds `name` to an async closure. It runs on the store's thread,
+    /// while the store's other calls go on.
+    pub fn add_async<F, Fut>(&mut self, name: impl Into<String>, function: F) -> &mut Self
+    where
+        F: Fn(Caller, Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HostResult> + Send + 'static,
+    {
+        let function: Arc<AsyncFn> = Arc::new(move |caller, args| Box::pin(function(caller, args)));
+        self.functions
+            .insert(name.into(), Implementation::Async(function));
+        self
+    }
+
+    /// Binds `name` to a sync closure. The store waits for it: keep it short.
+    pub fn add_sync<F>(&mut self, name: impl Into<String>, function: F) -> &mut Self
+    where
+        F: Fn(Caller, Vec<Value>) -> HostResult + Send + Sync + 'static,
+    {
+        self.functions
+            .insert(name.into(), Implementation::Sync(Arc::new(function)));
+        self
+    }
+
+    /// Binds `name` to an HTTP endpoint: each call POSTs its arguments as
+    /// a JSON array to `url` (`http://HOST:PORT/PATH`). A `200` response's
+    /// JSON body is the result; any other status fails the call with the
+    /// body's text. Only these URLs are contacted, by the host; the
+    /// sandbox itself has no network.
+    pub fn add_http(&mut self, name: impl Into<String>, url: &str) -> Result<&mut Self> {
+        let endpoint = Arc::new(http::Endpoint::parse(url).map_err(Error::BadArguments)?);
+        Ok(self.add_async(name, move |_caller, args| {
+            let endpoint = Arc::clone(&endpoint);
+            async move { endpoint.call(args).await }
+        }))
+    }
+
+    /// The bound names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.functions.keys().map(String::as_str)
+    }
+
+    /// `true` when nothing is bound.
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+}
+
+impl fmt::Debug for HostFunctions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.names()).finish()
+    }
+}
+
+impl PartialEq for HostFunctions {
+    /// The same names, each bound to the same closure.
+    fn eq(&self, other: &Self) -> bool {
+        self.functions.len() == other.functions.len()
+            && self
+                .functions
+                .iter()
+                .zip(&other.functions)
+                .all(|((a, f), (b, g))| {
+                    a == b
+                        && match (f, g) {
+                            (Implementation::Async(f), Implementation::Async(g)) => {
+                                Arc::ptr_eq(f, g)
+                            }
+                            (Implementation::Sync(f), Implementation::Sync(g)) => Arc::ptr_eq(f, g),
+                            _ => false,
+                        }
+                })
+    }
+}
+
+impl Eq for HostFunctions {}
+
+/// Links the host modules the component imports, as its description names
+/// them, to `host`. Every function must be bound: a missing one is refused
+/// here, at load time, by name, before any call could fail halfway.
+pub(crate) fn link(
+    linker: &mut Linker<StoreData>,
+    engine: &Engine,
+    component: &Component,
+    imports: &[Module],
+    host: &HostFunctions,
+) -> Result<()> {
+    let names: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let mut missing = Vec::new();
+    let mut used = HashSet::new();
+    for module in imports {
+        let suffix = format!("/{}", module.wit_name);
+        let Some(instance) = names
+            .iter()
+            .find(|name| name.split('@').next().is_some_and(|n| n.ends_with(&suffix)))
+        else {
+            return Err(Error::BadComponent(format!(
+                "its description names the host module `{}`, which it does not import",
+                module.name
+            )));
+        };
+        let mut linked = linker.instance(instance).map_err(|e| {
+            Error::BadComponent(format!(
+                "cannot link the host module `{}`: {e}",
+                module.name
+            ))
+        })?;
+        for function in &module.functions {
+            let name = format!("{}.{}", module.name, function.name);
+            let Some(implementation) = host.functions.get(&name) else {
+                missing.push(name);
+                continue;
+            };
+            used.insert(name.clone());
+            let implementation = implementation.clone();
+            define(
+                &mut linked,
+                &function.wit_name,
+                name,
+                implementation,
+                function.is_async,
+            )?;
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::MissingHostFunctions(missing));
+    }
+    for name in host.names().filter(|name| !used.contains(*name)) {
+        tracing::warn!("the host function `{name}` is bound, but the component never calls it");
+    }
+    Ok(())
+}
+
+fn define(
+    linker: &mut wasmtime::component::LinkerInstance<'_, StoreData>,
+    wit_name: &str,
+    name: String,
+    implementation: Implementation,
+    is_async: bool,
+) -> Result<()> {
+    let name: Arc<str> = name.into();
+    let defined = match is_async {
+        // An `async func`: the guest goes on with its other tasks meanwhile.
+        true => linker.func_new_concurrent(wit_name, move |accessor, ty, params, results| {
+            let implementation = implementation.clone();
+            let name = Arc::clone(&name);
+            Box::pin(async move {
+                let (caller, watch) = accessor.with(|mut access| caller_of(&mut access));
+                let args = arguments(&ty, params);
+                let outcome = run(&implementation, &name, caller, args, watch).await;
+                store_result(&ty, &name, outcome, results);
+                Ok(())
+            })
+        }),
+        // A plain `func`: the guest waits, as Python's sync call does.
+        false => linker.func_new_async(wit_name, move |mut store, ty, params, results| {
+            let implementation = implementation.clone();
+            let name = Arc::clone(&name);
+            Box::new(async move {
+                let (caller, watch) = caller_of(&mut store);
+                let args = arguments(&ty, params);
+                let outcome = run(&implementation, &name, caller, args, watch).await;
+                store_result(&ty, &name, outcome, results);
+                Ok(())
+            })
+        }),
+    };
+    defined.map_err(|e| {
+        Error::BadComponent(format!("cannot link the host function `{wit_name}`: {e}"))
+    })
+}
+
+fn arguments(ty: &ComponentFunc, params: &[Val]) -> Vec<Value> {
+    ty.params()
+        .zip(params)
+        .map(|((_, ty), value)| json::from_val(&ty, value))
+        .collect()
+}
+
+fn store_result(ty: &ComponentFunc, name: &str, outcome: Outcome, results: &mut [Val]) {
+    if let Some(slot) = results.first_mut() {
+        *slot = lower(ty, name, outcome);
+    }
+}
+
+/// Which Python call is asking: the root of the async call stack is the
+/// export call, which the worker entered in the store's book.
+fn caller_of(store: &mut impl wasmtime::AsContextMut<Data = StoreData>) -> (Caller, Watch) {
+    let mut context = store.as_context_mut();
+    let root = context.async_call_stack().ok().and_then(Iterator::last);
+    let found = root.and_then(|task| context.data().calls.lock().caller_of(task));
+    match found {
+        Some((caller, given_up, deadline)) => (
+            caller,
+            Watch {
+                given_up: Some(given_up),
+                deadline,
+            },
+        ),
+        None => (
+            Caller::new(String::new(), None),
+            Watch {
+                given_up: None,
+                deadline: None,
+            },
+        ),
+    }
+}
+
+/// When a host function stops waiting: once the host gives up on its call,
+/// or at the call's hard deadline (the worker cannot act on the time limit
+/// while the store is blocked in a sync host function).
+pub(crate) struct Watch {
+    given_up: Option<watch::Receiver<bool>>,
+    deadline: Option<std::time::Instant>,
+}
+
+/// What a host function call came to.
+enum Outcome {
+    Done(HostResult),
+    /// The host gave up on the Python call before the function returned.
+    Cancelled,
+}
+
+async fn run(
+    implementation: &Implementation,
+    name: &str,
+    caller: Caller,
+    args: Vec<Value>,
+    watch: Watch,
+) -> Outcome {
+    let panicked = |panic: Box<dyn Any + Send>| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!("the host function `{name}` panicked: {detail}");
+        Err(HostError::new(format!(
+            "the host function `{name}` panicked: {detail}"
+        )))
+    };
+    let future: HostFuture = match implementation {
+        Implementation::Sync(function) => {
+            let called = std::panic::catch_unwind(AssertUnwindSafe(|| function(caller, args)));
+            return Outcome::Done(called.unwrap_or_else(panicked));
+        }
+        Implementation::Async(function) => {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| function(caller, args))) {
+                Ok(future) => future,
+                Err(panic) => return Outcome::Done(panicked(panic)),
+            }
+        }
+    };
+    let future = AssertUnwindSafe(future).catch_unwind();
+    // A host call made after the host gave up (from an `except` or a
+    // `finally`) runs to its end; those pending when it gives up do not.
+    let Some(mut given_up) = watch.given_up.filter(|given_up| !*given_up.borrow()) else {
+        return Outcome::Done(future.await.unwrap_or_else(panicked));
+    };
+    let deadline = async {
+        match watch.deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        outcome = future => Outcome::Done(outcome.unwrap_or_else(panicked)),
+        // Given up, or the call is over: nobody waits for this result.
+        _ = given_up.changed() => Outcome::Cancelled,
+        () = deadline => Outcome::Cancelled,
+    }
+}
+
+/// The WIT `result<T, host-error>` of an outcome.
+fn lower(ty: &ComponentFunc, name: &str, outcome: Outcome) -> Val {
+    let Some(Type::Result(result)) = ty.results().next() else {
+        return Val::Bool(false);
+    };
+    let failed = |kind: &str, message: String| {
+        Val::Result(Err(Some(Box::new(Val::Variant(
+            "failed".into(),
+            Some(Box::new(Val::Record(vec![
+                ("kind".into(), Val::String(kind.into())),
+                ("message".into(), Val::String(message)),
+            ]))),
+        )))))
+    };
+    match outcome {
+        Outcome::Cancelled => {
+            Val::Result(Err(Some(Box::new(Val::Variant("cancelled".into(), None)))))
+        }
+        Outcome::Done(Err(error)) => failed(&error.kind, error.message),
+        Outcome::Done(Ok(value)) => match result.ok() {
+            None => Val::Result(Ok(None)),
+            Some(ok) => match json::to_val(&ok, &value) {
+                Ok(val) => Val::Result(Ok(Some(Box::new(val)))),
+                Err(error) => {
+                    let message = format!(
+                        "the host function `{name}` returned a value that does not match its stub: {error}"
+                    );
+                    tracing::warn!("{message}");
+                    failed("", message)
+                }
+            },
+        },
+    }
+}

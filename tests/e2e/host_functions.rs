@@ -1,0 +1,430 @@
+//! Host functions: the Python of `tests/fixtures/host/host_calls.py` calls
+//! the functions declared in `directory.pyi`, bound here in Rust (and, for
+//! the command line, to a loopback HTTP service).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use snakebox::{App, Error, HostError, HostFunctions, Policy};
+use tokio::sync::oneshot;
+
+use crate::util::{component, runtime, snakebox, stderr, stdout};
+
+/// What the host functions saw.
+#[derive(Default)]
+struct Seen {
+    audits: Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    /// Senders dropped with the futures of `never`, when the host drops them.
+    dropped: Mutex<Vec<oneshot::Receiver<()>>>,
+}
+
+impl Seen {
+    fn audits(&self) -> Vec<String> {
+        self.audits.lock().expect("audits").clone()
+    }
+}
+
+fn person(id: i64) -> Value {
+    json!({"id": id, "name": format!("person {id}"), "role": "guest", "manager": null})
+}
+
+/// Every function of the stub, bound.
+fn host(seen: &Arc<Seen>) -> HostFunctions {
+    let mut host = HostFunctions::new();
+    host.add_async("directory.find_person", |_caller, args| async move {
+        match args[0].as_i64() {
+            Some(404) => Err(HostError::kind("NotFound", "no person 404")),
+            Some(403) => Err(HostError::kind("PermissionError", "not yours")),
+            Some(500) => Err(HostError::new("the directory is down")),
+            Some(418) => Err(HostError::kind("Teapot", "short and stout")),
+            // Not a `Person`: the stub says `name` is a string.
+            Some(13) => Ok(json!({"id": 13, "name": 13, "role": "guest", "manager": null})),
+            Some(id) => Ok(person(id)),
+            None => Err(HostError::new(format!("not an id: {}", args[0]))),
+        }
+    });
+    host.add_async("directory.save_person", |_caller, args| async move {
+        // The record arrives by field name, the enum by its case name.
+        let saved = args[0].clone();
+        let mut boss = person(1);
+        boss["role"] = json!("admin");
+        Ok(json!([saved, boss]))
+    });
+    let audits = Arc::clone(seen);
+    host.add_sync("directory.audit", move |caller, args| {
+        let event = args[0].as_str().unwrap_or_default().to_owned();
+        let line = format!("{}: {event}", caller.function());
+        audits.audits.lock().expect("audits").push(line);
+        Ok(Value::Null)
+    });
+    let counts = Arc::clone(seen);
+    host.add_async("directory.pause", move |_caller, args| {
+        let counts = Arc::clone(&counts);
+        async move {
+            let now = counts.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            counts.peak.fetch_max(now, Ordering::SeqCst);
+            let ms = args[0].as_u64().unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            counts.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(json!(ms))
+        }
+    });
+    host.add_sync("directory.tenant", |caller, _args| {
+        Ok(json!(caller.state::<Tenant>().map_or("nobody", |t| t.0)))
+    });
+    let dropped = Arc::clone(seen);
+    let never = move |_caller, _args| {
+        // The sender lives in the future: it is dropped with it.
+        let (alive, watch) = oneshot::channel::<()>();
+        dropped.dropped.lock().expect("dropped").push(watch);
+        async move {
+            let _alive = alive;
+            std::future::pending::<()>().await;
+            Ok(Value::Null)
+        }
+    };
+    host.add_async("directory.never", never.clone());
+    host.add_async("directory.never_sync", never);
+    host.add_sync("directory.explode", |_caller, _args| {
+        panic!("the host function blew up")
+    });
+    host
+}
+
+struct Tenant(&'static str);
+
+fn load(seen: &Arc<Seen>, timeout: Option<Duration>) -> App {
+    let policy = Policy {
+        host: host(seen),
+        timeout,
+        ..Policy::default()
+    };
+    runtime()
+        .load_with(component("host"), policy)
+        .expect("the host fixture loads")
+}
+
+#[tokio::test]
+async fn async_and_sync_host_functions_answer_with_named_types() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let greeting = app.call_json("greet", &[json!(7)], &[]).await;
+    assert_eq!(greeting.expect("greet"), "Hello, person 7");
+    let audited = app.call_json("greet_sync", &[json!(8)], &[]).await;
+    assert_eq!(audited.expect("greet_sync"), "audited 8");
+    assert_eq!(seen.audits(), ["greet: greeted 7", "greet_sync: sync 8"]);
+    // A dataclass with an enum and an Optional, there and back.
+    let team = app.call_json("promote", &[json!(5)], &[]).await;
+    assert_eq!(
+        team.expect("promote"),
+        json!(["person 5:admin:None", "person 1:admin:None"])
+    );
+}
+
+#[tokio::test]
+async fn host_errors_raise_the_class_the_host_named() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    for (id, expected) in [
+        (404, "NotFound(no person 404) host=True"),
+        (403, "PermissionError(not yours) host=True"),
+        (500, "HostError(the directory is down) kind=''"),
+        (418, "Teapot(short and stout) kind='Teapot'"),
+    ] {
+        let outcome = app.call_json("lookup", &[json!(id)], &[]).await;
+        assert_eq!(outcome.expect("lookup"), expected, "id {id}");
+    }
+    // Uncaught, it is the call's Python error, with the host's message.
+    let error = app
+        .call_json("greet", &[json!(404)], &[])
+        .await
+        .expect_err("greet fails");
+    let python = error.python().expect("a Python error");
+    assert_eq!(
+        (python.type_name.as_str(), python.message.as_str()),
+        ("directory.NotFound", "no person 404")
+    );
+    assert!(python.traceback.contains("host_calls.py"), "{python:?}");
+    assert!(!python.traceback.contains("snakebox_guest"), "{python:?}");
+}
+
+#[tokio::test]
+async fn wrong_types_are_refused_on_the_side_that_made_them() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    // The guest's mistake: TypeError in Python, before the host is called.
+    let outcome = app.call_json("wrong_type", &[json!("seven")], &[]).await;
+    let message = outcome.expect("wrong_type");
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.starts_with("TypeError: directory.find_person() argument 'id'")),
+        "{message}"
+    );
+    let outcome = app.call_json("wrong_arity", &[], &[]).await;
+    let message = outcome.expect("wrong_arity");
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("too many positional arguments")),
+        "{message}"
+    );
+    assert!(
+        seen.audits().is_empty(),
+        "the host was called: {:?}",
+        seen.audits()
+    );
+    // The host's mistake: a HostError in Python, naming what did not match.
+    let outcome = app.call_json("lookup", &[json!(13)], &[]).await;
+    let message = outcome.expect("lookup");
+    assert!(
+        message.as_str().is_some_and(
+            |m| m.contains("does not match its stub") && m.contains("expected string, got 13")
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_host_function_fails_only_its_call() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let session = app.session().expect("a session");
+    let outcome = session.call_json("panics", &[], &[]).await;
+    let message = outcome.expect("panics");
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("panicked: the host function blew up")),
+        "{message}"
+    );
+    let greeting = session.call_json("greet", &[json!(2)], &[]).await;
+    assert_eq!(greeting.expect("the store still serves"), "Hello, person 2");
+}
+
+#[tokio::test]
+async fn each_session_hands_its_own_state_to_the_host() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let acme = app.session().expect("a session").with_state(Tenant("acme"));
+    let globex = app
+        .session()
+        .expect("a session")
+        .with_state(Tenant("globex"));
+    let (a, g, none) = tokio::join!(
+        acme.call_json("whose", &[], &[]),
+        globex.call_json("whose", &[], &[]),
+        app.call_json("whose", &[], &[]),
+    );
+    assert_eq!(a.expect("acme"), "acme");
+    assert_eq!(g.expect("globex"), "globex");
+    assert_eq!(none.expect("no session state"), "nobody");
+}
+
+#[tokio::test]
+async fn a_thousand_host_awaits_interleave_on_one_store() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let session = app.session().expect("a session");
+    let total = session
+        .call_json("fan_out", &[json!(1000), json!(10)], &[])
+        .await;
+    assert_eq!(total.expect("fan_out"), 10_000);
+    // All of them were waiting on the host at once.
+    assert_eq!(seen.peak.load(Ordering::SeqCst), 1000);
+}
+
+fn all_dropped(seen: &Seen, count: usize) -> bool {
+    let mut dropped = seen.dropped.lock().expect("dropped");
+    dropped.len() >= count
+        && dropped
+            .iter_mut()
+            .all(|watch| matches!(watch.try_recv(), Err(oneshot::error::TryRecvError::Closed)))
+}
+
+/// Waits until `count` futures of `never` exist and then until each is dropped.
+async fn never_futures_dropped(seen: &Seen, count: usize) -> bool {
+    for _ in 0..200 {
+        if all_dropped(seen, count) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn dropping_a_call_drops_the_host_future_and_python_sees_cancelled() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let session = app.session().expect("a session");
+    let mut call = Box::pin(session.call_json("wait_forever", &[], &[]));
+    // Poll until the host function is running, then drop the call.
+    loop {
+        tokio::select! {
+            outcome = &mut call => panic!("wait_forever returned: {outcome:?}"),
+            () = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if !seen.dropped.lock().expect("dropped").is_empty() {
+            break;
+        }
+    }
+    drop(call);
+    assert!(
+        never_futures_dropped(&seen, 1).await,
+        "the host future lives on"
+    );
+    // The coroutine saw CancelledError, and could still call the host.
+    for _ in 0..200 {
+        if !seen.audits().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        seen.audits(),
+        ["wait_forever: wait_forever saw CancelledError"]
+    );
+    let greeting = session.call_json("greet", &[json!(3)], &[]).await;
+    assert_eq!(greeting.expect("the store still serves"), "Hello, person 3");
+}
+
+#[tokio::test]
+async fn a_host_function_that_never_returns_is_cut_off_by_the_time_limit() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, Some(Duration::from_millis(300)));
+    let session = app.session().expect("a session");
+    for function in ["wait_forever", "block_forever"] {
+        let started = Instant::now();
+        let outcome = session.call_json(function, &[], &[]).await;
+        assert!(
+            matches!(outcome, Err(Error::Timeout(_))),
+            "{function}: {outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{function}");
+    }
+    assert!(
+        never_futures_dropped(&seen, 2).await,
+        "a host future lives on"
+    );
+    // Time in the host counted, the store survived, and serves on.
+    let greeting = session.call_json("greet", &[json!(4)], &[]).await;
+    assert_eq!(greeting.expect("the store still serves"), "Hello, person 4");
+}
+
+#[test]
+fn a_missing_binding_is_refused_at_load_by_name() {
+    let seen = Arc::new(Seen::default());
+    let mut partial = HostFunctions::new();
+    partial.add_sync("directory.audit", |_caller, _args| Ok(Value::Null));
+    let policy = Policy {
+        host: partial,
+        ..Policy::default()
+    };
+    let error = runtime()
+        .load_with(component("host"), policy)
+        .err()
+        .expect("the load is refused");
+    let message = error.to_string();
+    assert!(matches!(error, Error::MissingHostFunctions(_)), "{message}");
+    assert!(message.contains("directory.find_person"), "{message}");
+    assert!(!message.contains("directory.audit,"), "{message}");
+    drop(seen);
+}
+
+/// A loopback HTTP service for `--bind`: `/person` answers a person or 404,
+/// `/audit` records its arguments.
+async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+
+    let audits = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&audits);
+    let router = axum::Router::new()
+        .route(
+            "/person",
+            post(|Json(args): Json<Vec<Value>>| async move {
+                match args[0].as_i64() {
+                    Some(404) => Err((StatusCode::NOT_FOUND, "no such person")),
+                    Some(id) => Ok(Json(person(id))),
+                    None => Err((StatusCode::BAD_REQUEST, "not an id")),
+                }
+            }),
+        )
+        .route(
+            "/audit",
+            post(move |Json(args): Json<Vec<Value>>| async move {
+                recorded.lock().expect("audits").push(Value::Array(args));
+                Json(Value::Null)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{address}"), audits)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_binds_host_functions_to_http_endpoints() {
+    let (base, audits) = directory_service().await;
+    let wasm = component("host").display().to_string();
+    let person = format!("directory.find_person={base}/person");
+    let audit = format!("directory.audit={base}/audit");
+    let call = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            snakebox(&args)
+        })
+    };
+    let mut args = vec!["call".to_owned(), wasm.clone(), "greet".into(), "7".into()];
+    args.extend([
+        "--bind".into(),
+        person.clone(),
+        "--bind".into(),
+        audit.clone(),
+    ]);
+    // The other functions are bound to a port nobody listens on: never called.
+    for name in [
+        "save_person",
+        "pause",
+        "tenant",
+        "never",
+        "never_sync",
+        "explode",
+    ] {
+        args.extend([
+            "--bind".into(),
+            format!("directory.{name}=http://127.0.0.1:9/{name}"),
+        ]);
+    }
+    let output = call(args.clone()).await.expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"Hello, person 7\"");
+    assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
+    // A status other than 200 is a HostError carrying the body's text.
+    args[3] = "404".into();
+    let output = call(args.clone()).await.expect("runs");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("snakebox.HostError: no such person"),
+        "{}",
+        stderr(&output)
+    );
+    // A missing binding names the function.
+    let output = call(vec!["call".into(), wasm, "greet".into(), "7".into()])
+        .await
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("not bound: directory.find_person"),
+        "{}",
+        stderr(&output)
+    );
+}
