@@ -39,6 +39,7 @@ pub struct Bindings {
     out_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     strict: bool,
+    imports: Vec<PathBuf>,
 }
 
 /// Why bindings could not be generated.
@@ -61,7 +62,15 @@ impl Bindings {
             out_dir: None,
             cache_dir: None,
             strict: false,
+            imports: Vec::new(),
         }
+    }
+
+    /// The module calls the host functions of `stub` (relative to the
+    /// crate's root): the bindings get a trait to implement for it.
+    pub fn import(mut self, stub: impl Into<PathBuf>) -> Self {
+        self.imports.push(stub.into());
+        self
     }
 
     /// Refuses unannotated values instead of carrying them as `Any`
@@ -134,8 +143,37 @@ impl Bindings {
             }
         };
         let cache_dir = self.cache_dir.unwrap_or_else(builder::default_cache_dir);
+        let imports: Vec<PathBuf> = self
+            .imports
+            .iter()
+            .map(|stub| match (&manifest, stub.is_relative()) {
+                (Some(root), true) => root.join(stub),
+                _ => stub.clone(),
+            })
+            .collect();
+        let mut host_modules = Vec::new();
+        for stub in &imports {
+            println!("cargo::rerun-if-changed={}", stub.display());
+            let stub_file = stub.display().to_string();
+            let source = std::fs::read_to_string(stub)
+                .map_err(|e| BindingsError(format!("cannot read {stub_file}: {e}")))?;
+            let name = stub
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let analysis = crate::analyze_stub(&source, name, options);
+            for diagnostic in &analysis.diagnostics {
+                let rendered = diagnostic.render(&stub_file).replace('\n', " ");
+                println!("cargo::warning={rendered}");
+            }
+            let module = analysis
+                .module
+                .ok_or_else(|| BindingsError(format!("cannot read the stub {stub_file}")))?;
+            host_modules.push(module);
+        }
         let build = builder::BuildOptions {
             strict: self.strict,
+            imports,
             ..builder::BuildOptions::default()
         };
         let built = builder::build_with(&python, &cache_dir, &build)
@@ -143,7 +181,8 @@ impl Bindings {
         let component = out_dir.join(format!("{module_name}.wasm"));
         std::fs::copy(&built.wasm, &component)
             .map_err(|e| BindingsError(format!("cannot write {}: {e}", component.display())))?;
-        let code = rust::emit(&module, &component.display().to_string());
+        let code =
+            rust::emit_with_imports(&module, &host_modules, &component.display().to_string());
         let target = out_dir.join(format!("{module_name}.rs"));
         write(&target, &code)?;
         Ok(target)

@@ -43,6 +43,14 @@ const RUST_KEYWORDS: &[&str] = &[
 /// The Rust source of the bindings. `component_path` is the component
 /// built from the module, which the bindings embed.
 pub fn emit(module: &Module, component_path: &str) -> String {
+    emit_with_imports(module, &[], component_path)
+}
+
+/// [`emit`], for a module that calls the host functions of `imports`:
+/// each host module becomes a Rust module with its named types and a trait
+/// of one `async fn` per function, which the user implements and hands to
+/// `load_with_host`.
+pub fn emit_with_imports(module: &Module, imports: &[Module], component_path: &str) -> String {
     let mut out = String::new();
     let name = class_name(&module.wit_name);
     let types = Types::new(module, &name);
@@ -106,6 +114,9 @@ pub fn emit(module: &Module, component_path: &str) -> String {
         "    /// The loaded component, for sessions, pools and dynamic calls.\n    \
          pub fn app(&self) -> &::snakebox::App {{\n        &self.app\n    }}"
     );
+    if !imports.is_empty() {
+        write_load_with_host(&mut out, imports);
+    }
     for (index, function) in module.functions.iter().enumerate() {
         out.push('\n');
         write_method(&mut out, index, function, &types);
@@ -114,7 +125,138 @@ pub fn emit(module: &Module, component_path: &str) -> String {
     for def in &module.types {
         write_type(&mut out, def, &types);
     }
+    for import in imports {
+        write_host_module(&mut out, import);
+    }
     out
+}
+
+/// The Rust module of a host module, and its trait.
+fn host_module_names(module: &Module) -> (String, String) {
+    (
+        ident(&binding_name(&module.wit_name)),
+        type_ident(&module.wit_name),
+    )
+}
+
+fn write_load_with_host(out: &mut String, imports: &[Module]) {
+    let params: Vec<String> = imports
+        .iter()
+        .map(|import| {
+            let (module, trait_name) = host_module_names(import);
+            format!("{module}: impl {module}::{trait_name}")
+        })
+        .collect();
+    let binds: String = imports
+        .iter()
+        .map(|import| {
+            let (module, _) = host_module_names(import);
+            format!("        {module}::bind(::std::sync::Arc::new({module}), &mut policy.host);\n")
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "    /// Loads [`Self::COMPONENT`] with its host functions, one implementation\n    \
+         /// of each host module's trait; each store follows `policy`.\n    \
+         pub fn load_with_host(runtime: &::snakebox::Runtime, mut policy: ::snakebox::Policy, {}) -> ::snakebox::Result<Self> {{\n\
+         {binds}        Self::load_with(runtime, policy)\n    }}\n",
+        params.join(", ")
+    );
+}
+
+fn write_host_module(out: &mut String, module: &Module) {
+    let (rust_module, trait_name) = host_module_names(module);
+    let types = Types::new(module, &trait_name);
+    let _ = writeln!(
+        out,
+        "\n/// The host functions of `{}`, which the Python module calls.\npub mod {rust_module} {{",
+        module.name
+    );
+    match &module.docs {
+        Some(docs) => write_docs(out, docs, "    "),
+        None => {
+            let _ = writeln!(out, "    /// What the host provides to `{}`.", module.name);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    pub trait {trait_name}: ::std::marker::Send + ::std::marker::Sync + 'static {{"
+    );
+    let params_of = |function: &Function| -> Vec<(String, String)> {
+        function
+            .params
+            .iter()
+            .map(|param| {
+                let name = match ident(&param.name) {
+                    name if name == "caller" => "caller_".to_owned(),
+                    name => name,
+                };
+                (name, types.param(param))
+            })
+            .collect()
+    };
+    for function in &module.functions {
+        match &function.docs {
+            Some(docs) => write_docs(out, docs, "        "),
+            None => {
+                let _ = writeln!(out, "        /// `{}.{}`.", module.name, function.name);
+            }
+        }
+        let params: String = params_of(function)
+            .iter()
+            .map(|(name, ty)| format!(", {name}: {ty}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "        fn {}(&self, caller: &::snakebox::Caller{params}) -> impl ::std::future::Future<Output = ::std::result::Result<{}, ::snakebox::HostError>> + ::std::marker::Send;",
+            ident(&binding_name(&function.wit_name)),
+            types.rust(&function.result),
+        );
+    }
+    let _ = writeln!(out, "    }}\n");
+    let _ = writeln!(
+        out,
+        "    /// Binds each function of `host` in `functions`, by its Python name.\n    \
+         pub fn bind<H: {trait_name}>(host: ::std::sync::Arc<H>, functions: &mut ::snakebox::HostFunctions) {{"
+    );
+    for function in &module.functions {
+        let params = params_of(function);
+        let reads: String = params
+            .iter()
+            .map(|(name, _)| {
+                format!(
+                    "                    let {name} = ::snakebox::typed::host_arg(&mut args, {:?})?;\n",
+                    name.trim_start_matches("r#")
+                )
+            })
+            .collect();
+        let names: String = params.iter().map(|(name, _)| format!(", {name}")).collect();
+        let _ = writeln!(
+            out,
+            "        let each = ::std::sync::Arc::clone(&host);\n        \
+             functions.add_async({python:?}, move |caller, args| {{\n            \
+             let host = ::std::sync::Arc::clone(&each);\n            \
+             async move {{\n                \
+             #[allow(unused_mut, unused_variables)]\n                \
+             let mut args = args.into_iter();\n{reads}                \
+             ::snakebox::typed::host_result(host.{method}(&caller{names}).await?)\n            \
+             }}\n        }});",
+            python = format!("{}.{}", module.name, function.name),
+            method = ident(&binding_name(&function.wit_name)),
+        );
+    }
+    let _ = writeln!(out, "    }}");
+    for def in &module.types {
+        let mut nested = String::new();
+        write_type(&mut nested, def, &types);
+        for line in nested.lines() {
+            let _ = match line.is_empty() {
+                true => writeln!(out),
+                false => writeln!(out, "    {line}"),
+            };
+        }
+    }
+    let _ = writeln!(out, "}}");
 }
 
 fn write_docs(out: &mut String, docs: &str, indent: &str) {

@@ -70,6 +70,26 @@ pub fn lift<T: Lift>(value: Option<Val>) -> Result<T> {
     })
 }
 
+/// Reads the next argument of a host function into the type the trait
+/// declares; a mismatch is the guest's `HostError`, naming the parameter.
+pub fn host_arg<T: DeserializeOwned>(
+    args: &mut impl Iterator<Item = Value>,
+    name: &str,
+) -> std::result::Result<T, crate::HostError> {
+    let value = args.next().unwrap_or(Value::Null);
+    from_json(&value).map_err(|e| {
+        crate::HostError::new(format!(
+            "the argument `{name}` ({value}) cannot be read: {e}"
+        ))
+    })
+}
+
+/// A host function's typed result as the JSON the host hands the guest.
+pub fn host_result<T: serde::Serialize>(value: T) -> crate::HostResult {
+    serde_json::to_value(value)
+        .map_err(|e| crate::HostError::new(format!("the result cannot be written as JSON: {e}")))
+}
+
 /// Deserializes a generator's item into the Rust type the bindings promise.
 fn item<T: DeserializeOwned>(value: Value) -> Result<T> {
     from_json(&value).map_err(|e| {

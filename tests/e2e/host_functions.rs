@@ -428,3 +428,128 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn the_readme_example_runs_as_written() {
+    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).expect("README");
+    let example = crate::util::root().join("examples/host-functions");
+    for file in ["directory.pyi", "greeter.py"] {
+        let source = std::fs::read_to_string(example.join(file)).expect("the example reads");
+        assert!(
+            readme.contains(&source),
+            "the README does not show {file} as it is"
+        );
+    }
+    // `snakebox wit greeter.py --imports directory.pyi`
+    let output = snakebox(&[
+        "wit",
+        "examples/host-functions/greeter.py",
+        "--imports",
+        "examples/host-functions/directory.pyi",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let wit = stdout(&output);
+    for line in [
+        "interface directory {",
+        "find-person: async func(id: s64) -> result<person, host-error>;",
+        "audit: func(event: string) -> result<_, host-error>;",
+        "import directory;",
+    ] {
+        assert!(wit.contains(line), "no `{line}` in\n{wit}");
+    }
+    // The README's Rust, as written there.
+    let options = snakebox::builder::BuildOptions {
+        imports: vec![example.join("directory.pyi")],
+        ..Default::default()
+    };
+    let built = snakebox::builder::build_with(
+        &example.join("greeter.py"),
+        &crate::util::cache_dir(),
+        &options,
+    )
+    .expect("the example builds");
+    let mut host = HostFunctions::new();
+    host.add_async("directory.find_person", |_caller, args| async move {
+        match args[0].as_i64() {
+            Some(7) => Ok(json!({"id": 7, "name": "Ada"})),
+            _ => Err(HostError::kind(
+                "LookupError",
+                format!("no person {}", args[0]),
+            )),
+        }
+    });
+    host.add_sync("directory.audit", |caller, args| {
+        tracing::info!("{} audited {}", caller.function(), args[0]);
+        Ok(json!(null))
+    });
+    let app = runtime()
+        .load_with(
+            &built.wasm,
+            Policy {
+                host,
+                ..Policy::default()
+            },
+        )
+        .expect("the example loads");
+    assert_eq!(
+        app.call_json("greet", &[7.into()], &[])
+            .await
+            .expect("greet"),
+        "Hello, Ada"
+    );
+    let error = app
+        .call_json("greet", &[8.into()], &[])
+        .await
+        .expect_err("no person 8");
+    assert_eq!(
+        error.python().map(|e| e.type_name.as_str()),
+        Some("directory.LookupError")
+    );
+}
+
+#[test]
+fn stubs_get_the_same_diagnostics_at_their_own_positions() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("host-stubs");
+    std::fs::create_dir_all(&dir).expect("a folder");
+    std::fs::write(
+        dir.join("clock.pyi"),
+        "def now() -> float: ...\n\ndef ticks() -> Iterator[int]: ...\n\ndef odd(x: complex) -> int: ...\n",
+    )
+    .expect("writes");
+    std::fs::write(dir.join("other.pyi"), "def ping() -> str: ...\n").expect("writes");
+    let module = crate::util::root().join("examples/host-functions/greeter.py");
+    let (module, clock, other) = (
+        module.display().to_string(),
+        dir.join("clock.pyi").display().to_string(),
+        dir.join("other.pyi").display().to_string(),
+    );
+    let output = snakebox(&[
+        "wit",
+        &module,
+        "--imports",
+        &clock,
+        "--imports",
+        &other,
+        "--imports",
+        "examples/host-functions/directory.pyi",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (wit, diagnostics) = (stdout(&output), stderr(&output));
+    assert!(
+        diagnostics.contains(&format!("{clock}:3:1: error[SB108]")),
+        "{diagnostics}"
+    );
+    assert!(
+        diagnostics.contains(&format!("{clock}:5:")),
+        "{diagnostics}"
+    );
+    for line in [
+        "import clock;",
+        "import other;",
+        "import directory;",
+        "now: func() -> result<f64, host-error>;",
+    ] {
+        assert!(wit.contains(line), "no `{line}` in\n{wit}");
+    }
+    assert!(!wit.contains("ticks"), "{wit}");
+}

@@ -1,11 +1,19 @@
 //! Generates `$OUT_DIR/inventory.rs` from `python/inventory.py`, with the
 //! component built from it, and the same for the shared JSON corpus of the
-//! end-to-end tests, which `tests/corpus.rs` reads through typed bindings.
+//! end-to-end tests, which `tests/corpus.rs` reads through typed bindings,
+//! and for the host-functions fixture, whose host `tests/host.rs` implements
+//! as the generated trait.
 
 fn main() {
     for module in ["python/inventory.py", "../../../tests/fixtures/corpus.py"] {
         if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
             println!("cargo::error={error}");
         }
+    }
+    let host =
+        snakebox_generator::bindings::Bindings::new("../../../tests/fixtures/host/host_calls.py")
+            .import("../../../tests/fixtures/host/directory.pyi");
+    if let Err(error) = host.generate() {
+        println!("cargo::error={error}");
     }
 }
