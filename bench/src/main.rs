@@ -6,6 +6,7 @@
 //! (see `BENCHMARKS.md`); `--smoke` runs every measurement once, small.
 
 mod child;
+mod host_calls;
 mod measure;
 mod plain;
 mod pyo3_peer;
@@ -36,7 +37,7 @@ struct Cli {
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Run only these sections (repeatable): startup, calls, concurrency,
-    /// memory, scaling, speed.
+    /// memory, scaling, speed, host.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(suite::SECTIONS))]
     only: Vec<String>,
     #[command(subcommand)]

@@ -94,14 +94,7 @@ impl Plain {
 
     /// A fresh store and instance.
     pub async fn instantiate(&self) -> anyhow::Result<(Store<Host>, Instance)> {
-        let host = Host {
-            wasi: WasiCtxBuilder::new().build(),
-            table: ResourceTable::new(),
-            next_token: 1,
-            watchers: HashMap::new(),
-            left: HashSet::new(),
-        };
-        let mut store = Store::new(&self.engine, host);
+        let mut store = Store::new(&self.engine, host());
         // Only matters with the epoch switch on: never interrupt.
         store.set_epoch_deadline(u64::MAX);
         let instance = self.pre.instantiate_async(&mut store).await?;
@@ -162,6 +155,17 @@ impl Plain {
     }
 }
 
+/// Fresh store data: no WASI grants, no calls yet.
+pub fn host() -> Host {
+    Host {
+        wasi: WasiCtxBuilder::new().build(),
+        table: ResourceTable::new(),
+        next_token: 1,
+        watchers: HashMap::new(),
+        left: HashSet::new(),
+    }
+}
+
 fn unwrap_result(result: Val) -> anyhow::Result<Val> {
     match result {
         Val::Result(Ok(Some(value))) => Ok(*value),
@@ -171,7 +175,7 @@ fn unwrap_result(result: Val) -> anyhow::Result<Val> {
 }
 
 /// WASI and the smallest working `snakebox:runtime/host`.
-fn linker(engine: &Engine) -> anyhow::Result<Linker<Host>> {
+pub fn linker(engine: &Engine) -> anyhow::Result<Linker<Host>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;

@@ -14,7 +14,7 @@ use crate::measure::{median, median_of, since};
 use crate::plain::{self, Plain};
 use crate::pyo3_peer::Pyo3;
 use crate::report::{Table, Unit};
-use crate::{Paths, child};
+use crate::{Paths, child, host_calls};
 
 /// Builds the arguments of one call.
 type MakeArgs<'a> = Box<dyn Fn() -> Vec<Val> + 'a>;
@@ -45,6 +45,8 @@ pub struct Settings {
     fib_calls: usize,
     /// `words(n)` for the speed rows.
     words: i64,
+    /// Concurrent host awaits in the host-functions rows.
+    host_naps: usize,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             fib: 25,
             fib_calls: 8,
             words: 100_000,
+            host_naps: 1_000,
         }
     }
 
@@ -75,6 +78,7 @@ impl Settings {
             fib: 10,
             fib_calls: 2,
             words: 100,
+            host_naps: 10,
         }
     }
 }
@@ -91,13 +95,14 @@ struct Peers<'a> {
 
 /// Runs every measurement and gives the table.
 /// The sections, by the names `--only` takes.
-pub const SECTIONS: [&str; 6] = [
+pub const SECTIONS: [&str; 7] = [
     "startup",
     "calls",
     "concurrency",
     "memory",
     "scaling",
     "speed",
+    "host",
 ];
 
 /// Runs the measurements of `only` (every section when empty) and gives the table.
@@ -178,6 +183,21 @@ pub fn run(
     }
     if wanted("speed") {
         peers.speed(&mut table)?;
+    }
+    if wanted("host") {
+        let wasm = host_calls::build(&paths.python, &paths.cache)?;
+        let app = host_calls::load(&runtime, &wasm)?;
+        let wired = host_calls::Wired::new(&wasm)?;
+        host_calls::measure(
+            &mut table,
+            &peers.tokio,
+            &app,
+            &wired,
+            &paths.python,
+            settings.samples,
+            settings.calls,
+            settings.host_naps,
+        )?;
     }
     Ok(table)
 }

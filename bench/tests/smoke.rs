@@ -30,6 +30,9 @@ fn smoke_run_measures_every_row_on_every_peer() {
         "| 2 workers ÷ 1 worker |",
         "| fib(10) |",
         "| words(100) |",
+        "| sync host call, per call |",
+        "| async host call, awaited in turn, per call |",
+        "| 10 concurrent 10 ms host awaits, total ÷ 10 ms |",
     ] {
         let line = stdout
             .lines()

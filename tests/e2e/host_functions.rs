@@ -97,6 +97,14 @@ fn host(seen: &Arc<Seen>) -> HostFunctions {
 
 struct Tenant(&'static str);
 
+/// The string a Python function returned.
+async fn returned(call: impl std::future::Future<Output = snakebox::Result<Value>>) -> String {
+    match call.await {
+        Ok(Value::String(text)) => text,
+        other => panic!("expected a string, got {other:?}"),
+    }
+}
+
 fn load(seen: &Arc<Seen>, timeout: Option<Duration>) -> App {
     let policy = Policy {
         host: host(seen),
@@ -157,20 +165,14 @@ async fn wrong_types_are_refused_on_the_side_that_made_them() {
     let seen = Arc::new(Seen::default());
     let app = load(&seen, None);
     // The guest's mistake: TypeError in Python, before the host is called.
-    let outcome = app.call_json("wrong_type", &[json!("seven")], &[]).await;
-    let message = outcome.expect("wrong_type");
+    let message = returned(app.call_json("wrong_type", &[json!("seven")], &[])).await;
     assert!(
-        message
-            .as_str()
-            .is_some_and(|m| m.starts_with("TypeError: directory.find_person() argument 'id'")),
+        message.starts_with("TypeError: directory.find_person() argument 'id'"),
         "{message}"
     );
-    let outcome = app.call_json("wrong_arity", &[], &[]).await;
-    let message = outcome.expect("wrong_arity");
+    let message = returned(app.call_json("wrong_arity", &[], &[])).await;
     assert!(
-        message
-            .as_str()
-            .is_some_and(|m| m.contains("too many positional arguments")),
+        message.contains("too many positional arguments"),
         "{message}"
     );
     assert!(
@@ -179,12 +181,9 @@ async fn wrong_types_are_refused_on_the_side_that_made_them() {
         seen.audits()
     );
     // The host's mistake: a HostError in Python, naming what did not match.
-    let outcome = app.call_json("lookup", &[json!(13)], &[]).await;
-    let message = outcome.expect("lookup");
+    let message = returned(app.call_json("lookup", &[json!(13)], &[])).await;
     assert!(
-        message.as_str().is_some_and(
-            |m| m.contains("does not match its stub") && m.contains("expected string, got 13")
-        ),
+        message.contains("does not match its stub") && message.contains("expected string, got 13"),
         "{message}"
     );
 }
@@ -194,12 +193,9 @@ async fn a_panicking_host_function_fails_only_its_call() {
     let seen = Arc::new(Seen::default());
     let app = load(&seen, None);
     let session = app.session().expect("a session");
-    let outcome = session.call_json("panics", &[], &[]).await;
-    let message = outcome.expect("panics");
+    let message = returned(session.call_json("panics", &[], &[])).await;
     assert!(
-        message
-            .as_str()
-            .is_some_and(|m| m.contains("panicked: the host function blew up")),
+        message.contains("panicked: the host function blew up"),
         "{message}"
     );
     let greeting = session.call_json("greet", &[json!(2)], &[]).await;
@@ -371,26 +367,13 @@ async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
     (format!("http://{address}"), audits)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_command_line_binds_host_functions_to_http_endpoints() {
-    let (base, audits) = directory_service().await;
-    let wasm = component("host").display().to_string();
-    let person = format!("directory.find_person={base}/person");
-    let audit = format!("directory.audit={base}/audit");
-    let call = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            snakebox(&args)
-        })
-    };
-    let mut args = vec!["call".to_owned(), wasm.clone(), "greet".into(), "7".into()];
-    args.extend([
-        "--bind".into(),
-        person.clone(),
-        "--bind".into(),
-        audit.clone(),
-    ]);
-    // The other functions are bound to a port nobody listens on: never called.
+/// `--bind` values for every function: the two the tests call to the
+/// service at `base`, the others to a port nobody listens on (never called).
+fn binds(base: &str) -> Vec<String> {
+    let mut binds = vec![
+        format!("directory.find_person={base}/person"),
+        format!("directory.audit={base}/audit"),
+    ];
     for name in [
         "save_person",
         "pause",
@@ -399,10 +382,24 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
         "never_sync",
         "explode",
     ] {
-        args.extend([
-            "--bind".into(),
-            format!("directory.{name}=http://127.0.0.1:9/{name}"),
-        ]);
+        binds.push(format!("directory.{name}=http://127.0.0.1:9/{name}"));
+    }
+    binds
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_binds_host_functions_to_http_endpoints() {
+    let (base, audits) = directory_service().await;
+    let wasm = component("host").display().to_string();
+    let call = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            snakebox(&args)
+        })
+    };
+    let mut args = vec!["call".to_owned(), wasm.clone(), "greet".into(), "7".into()];
+    for bind in binds(&base) {
+        args.extend(["--bind".to_owned(), bind]);
     }
     let output = call(args.clone()).await.expect("runs");
     assert!(output.status.success(), "{}", stderr(&output));
@@ -552,4 +549,35 @@ fn stubs_get_the_same_diagnostics_at_their_own_positions() {
         assert!(wit.contains(line), "no `{line}` in\n{wit}");
     }
     assert!(!wit.contains("ticks"), "{wit}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_binds_host_functions_too() {
+    let (base, audits) = directory_service().await;
+    let wasm = component("host");
+    let binds = binds(&base);
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut args = vec!["--workers", "1"];
+        for bind in &binds {
+            args.extend(["--bind", bind.as_str()]);
+        }
+        let server = crate::serve::Served::start(&wasm, &args);
+        let ok = server.request("POST", "/call/greet", "[7]");
+        let missing = server.request("POST", "/call/greet", "[404]");
+        (ok, missing)
+    })
+    .await
+    .expect("the server runs");
+    let (ok, missing) = reply;
+    assert_eq!(
+        (ok.status, ok.body.clone()),
+        (200, json!("Hello, person 7"))
+    );
+    assert_eq!(missing.status, 422, "{:?}", missing.body);
+    assert!(
+        missing.body.to_string().contains("no such person"),
+        "{:?}",
+        missing.body
+    );
+    assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
 }
