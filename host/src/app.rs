@@ -119,6 +119,13 @@ impl App {
         }
     }
 
+    /// The host modules the component calls, as its description names
+    /// them: each stub's functions, which [`Policy::host`](crate::Policy::host)
+    /// binds by `module.function`.
+    pub fn host_modules(&self) -> &[snakebox_generator::Module] {
+        &self.shared.host_modules
+    }
+
     /// Every exported function.
     pub fn functions(&self) -> &[Arc<Function>] {
         &self.functions

@@ -186,6 +186,8 @@ enum Implementation {
 #[derive(Clone, Default)]
 pub struct HostFunctions {
     functions: BTreeMap<String, Implementation>,
+    /// Link unbound functions to a failure instead of refusing the load.
+    unbound_fail_when_called: bool,
 }
 
 impl HostFunctions {
@@ -230,6 +232,15 @@ impl HostFunctions {
         }))
     }
 
+    /// Lets a component load with functions left unbound: each fails when
+    /// called, with a `HostError` naming it. By default a load refuses them,
+    /// so that a typo shows when a server starts, not halfway through a
+    /// request.
+    pub fn allow_unbound(&mut self) -> &mut Self {
+        self.unbound_fail_when_called = true;
+        self
+    }
+
     /// The bound names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.functions.keys().map(String::as_str)
@@ -250,7 +261,8 @@ impl fmt::Debug for HostFunctions {
 impl PartialEq for HostFunctions {
     /// The same names, each bound to the same closure.
     fn eq(&self, other: &Self) -> bool {
-        self.functions.len() == other.functions.len()
+        self.unbound_fail_when_called == other.unbound_fail_when_called
+            && self.functions.len() == other.functions.len()
             && self
                 .functions
                 .iter()
@@ -307,12 +319,17 @@ pub(crate) fn link(
         })?;
         for function in &module.functions {
             let name = format!("{}.{}", module.name, function.name);
-            let Some(implementation) = host.functions.get(&name) else {
-                missing.push(name);
-                continue;
+            let implementation = match host.functions.get(&name) {
+                Some(implementation) => {
+                    used.insert(name.clone());
+                    implementation.clone()
+                }
+                None if host.unbound_fail_when_called => unbound(&name),
+                None => {
+                    missing.push(name);
+                    continue;
+                }
             };
-            used.insert(name.clone());
-            let implementation = implementation.clone();
             define(
                 &mut linked,
                 &function.wit_name,
@@ -329,6 +346,14 @@ pub(crate) fn link(
         tracing::warn!("the host function `{name}` is bound, but the component never calls it");
     }
     Ok(())
+}
+
+/// The stand-in of a function nothing is bound to.
+fn unbound(name: &str) -> Implementation {
+    let message = format!("the host function `{name}` is not bound");
+    Implementation::Sync(Arc::new(move |_caller, _args| {
+        Err(HostError::new(&message))
+    }))
 }
 
 fn define(

@@ -233,7 +233,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { component } => {
-            let app = Runtime::new()?.load(&component)?;
+            // Nothing is called: the host functions need no binding here.
+            let mut policy = Policy::default();
+            policy.host.allow_unbound();
+            let app = Runtime::new()?.load_with(&component, policy)?;
             let mut interfaces: Vec<_> = app.functions().iter().map(|f| &f.interface).collect();
             interfaces.dedup();
             for function in app.functions() {
@@ -250,6 +253,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 for line in function.docs().into_iter().flat_map(str::lines) {
                     println!("{}", format!("      {line}").trim_end());
+                }
+            }
+            // What the host must bind (`--bind NAME=URL`).
+            for module in app.host_modules() {
+                println!(
+                    "\nhost functions of `{}` (bind each by its name):",
+                    module.name
+                );
+                for function in &module.functions {
+                    // `async def find_person(…)` → `async def directory.find_person(…)`.
+                    let signature = function.python_signature(module);
+                    let (keyword, rest) = signature.split_once("def ").unwrap_or(("", &signature));
+                    println!("  {keyword}def {}.{rest}", module.name);
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -153,6 +153,7 @@ impl Runtime {
             engine: engine.clone(),
             pre,
             policy,
+            host_modules: imports,
             _clock: Arc::clone(&self.inner.clock),
         };
         Ok(App::new(Arc::new(shared), functions))

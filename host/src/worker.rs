@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<StoreData>,
     pub(crate) policy: Policy,
+    /// The host modules the component calls, from its description.
+    pub(crate) host_modules: Vec<snakebox_generator::Module>,
     /// Keeps time limits working after the `Runtime` itself is dropped.
     pub(crate) _clock: Arc<EpochClock>,
 }

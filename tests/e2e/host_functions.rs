@@ -581,3 +581,48 @@ async fn serve_binds_host_functions_too() {
     );
     assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
 }
+
+#[test]
+fn inspect_lists_the_host_functions_to_bind() {
+    let output = snakebox(&["inspect", &component("host").display().to_string()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = stdout(&output);
+    assert!(
+        listing.contains("host functions of `directory`"),
+        "{listing}"
+    );
+    for line in [
+        "async def directory.find_person(id: int) -> Person",
+        "def directory.audit(event: str) -> None",
+    ] {
+        assert!(listing.contains(line), "no `{line}` in\n{listing}");
+    }
+}
+
+#[tokio::test]
+async fn allow_unbound_fails_only_the_calls_that_need_what_is_missing() {
+    let mut host = HostFunctions::new();
+    host.add_sync("directory.audit", |_caller, _args| Ok(Value::Null));
+    host.allow_unbound();
+    let policy = Policy {
+        host,
+        ..Policy::default()
+    };
+    let app = runtime()
+        .load_with(component("host"), policy)
+        .expect("loads with functions unbound");
+    let audited = app.call_json("greet_sync", &[json!(1)], &[]).await;
+    assert_eq!(audited.expect("bound"), "audited 1");
+    let error = app
+        .call_json("greet", &[json!(1)], &[])
+        .await
+        .expect_err("find_person is unbound");
+    let python = error.python().expect("a Python error");
+    assert_eq!(python.type_name, "snakebox.HostError");
+    assert!(
+        python
+            .message
+            .contains("`directory.find_person` is not bound"),
+        "{python:?}"
+    );
+}
