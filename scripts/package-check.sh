@@ -7,4 +7,12 @@
 # files without building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# cargo unpacks the packaged generator from its temporary local registry
+# into $CARGO_HOME/registry/src/-HASH/ and never unpacks it again while that
+# folder exists, so a second run would verify against the first run's
+# sources. Drop those stale copies (only snakebox's, only local registries).
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/snakebox-*
+# Its compiled form is fingerprinted by version alone, as a registry crate
+# is: forget it too, so that it is built from the sources just packaged.
+rm -rf "${CARGO_TARGET_DIR:-target}"/debug/.fingerprint/snakebox-generator-*
 cargo package -p snakebox-generator -p snakebox "$@"
