@@ -166,7 +166,13 @@ fn run(
                 })
                 .await;
             match outcome {
-                Ok(()) => return,
+                Ok(Served::Closed) => return,
+                Ok(Served::Retired) => {
+                    tracing::warn!(
+                        "replacing a store that ran into its memory limit of {} bytes",
+                        store.data().memory.limit().unwrap_or_default()
+                    );
+                }
                 Err(error) => {
                     let memory = store.data().memory.hit.then(|| store.data().memory.limit());
                     fail_inflight(&inflight, &error, memory.flatten());
@@ -223,15 +229,28 @@ fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Opt
     }
 }
 
+/// Why a store stopped serving.
+enum Served {
+    /// Every handle is gone: the worker ends.
+    Closed,
+    /// A call ran into the memory limit: the store takes no more calls,
+    /// finishes those in flight, and is replaced.
+    Retired,
+}
+
 async fn serve(
     accessor: &Accessor<StoreData>,
     instance: &Instance,
     requests: &mut mpsc::UnboundedReceiver<CallRequest>,
     inflight: &Inflight,
     next_token: &mut u64,
-) {
+) -> Served {
     let mut calls = FuturesUnordered::new();
     loop {
+        if accessor.with(|mut access| access.get().memory.hit) {
+            while calls.next().await.is_some() {}
+            return Served::Retired;
+        }
         tokio::select! {
             biased;
             Some(()) = calls.next(), if !calls.is_empty() => {}
@@ -246,6 +265,7 @@ async fn serve(
         }
     }
     while calls.next().await.is_some() {}
+    Served::Closed
 }
 
 async fn call(
@@ -355,6 +375,19 @@ async fn call(
     let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
         Err(error) => Err(Error::Trap(format!("{error:#}"))),
+    };
+    // A call that ran into the memory limit and survived it (Python raised
+    // `MemoryError`): the store is replaced once its calls finish, and the
+    // caller hears of the limit, as when the guest traps on it.
+    let limit = accessor.with(|mut access| {
+        let memory = &access.get().memory;
+        memory.hit.then(|| memory.limit()).flatten()
+    });
+    let outcome = match (outcome, limit) {
+        (Err(Error::Python(error)), Some(limit)) if error.type_name == "MemoryError" => {
+            Err(Error::MemoryLimit(limit))
+        }
+        (outcome, _) => outcome,
     };
     // A call blocked in a sync host function past its time limit: the
     // host function gave up at the deadline, and Python raised
