@@ -2,6 +2,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -101,7 +102,12 @@ pub(crate) fn load_component(
     engine: &Engine,
     dir: Option<&Path>,
     bytes: &[u8],
+    compilations: &AtomicU64,
 ) -> anyhow::Result<Component> {
+    let compile = |engine, bytes| {
+        compilations.fetch_add(1, Ordering::Relaxed);
+        compile(engine, bytes)
+    };
     let Some(dir) = dir else {
         return compile(engine, bytes);
     };

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use snakebox_generator::description::Description;
@@ -32,6 +33,8 @@ struct RuntimeInner {
     linker: Linker<StoreData>,
     cache_dir: Option<PathBuf>,
     clock: Arc<EpochClock>,
+    /// Components compiled rather than found in the cache.
+    compilations: AtomicU64,
 }
 
 impl Runtime {
@@ -56,6 +59,7 @@ impl Runtime {
                 linker,
                 cache_dir,
                 clock,
+                compilations: AtomicU64::new(0),
             }),
         })
     }
@@ -68,6 +72,12 @@ impl Runtime {
     /// The cache directory, if caching is on.
     pub fn cache_dir(&self) -> Option<&Path> {
         self.inner.cache_dir.as_deref()
+    }
+
+    /// How many components this runtime has compiled, rather than found
+    /// compiled in its cache.
+    pub fn compilations(&self) -> u64 {
+        self.inner.compilations.load(Ordering::Relaxed)
     }
 
     /// Loads a component file with the default (empty) policy.
@@ -116,7 +126,8 @@ impl Runtime {
                 "not a WebAssembly component (wrong magic number or layer)".into(),
             ));
         }
-        cache::load_component(&self.inner.engine, self.cache_dir(), bytes)
+        let compilations = &self.inner.compilations;
+        cache::load_component(&self.inner.engine, self.cache_dir(), bytes, compilations)
             .map_err(|e| Error::BadComponent(format!("{e:#}")))
     }
 

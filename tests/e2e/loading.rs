@@ -1,7 +1,5 @@
 //! Loading components: the compiled-code cache, and malformed input.
 
-use std::time::Instant;
-
 use snakebox::{Error, Policy, Runtime};
 
 use crate::util::{cache_dir, component};
@@ -9,17 +7,26 @@ use crate::util::{cache_dir, component};
 #[test]
 fn a_second_runtime_loads_from_the_compiled_cache() {
     let wasm = component("basics");
-    let first = Runtime::with_cache_dir(Some(cache_dir())).expect("runtime");
+    // A cache of its own, so that what other tests compiled cannot count.
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled-cache-test");
+    let _ = std::fs::remove_dir_all(&cache);
+    let first = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
     first.load(&wasm).expect("loads");
-    let compiled = std::fs::read_dir(cache_dir().join("compiled"))
+    assert_eq!(first.compilations(), 1, "an empty cache compiles");
+    let compiled = std::fs::read_dir(cache.join("compiled"))
         .expect("cache dir")
         .count();
-    assert!(compiled >= 1, "a compiled component is cached");
-    let second = Runtime::with_cache_dir(Some(cache_dir())).expect("runtime");
-    let started = Instant::now();
+    assert_eq!(compiled, 1, "the compiled component is cached");
+    let second = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
     let app = second.load(&wasm).expect("loads from cache");
-    eprintln!("cached load took {:?}", started.elapsed());
     assert!(app.functions().iter().any(|f| f.python_name == "add"));
+    // From its bytes too (the content-hashed path, not the file identity).
+    let bytes = std::fs::read(&wasm).expect("reads");
+    second
+        .load_bytes(&bytes, Policy::default())
+        .expect("loads from cache");
+    assert_eq!(second.compilations(), 0, "the cache was not hit");
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 #[test]
