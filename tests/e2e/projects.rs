@@ -31,6 +31,61 @@ async fn pure_python_packages_from_pypi_are_bundled() {
 }
 
 #[test]
+fn a_changed_module_is_rebuilt_without_running_pip_again() {
+    let requirements = root().join("tests/fixtures/pypi/requirements.txt");
+    let options = BuildOptions {
+        requirements: Some(requirements.clone()),
+        ..BuildOptions::default()
+    };
+    let source = fixture("tests/fixtures/pypi/dates.py");
+    builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
+    // The same requirements, a module no build has seen.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pypi-reuse");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock")
+        .as_nanos();
+    let module = std::fs::read_to_string(&source).expect("reads") + &format!("\n# build {nonce}\n");
+    std::fs::write(dir.join("dates.py"), module).expect("writes");
+    // Every Python the build starts goes through this script, which logs it.
+    let log = dir.join("python.log");
+    let python = dir.join("python");
+    std::fs::write(
+        &python,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec python3 \"$@\"\n",
+            log.display()
+        ),
+    )
+    .expect("writes");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&python)
+        .status()
+        .expect("chmod");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        .arg("build")
+        .arg(dir.join("dates.py"))
+        .arg("--requirements")
+        .arg(&requirements)
+        .arg("-o")
+        .arg(dir.join("dates.wasm"))
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .env("SNAKEBOX_PYTHON", &python)
+        .output()
+        .expect("snakebox runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let started = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        started.contains("componentize"),
+        "the module was not built: {started}"
+    );
+    assert!(!started.contains("-m pip"), "pip ran again: {started}");
+}
+
+#[test]
 fn a_package_without_a_pure_python_build_is_named_at_build_time() {
     let options = BuildOptions {
         requirements: Some(root().join("tests/fixtures/pypi/native-requirements.txt")),
@@ -204,7 +259,15 @@ fn package_mistakes_are_clear_errors() {
 #[test]
 fn components_built_elsewhere_are_inspected_and_called_by_their_own_types() {
     let dir = root().join("tests/fixtures/plain");
-    let output = cache_dir().join("plain").join("plain.wasm");
+    // Named by its sources' content, so that an edit to the fixture is built.
+    let mut sources = <sha2::Sha256 as sha2::Digest>::new();
+    for file in ["app.py", "wit/plain.wit"] {
+        sha2::Digest::update(&mut sources, std::fs::read(dir.join(file)).expect("reads"));
+    }
+    let key = hex::encode(sha2::Digest::finalize(sources));
+    let output = cache_dir()
+        .join("plain")
+        .join(format!("plain-{}.wasm", &key[..16]));
     std::fs::create_dir_all(output.parent().expect("parent")).expect("dir");
     if !output.exists() {
         let toolchain = Toolchain::find_or_install(&cache_dir()).expect("componentize-py");
