@@ -212,6 +212,7 @@ impl App {
             app: self.clone(),
             worker: self.spawn_worker()?,
             state: None,
+            was_ready: false,
         })
     }
 
@@ -245,10 +246,22 @@ impl App {
         };
         self.refill()?;
         Ok(Session {
+            was_ready: worker.is_ready(),
             app: self.clone(),
             worker,
             state: None,
         })
+    }
+
+    /// How many stores of the reserve ([`App::keep_fresh`]) are
+    /// instantiated and waiting to be handed out.
+    pub fn ready_fresh(&self) -> usize {
+        let workers = self
+            .reserve
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        workers.iter().filter(|worker| worker.is_ready()).count()
     }
 
     fn refill(&self) -> Result<()> {
@@ -453,9 +466,16 @@ pub struct Session {
     app: App,
     worker: WorkerHandle,
     state: Option<CallerState>,
+    was_ready: bool,
 }
 
 impl Session {
+    /// `true` when the session's store was already instantiated when it was
+    /// handed out: [`App::fresh`] took it from a ready reserve.
+    pub fn was_ready(&self) -> bool {
+        self.was_ready
+    }
+
     /// The same session, whose calls hand `state` to every host function
     /// they call, as [`Caller::state`]: a tenant, a user, a request id.
     pub fn with_state(mut self, state: impl std::any::Any + Send + Sync) -> Self {
