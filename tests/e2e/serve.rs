@@ -384,7 +384,7 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
             &address,
             "POST",
             "/call/slow_add",
-            &json!([20, 22, 1.0]).to_string(),
+            &json!([20, 22, 3.0]).to_string(),
         )
     });
     let started = Instant::now();
@@ -396,14 +396,24 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
         std::thread::sleep(Duration::from_millis(10));
     }
     server.terminate();
+    // During the drain: new connections are refused while the 3 s call is
+    // still running.
+    let draining = Instant::now();
+    while TcpStream::connect(&server.address).is_ok() {
+        assert!(
+            draining.elapsed() < Duration::from_secs(10),
+            "still accepting after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !in_flight.is_finished(),
+        "the call was not in flight when new connections stopped"
+    );
     let reply = in_flight.join().expect("thread");
     assert_eq!((reply.status, &reply.body), (200, &json!(42)));
     let status = server.wait(Duration::from_secs(20));
     assert!(status.success(), "{status:?}\n{}", server.log());
-    assert!(
-        TcpStream::connect(&server.address).is_err(),
-        "no longer accepting"
-    );
 }
 
 /// `POST /call/{function}` of a generator: the status, the headers, and the
