@@ -66,16 +66,21 @@ pub fn analyze_stub(source: &str, name: &str, options: Options) -> Analysis {
 }
 
 /// `true` for the name of a host module that would hide a module of the
-/// component itself, or of the guest runtime.
-pub(crate) fn is_reserved(name: &str) -> bool {
-    name.starts_with("snakebox_") || name.starts_with("componentize_py") || name == "wit_world"
+/// component itself, or of the guest runtime, or that would take the name
+/// of a runtime interface in the bindings (`wit_world.imports.host`).
+pub(crate) fn is_reserved(module: &Module) -> bool {
+    let name = module.name.as_str();
+    name.starts_with("snakebox_")
+        || name.starts_with("componentize_py")
+        || name == "wit_world"
+        || ["host", "types"].contains(&module.wit_name.as_str())
 }
 
 /// The modules of `imports`, refusing two that would be one WIT interface,
 /// or one that would be the same interface as an export.
 pub(crate) fn check_names(imports: &[Module], exports: &[Module]) -> Result<(), String> {
     for (i, module) in imports.iter().enumerate() {
-        if is_reserved(&module.name) {
+        if is_reserved(module) {
             return Err(format!(
                 "`{}` cannot name a host module: the name is the runtime's own; rename the stub",
                 module.name
@@ -129,7 +134,9 @@ mod tests {
         assert!(check_names(&[module("directory")], &exports).is_ok());
         let error = check_names(&[module("app")], &exports).expect_err("refused");
         assert!(error.contains("WIT interface `app`"), "{error}");
-        let error = check_names(&[module("snakebox_guest")], &exports).expect_err("refused");
-        assert!(error.contains("runtime's own"), "{error}");
+        for reserved in ["snakebox_guest", "host", "types"] {
+            let error = check_names(&[module(reserved)], &exports).expect_err("refused");
+            assert!(error.contains("runtime's own"), "{error}");
+        }
     }
 }

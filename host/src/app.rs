@@ -477,7 +477,7 @@ impl Session {
     }
 
     /// The same session, whose calls hand `state` to every host function
-    /// they call, as [`Caller::state`]: a tenant, a user, a request id.
+    /// they call, as [`Caller::state`](crate::Caller::state): a tenant, a user, a request id.
     pub fn with_state(mut self, state: impl std::any::Any + Send + Sync) -> Self {
         self.state = Some(Arc::new(state));
         self

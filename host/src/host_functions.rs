@@ -297,6 +297,8 @@ pub(crate) fn link(
         .imports(engine)
         .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
         .map(|(name, _)| name.to_owned())
+        // The generated package's own interfaces, never WASI's or the runtime's.
+        .filter(|name| name.starts_with(&format!("{}:", snakebox_generator::wit::NAMESPACE)))
         .collect();
     let mut missing = Vec::new();
     let mut used = HashSet::new();
