@@ -270,6 +270,7 @@ fn converter(ty: &Type) -> String {
         Type::Bool => "_c.BOOL".into(),
         Type::Str => "_c.STR".into(),
         Type::Bytes => "_c.BYTES".into(),
+        Type::ByteArray => "_c.BYTEARRAY".into(),
         Type::None => "_c.NONE".into(),
         Type::List(item) => format!("_c.List({})", converter(item)),
         Type::Tuple(items) => {

@@ -204,8 +204,11 @@ pub enum Type {
     Bool,
     /// `str`, carried as `string`.
     Str,
-    /// `bytes` or `bytearray`, carried as `list<u8>`.
+    /// `bytes`, carried as `list<u8>`.
     Bytes,
+    /// `bytearray`, carried as `list<u8>` like `bytes`; Python gets a
+    /// `bytearray`.
+    ByteArray,
     /// `None`: no value.
     None,
     /// `list[T]` and the other sequences.

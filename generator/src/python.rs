@@ -712,7 +712,8 @@ impl Reader<'_> {
             Some("float") => Type::Float,
             Some("bool") => Type::Bool,
             Some("str") => Type::Str,
-            Some("bytes" | "bytearray") => Type::Bytes,
+            Some("bytes") => Type::Bytes,
+            Some("bytearray") => Type::ByteArray,
             Some(name @ ("list" | "List" | "dict" | "Dict" | "tuple" | "Tuple" | "Sequence")) => {
                 let refused = Problem::new(
                     expr.range(),

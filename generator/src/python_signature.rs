@@ -67,6 +67,7 @@ pub(crate) fn python_type(ty: &Type, module: &Module) -> String {
         Type::Bool => "bool".into(),
         Type::Str => "str".into(),
         Type::Bytes => "bytes".into(),
+        Type::ByteArray => "bytearray".into(),
         Type::None => "None".into(),
         Type::List(item) => format!("list[{}]", python_type(item, module)),
         Type::Tuple(items) if items.is_empty() => "tuple[()]".into(),

@@ -369,7 +369,7 @@ impl<'a> Types<'a> {
             Type::Float => "f64".into(),
             Type::Bool => "bool".into(),
             Type::Str => "::std::string::String".into(),
-            Type::Bytes => "::std::vec::Vec<u8>".into(),
+            Type::Bytes | Type::ByteArray => "::std::vec::Vec<u8>".into(),
             Type::None => "()".into(),
             Type::List(item) => format!("::std::vec::Vec<{}>", self.rust(item)),
             Type::Tuple(items) => {

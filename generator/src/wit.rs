@@ -190,7 +190,7 @@ pub fn type_name(ty: &Type) -> String {
         Type::Float => "f64".into(),
         Type::Bool => "bool".into(),
         Type::Str => "string".into(),
-        Type::Bytes => "list<u8>".into(),
+        Type::Bytes | Type::ByteArray => "list<u8>".into(),
         // `None` only stands alone as a result; inside a type it has no value.
         Type::None => "tuple<>".into(),
         Type::List(item) => format!("list<{}>", type_name(item)),

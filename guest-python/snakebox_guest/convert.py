@@ -184,6 +184,16 @@ FLOAT = _Float()
 BOOL = _Bool()
 STR = _Str()
 BYTES = _Bytes()
+
+
+class _ByteArray(_Bytes):
+    name = "bytearray"
+
+    def to_python(self, value):
+        return bytearray(value)
+
+
+BYTEARRAY = _ByteArray()
 NONE = _NoneType()
 ANY = Converter()
 
@@ -540,7 +550,7 @@ class Variant(Converter):
         integer = _is_int_in(value, _S64_MIN, _U64_MAX)
         for strict in (True, False):
             for _, c, name in self.cases:
-                loose = (c is FLOAT and integer) or (c is BYTES and isinstance(value, str))
+                loose = (c is FLOAT and integer) or (isinstance(c, _Bytes) and isinstance(value, str))
                 if strict and loose:
                     continue
                 if c.json_accepts(value):

@@ -168,7 +168,7 @@ fn agree(expected: &PyType, module: &Module, found: &Type) -> std::result::Resul
         | (PyType::Float, Type::Float64)
         | (PyType::Bool, Type::Bool)
         | (PyType::Str, Type::String) => Ok(()),
-        (PyType::Bytes, Type::List(list)) if list.ty() == Type::U8 => Ok(()),
+        (PyType::Bytes | PyType::ByteArray, Type::List(list)) if list.ty() == Type::U8 => Ok(()),
         (PyType::None, Type::Tuple(tuple)) if tuple.types().len() == 0 => Ok(()),
         (PyType::List(item), Type::List(list)) => agree(item, module, &list.ty()),
         (PyType::Option(item), Type::Option(option)) => agree(item, module, &option.ty()),

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{app, call, snakebox, stderr, stdout};
+use snakebox::futures::StreamExt as _;
+
+use crate::util::{app, call, component, snakebox, stderr, stdout};
 
 const FIXTURE: &str = "types_table";
 
@@ -325,54 +327,370 @@ async fn argument_kinds_follow_python() {
     assert_eq!(echo("maybe", &[json!(4)]).await, json!("some 4"));
 }
 
-#[test]
-fn the_cli_carries_every_row_as_json() {
-    let file = "tests/fixtures/types_table.py";
-    for (function, arg, expected) in [
-        ("echo_union", "\"x\"", "\"x\""),
-        ("echo_wide_union", "[1,2]", "[1,2]"),
-        (
-            "echo_color_or_str",
-            "{\"color\":\"red\"}",
-            "{\"color\":\"red\"}",
-        ),
-        ("echo_literal", "\"write\"", "\"write\""),
-        ("echo_color", "\"dark-blue\"", "\"dark-blue\""),
-        (
-            "echo_shape",
-            "{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":null}",
-            "{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":null}",
-        ),
-        (
-            "echo_movie",
-            "{\"title\":\"Up\",\"year\":2009}",
-            "{\"title\":\"Up\",\"year\":2009}",
-        ),
-        (
-            "echo_pair",
-            "{\"left\":1,\"right\":\"r\"}",
-            "{\"left\":1,\"right\":\"r\"}",
-        ),
-        (
-            "echo_any",
-            "{\"a\":[1,null,\"ü\"]}",
-            "{\"a\":[1,null,\"ü\"]}",
-        ),
-        ("echo_mapping", "{\"k\":[1]}", "{\"k\":[1]}"),
-    ] {
-        let output = snakebox(&["run", file, function, arg]);
-        assert!(output.status.success(), "{function}: {}", stderr(&output));
+/// One case or more per row of the README's type table, each run from Rust
+/// (`call_json`) and from the CLI (`snakebox call`): the row, the function,
+/// its arguments as the CLI takes them (one JSON value each, or
+/// `name=JSON`), and the JSON result.
+const ROWS: &[(&str, &str, &[&str], &str)] = &[
+    ("int", "echo_int", &["-5"], "-5"),
+    (
+        "int",
+        "echo_int",
+        &["9223372036854775807"],
+        "9223372036854775807",
+    ),
+    ("float", "echo_float", &["1.5"], "1.5"),
+    ("float: -0.0 survives", "echo_float", &["-0.0"], "-0.0"),
+    ("float: NaN", "echo_float", &["\"NaN\""], "\"NaN\""),
+    (
+        "float: infinities",
+        "echo_float",
+        &["\"-Infinity\""],
+        "\"-Infinity\"",
+    ),
+    ("bool", "echo_bool", &["false"], "false"),
+    ("str: empty", "echo_str", &["\"\""], "\"\""),
+    ("str: non-ASCII", "echo_str", &["\"ü🐍\""], "\"ü🐍\""),
+    ("bytes", "echo_bytes", &["[0,1,255]"], "[0,1,255]"),
+    (
+        "bytes: a string is its UTF-8",
+        "echo_bytes",
+        &["\"aé\""],
+        "[97,195,169]",
+    ),
+    ("bytearray", "echo_bytearray", &["[7,0]"], "[7,0]"),
+    (
+        "bytearray: Python gets one",
+        "bytearray_kind",
+        &["\"x\""],
+        "\"bytearray\"",
+    ),
+    ("None result", "nothing", &[], "null"),
+    (
+        "list[T] result, Sequence[T]",
+        "echo_sequence",
+        &["[1,-2]"],
+        "[1,-2]",
+    ),
+    (
+        "Iterable[T], typing.List[T] result",
+        "echo_iterable",
+        &["[\"a\",\"\"]"],
+        "[\"a\",\"\"]",
+    ),
+    (
+        "MutableSequence[T]",
+        "echo_mutable_sequence",
+        &["[3]"],
+        "[3]",
+    ),
+    ("typing.List[T]", "echo_typing_list", &["[]"], "[]"),
+    (
+        "tuple[A, B], typing.Tuple",
+        "echo_tuple",
+        &["[7,\"s\",true]"],
+        "[7,\"s\",true]",
+    ),
+    (
+        "tuple[T, ...]",
+        "echo_var_tuple",
+        &["[1.5,\"NaN\"]"],
+        "[1.5,\"NaN\"]",
+    ),
+    (
+        "Mapping[str, V]",
+        "echo_mapping",
+        &["{\"a\":[1],\"\":[]}"],
+        "{\"a\":[1],\"\":[]}",
+    ),
+    (
+        "MutableMapping[K, V]",
+        "echo_mutable_mapping",
+        &["{\"k\":1}"],
+        "{\"k\":1}",
+    ),
+    (
+        "typing.Dict[K, V]",
+        "echo_typing_dict",
+        &["{\"k\":true}"],
+        "{\"k\":true}",
+    ),
+    (
+        "dict, str keys given as pairs",
+        "echo_typing_dict",
+        &["[[\"k\",true]]"],
+        "{\"k\":true}",
+    ),
+    (
+        "dict, Enum keys",
+        "echo_color_counts",
+        &["{\"dark-blue\":1}"],
+        "{\"dark-blue\":1}",
+    ),
+    (
+        "dict, Literal keys",
+        "echo_literal_keys",
+        &["{\"low\":1,\"high\":2}"],
+        "{\"low\":1,\"high\":2}",
+    ),
+    (
+        "dict, other keys: pairs",
+        "echo_int_keys",
+        &["[[1,\"one\"]]"],
+        "[[1,\"one\"]]",
+    ),
+    (
+        "list[tuple[str, V]]: an object",
+        "echo_pairs",
+        &["{\"a\":1}"],
+        "{\"a\":1}",
+    ),
+    (
+        "list[tuple[str, V]]: a key repeats",
+        "echo_pairs",
+        &["[[\"a\",1],[\"a\",2]]"],
+        "[[\"a\",1],[\"a\",2]]",
+    ),
+    ("Optional[T]: null", "echo_optional", &["null"], "null"),
+    ("Optional[T]: a value", "echo_optional", &["4"], "4"),
+    ("Union[T, None]", "echo_union_none", &["\"s\""], "\"s\""),
+    ("Union: untagged", "echo_union", &["5"], "5"),
+    (
+        "Union: untagged record",
+        "echo_wide_union",
+        &["{\"x\":1.5,\"y\":0.0}"],
+        "{\"x\":1.5,\"y\":0.0}",
+    ),
+    (
+        "Union: a tagged input",
+        "echo_union",
+        &["{\"str\":\"5\"}"],
+        "\"5\"",
+    ),
+    (
+        "Union: tagged where ambiguous",
+        "echo_color_or_str",
+        &["{\"color\":\"red\"}"],
+        "{\"color\":\"red\"}",
+    ),
+    (
+        "Literal",
+        "echo_literal",
+        &["\"read-write\""],
+        "\"read-write\"",
+    ),
+    ("Enum", "echo_color", &["\"dark-blue\""], "\"dark-blue\""),
+    (
+        "IntEnum",
+        "echo_level",
+        &["\"high-alert\""],
+        "\"high-alert\"",
+    ),
+    (
+        "IntEnum: Python gets its member",
+        "level_kind",
+        &["\"high-alert\""],
+        "\"Level.HIGH_ALERT=2\"",
+    ),
+    ("StrEnum", "echo_tone", &["\"cool\""], "\"cool\""),
+    (
+        "StrEnum: Python gets its member",
+        "tone_kind",
+        &["\"cool\""],
+        "\"Tone.COOL=cool\"",
+    ),
+    (
+        "dataclass, nested",
+        "echo_shape",
+        &["{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":\"l\"}"],
+        "{\"name\":\"t\",\"corners\":[{\"x\":1.5,\"y\":0.0}],\"color\":\"red\",\"label\":\"l\"}",
+    ),
+    (
+        "dataclass: an Optional field left out",
+        "echo_shape",
+        &["{\"name\":\"t\",\"corners\":[],\"color\":\"green\"}"],
+        "{\"name\":\"t\",\"corners\":[],\"color\":\"green\",\"label\":null}",
+    ),
+    (
+        "TypedDict",
+        "echo_movie",
+        &["{\"title\":\"Up\",\"year\":2009}"],
+        "{\"title\":\"Up\",\"year\":2009}",
+    ),
+    (
+        "NamedTuple",
+        "echo_pair",
+        &["{\"left\":1,\"right\":\"r\"}"],
+        "{\"left\":1,\"right\":\"r\"}",
+    ),
+    (
+        "NotRequired, total=False: left out",
+        "echo_options",
+        &["{\"name\":\"n\"}", "{\"text\":\"t\"}"],
+        "[{\"verbose\":null,\"name\":\"n\",\"level\":null},{\"text\":\"t\",\"limit\":null}]",
+    ),
+    (
+        "Any",
+        "echo_any",
+        &["{\"a\":[1,2.5,null,true,\"ü\"],\"b\":{}}"],
+        "{\"a\":[1,2.5,null,true,\"ü\"],\"b\":{}}",
+    ),
+    ("object", "echo_object", &["[]"], "[]"),
+    (
+        "alias",
+        "echo_alias",
+        &["[1,2]", "\"slow\""],
+        "[[1,2],\"slow\"]",
+    ),
+    ("type X = …", "echo_ids", &["[1,2]"], "[1,2]"),
+    ("a default, left out", "with_default", &[], "\"\""),
+    (
+        "defaults, by name",
+        "with_default",
+        &["sep=\"-\"", "items=[1,2]"],
+        "\"1-2\"",
+    ),
+    ("Optional[T] = None: left out", "maybe", &[], "\"none\""),
+    ("Optional[T] = None: null", "maybe", &["null"], "\"none\""),
+    (
+        "Optional[T] = None: a value",
+        "maybe",
+        &["value=4"],
+        "\"some 4\"",
+    ),
+    ("*args", "total", &["[1,2,3]"], "6"),
+    ("*args: left out", "total", &[], "0"),
+    (
+        "**kwargs",
+        "keywords",
+        &["{\"a\":\"1\",\"b\":\"2\"}"],
+        "[\"a=1\",\"b=2\"]",
+    ),
+    ("**kwargs: left out", "keywords", &[], "[]"),
+];
+
+/// The rows whose Python result has no JSON form: the exception raised.
+const RAISES: &[(&str, &str, &str)] = &[
+    (
+        "overflow",
+        "OverflowError",
+        "does not fit in a signed 64-bit integer",
+    ),
+    ("not_json", "TypeError", "cannot be carried as JSON"),
+    ("nan_json", "TypeError", "cannot be carried as JSON"),
+];
+
+/// The iterator results: the items each stream yields.
+const STREAMS: &[(&str, &str, &[&str], &[&str])] = &[
+    ("Iterator[T]", "count_up", &["3"], &["0", "1", "2"]),
+    (
+        "Generator[T, None, None]",
+        "count_words",
+        &["[\"a\",\"b\"]"],
+        &["\"a\"", "\"b\""],
+    ),
+    (
+        "AsyncIterator[T]",
+        "count_up_async",
+        &["2"],
+        &["{\"x\":0.0,\"y\":-0.0}", "{\"x\":1.0,\"y\":-1.0}"],
+    ),
+    (
+        "AsyncGenerator[T, None]",
+        "count_down_async",
+        &["2"],
+        &["\"dark-blue\"", "\"red\""],
+    ),
+];
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// Arguments as the CLI reads them: `name=JSON` is a keyword argument.
+fn arguments(args: &[&str]) -> (Vec<Value>, Vec<(String, Value)>) {
+    let mut positional = Vec::new();
+    let mut named = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some((name, value)) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                named.push((name.to_owned(), json(value)));
+            }
+            _ => positional.push(json(arg)),
+        }
+    }
+    (positional, named)
+}
+
+/// `snakebox call` on the fixture's component.
+fn cli(function: &str, args: &[&str]) -> std::process::Output {
+    let wasm = component(FIXTURE);
+    let mut command = vec!["call", wasm.to_str().expect("utf-8"), function];
+    command.extend_from_slice(args);
+    snakebox(&command)
+}
+
+#[tokio::test]
+async fn every_row_round_trips_from_rust() {
+    let app = app(FIXTURE);
+    for (row, function, args, expected) in ROWS {
+        let (positional, named) = arguments(args);
+        let result = app
+            .call_json(function, &positional, &named)
+            .await
+            .unwrap_or_else(|e| panic!("{row}: {function}{args:?}: {e}"));
+        assert_eq!(result, json(expected), "{row}: {function}{args:?}");
+    }
+    for (function, kind, message) in RAISES {
+        let (got_kind, got_message) = python_error(function, &[]).await;
         assert_eq!(
-            serde_json::from_str::<Value>(&stdout(&output)).expect("JSON"),
-            serde_json::from_str::<Value>(expected).expect("JSON"),
-            "{function}"
+            (got_kind.as_str(), true),
+            (*kind, got_message.contains(message)),
+            "{function}: {got_message}"
         );
     }
-    let output = snakebox(&["run", file, "not_json"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("cannot be carried as JSON"),
-        "{}",
-        stderr(&output)
-    );
+    for (row, function, args, items) in STREAMS {
+        let (positional, named) = arguments(args);
+        let streamed: Vec<Value> = app
+            .stream_json(function, &positional, &named)
+            .map(|item| item.unwrap_or_else(|e| panic!("{row}: {e}")))
+            .collect()
+            .await;
+        let expected: Vec<Value> = items.iter().map(|item| json(item)).collect();
+        assert_eq!(streamed, expected, "{row}");
+    }
+}
+
+#[test]
+fn every_row_round_trips_from_the_cli() {
+    for (row, function, args, expected) in ROWS {
+        let output = cli(function, args);
+        assert!(
+            output.status.success(),
+            "{row}: {function}{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            json(&stdout(&output)),
+            json(expected),
+            "{row}: {function}{args:?}"
+        );
+    }
+    for (function, kind, message) in RAISES {
+        let output = cli(function, &[]);
+        assert_eq!(output.status.code(), Some(1), "{function}");
+        let error = stderr(&output);
+        assert!(
+            error.contains(&format!("{kind}: ")) && error.contains(message),
+            "{function}: {error}"
+        );
+    }
+    // A stream prints one JSON value per line, as each item comes.
+    for (row, function, args, items) in STREAMS {
+        let output = cli(function, args);
+        assert!(output.status.success(), "{row}: {}", stderr(&output));
+        let printed: Vec<Value> = stdout(&output).lines().map(json).collect();
+        let expected: Vec<Value> = items.iter().map(|item| json(item)).collect();
+        assert_eq!(printed, expected, "{row}");
+    }
 }

@@ -240,6 +240,7 @@ fn type_label(ty: &Type) -> String {
         Type::Bool => "bool".into(),
         Type::Str => "str".into(),
         Type::Bytes => "bytes".into(),
+        Type::ByteArray => "bytearray".into(),
         Type::None => "none".into(),
         Type::List(item) => format!("list-{}", type_label(item)),
         Type::Tuple(_) => "tuple".into(),
