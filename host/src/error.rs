@@ -40,7 +40,10 @@ pub enum Error {
     /// The store ran past its memory limit and was discarded.
     #[error("the store ran past its memory limit of {0} bytes")]
     MemoryLimit(u64),
-    /// The call was cancelled before it finished.
+    /// The call was cancelled before it finished, from inside Python: a
+    /// `CancelledError` reached the export that the host did not ask for
+    /// (another task cancelled it). A call the host cancels is dropped, so
+    /// nobody waits for its error.
     #[error("the call was cancelled")]
     Cancelled,
     /// The arguments do not match the function's signature.

@@ -36,13 +36,15 @@ impl StoreData {
         }
     }
 
-    /// The call whose time is up, if any, for the epoch callback.
+    /// The call whose time ran out first, if any, for the epoch callback:
+    /// it is the one to blame when the store is discarded.
     pub(crate) fn expired(&self, now: Instant) -> Option<u64> {
         self.calls
             .lock()
             .deadlines
             .iter()
-            .find(|(_, deadline)| now >= deadline.hard)
+            .filter(|(_, deadline)| now >= deadline.hard)
+            .min_by_key(|(_, deadline)| deadline.hard)
             .map(|(&token, _)| token)
     }
 }

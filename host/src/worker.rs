@@ -99,6 +99,8 @@ struct Pending {
     reply: oneshot::Sender<Result<Option<Val>>>,
     function: String,
     timeout: Option<Duration>,
+    /// When the call's own time is up.
+    deadline: Option<Instant>,
 }
 
 type Inflight = Arc<Mutex<HashMap<u64, Pending>>>;
@@ -213,9 +215,12 @@ fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Opt
     let culprit_name = culprit
         .and_then(|token| pending.iter().find(|(t, _)| *t == token))
         .map(|(_, p)| p.function.clone());
+    let now = Instant::now();
     for (token, pending) in pending {
+        // A call whose own time is up timed out, whoever held the store.
+        let out_of_time = pending.deadline.is_some_and(|deadline| now >= deadline);
         let outcome = match (culprit, memory_limit) {
-            (Some(culprit), _) if culprit == token => {
+            (Some(culprit), _) if culprit == token || out_of_time => {
                 Error::Timeout(pending.timeout.unwrap_or_default())
             }
             (Some(_), _) => Error::Trap(format!(
@@ -289,6 +294,7 @@ async fn call(
         // The caller gave up before the call started; don't start it.
         return;
     }
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
     inflight
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -298,6 +304,7 @@ async fn call(
                 reply,
                 function: function.python_name.clone(),
                 timeout,
+                deadline,
             },
         );
     let Some(func) = accessor.with(|mut access| instance.get_func(&mut access, &function.index))
@@ -310,7 +317,6 @@ async fn call(
         return;
     };
     let mut results = vec![Val::Bool(false); usize::from(function.result.is_some())];
-    let deadline = timeout.map(|timeout| Instant::now() + timeout);
     let grace = if function.is_async {
         Deadline::GRACE
     } else {
@@ -398,6 +404,11 @@ async fn call(
             if past_deadline && !gave_up && error.type_name.ends_with("CancelledError") =>
         {
             Err(Error::Timeout(timeout.unwrap_or_default()))
+        }
+        // Cancelled from inside Python (another task cancelled it), not by
+        // the host: the call did not finish, and says so.
+        Err(Error::Python(error)) if !gave_up && error.type_name.ends_with("CancelledError") => {
+            Err(Error::Cancelled)
         }
         outcome => outcome,
     };

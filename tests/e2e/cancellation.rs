@@ -33,9 +33,15 @@ async fn dropping_a_call_cancels_the_coroutine() {
     let session = app_with("aio", Policy::default())
         .session()
         .expect("session");
-    let call = session.call_json("guarded", &[json!("dropped"), json!(30.0)], &[]);
-    let outcome = tokio::time::timeout(Duration::from_millis(300), call).await;
-    assert!(outcome.is_err(), "the call was still running when dropped");
+    let mut call = Box::pin(session.call_json("guarded", &[json!("dropped"), json!(30.0)], &[]));
+    // Dropped once the coroutine is running, and not before.
+    tokio::select! {
+        outcome = &mut call => panic!("the call finished: {outcome:?}"),
+        seen = wait_for_events(&session, &["dropped:start"]) => {
+            assert_eq!(seen, ["dropped:start"]);
+        }
+    }
+    drop(call);
     let seen = wait_for_events(&session, &["dropped:cancelled", "dropped:finally"]).await;
     assert_eq!(
         seen,
@@ -46,6 +52,22 @@ async fn dropping_a_call_cancels_the_coroutine() {
         .call_json("sleep_echo", &[json!(3), json!(0.01)], &[])
         .await;
     assert_eq!(next.expect("next call"), json!(3));
+}
+
+#[tokio::test]
+async fn a_coroutine_cancelled_inside_python_is_cancelled() {
+    let session = app_with("aio", Policy::default())
+        .session()
+        .expect("session");
+    let error = session
+        .call_json("cancelled_inside", &[], &[])
+        .await
+        .expect_err("another task cancelled it");
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    let next = session
+        .call_json("sleep_echo", &[json!(5), json!(0.0)], &[])
+        .await;
+    assert_eq!(next.expect("the store is healthy"), json!(5));
 }
 
 #[tokio::test]

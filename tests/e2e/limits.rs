@@ -52,15 +52,53 @@ async fn an_async_cpu_loop_times_out_too() {
     let session = app_with("aio", limited(300, 256))
         .session()
         .expect("session");
+    let bump = async || session.call_json("bump", &[], &[]).await.expect("bump");
+    assert_eq!((bump().await, bump().await), (json!(1), json!(2)));
     let error = session
         .call_json("busy_async", &[], &[])
         .await
         .expect_err("spins forever");
     assert!(matches!(error, Error::Timeout(_)), "{error}");
-    let next = session
-        .call_json("sleep_echo", &[json!(1), json!(0.0)], &[])
-        .await;
-    assert_eq!(next.expect("replaced store serves"), json!(1));
+    // A fresh store: the module state starts again.
+    assert_eq!(bump().await, json!(1), "the store was not replaced");
+}
+
+#[tokio::test]
+async fn an_async_cpu_hog_fails_the_other_async_calls_on_its_store() {
+    let session = app_with("aio", limited(1000, 256))
+        .session()
+        .expect("session");
+    let bump = async || session.call_json("bump", &[], &[]).await.expect("bump");
+    assert_eq!(bump().await, json!(1));
+    // Three naps of 0.2 s, then a call that spins once all three nap: the
+    // naps would be done in 0.2 s, but the event loop never comes back.
+    let naps: Vec<_> = (0..3)
+        .map(|i| session.call_json("nap_echo", &[json!(i), json!(0.2)], &[]))
+        .collect();
+    let hog = session.call_json("hog_after", &[json!(3)], &[]);
+    let (naps, hogged) = tokio::join!(futures::future::join_all(naps), hog);
+    assert!(matches!(hogged, Err(Error::Timeout(_))), "{hogged:?}");
+    for nap in naps {
+        let error = nap.expect_err("the hog held the loop past its limit");
+        assert!(matches!(error, Error::Timeout(_)), "{error}");
+    }
+    assert_eq!(bump().await, json!(1), "the store was not replaced");
+}
+
+#[tokio::test]
+async fn a_trap_is_an_error_and_the_store_is_replaced() {
+    let session = app_with("basics", limited(10_000, 256))
+        .session()
+        .expect("session");
+    let count = async || session.call_json("count", &[], &[]).await.expect("count");
+    assert_eq!((count().await, count().await), (json!(1), json!(2)));
+    // `os.abort()` is wasm `unreachable`: no Python exception, a trap.
+    let error = session
+        .call_json("abort", &[], &[])
+        .await
+        .expect_err("aborts");
+    assert!(matches!(&error, Error::Trap(_)), "{error}");
+    assert_eq!(count().await, json!(1), "the store was not replaced");
 }
 
 #[tokio::test]
