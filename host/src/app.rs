@@ -294,6 +294,11 @@ impl App {
         self.shared.policy.timeout
     }
 
+    /// The memory limit of each store, in bytes, from the policy.
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.shared.policy.memory
+    }
+
     fn spawn_worker(&self) -> Result<WorkerHandle> {
         WorkerHandle::spawn(Arc::clone(&self.shared))
             .map_err(|e| Error::Other(anyhow::anyhow!("failed to start a store thread: {e}")))

@@ -137,6 +137,11 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
         "workers": load.workers,
         "pending": load.pending,
         "max_pending": load.max_pending,
+        "limits": {
+            "timeout_ms": state.dispatcher.app().timeout().map(|t| t.as_millis()),
+            "memory_bytes": state.dispatcher.app().memory_limit(),
+            "max_result_bytes": state.max_result_bytes,
+        },
     }))
     .into_response()
 }

@@ -164,6 +164,8 @@ fn hostile_guests_get_clear_errors_while_healthy_requests_succeed() {
             json!([100]),
             Expect::Refused(500, "result_too_large"),
         ),
+        // A trap (wasm `unreachable`) costs its store, not the server.
+        case("abort", json!([]), Expect::Refused(500, "trap")),
     ];
 
     // Healthy traffic, sync and async, for as long as the attacks run.

@@ -278,28 +278,69 @@ fn every_outcome_has_its_status() {
     );
 }
 
-#[test]
-fn past_the_bounded_queue_requests_get_503() {
-    let server = Served::fixture("hostile", &["--workers", "1", "--max-pending", "2"]);
-    let address = server.address.clone();
-    let slow: Vec<_> = (0..2)
-        .map(|i| {
-            let address = address.clone();
-            std::thread::spawn(move || {
-                let body = json!([i, 1, 1.5]).to_string();
-                request(&address, "POST", "/call/slow_add", &body)
-            })
+/// A file that gated calls (`wait_for_file`) wait for: they return once
+/// the test opens it.
+struct Gate {
+    dir: PathBuf,
+}
+
+impl Gate {
+    fn new(name: &str) -> Gate {
+        let dir = cache_dir()
+            .join("gates")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("gate dir");
+        Gate { dir }
+    }
+
+    /// The `--dir` flag that shows the gate's folder to the guest as `/gate`.
+    fn grant(&self) -> String {
+        format!("{}:/gate", self.dir.display())
+    }
+
+    /// Starts a call that waits for the gate, on its own thread.
+    fn wait(&self, address: &str) -> std::thread::JoinHandle<Reply> {
+        let address = address.to_owned();
+        std::thread::spawn(move || {
+            request(&address, "POST", "/call/wait_for_file", r#"["/gate/open"]"#)
         })
-        .collect();
-    // Wait until both are admitted.
+    }
+
+    fn open(&self) {
+        std::fs::write(self.dir.join("open"), "opened").expect("open the gate");
+    }
+}
+
+/// Waits until `/healthz` counts `pending` requests admitted.
+fn wait_for_pending(server: &Served, pending: usize) {
     let started = Instant::now();
-    while server.get("/healthz").body["pending"] != 2 {
+    while server.get("/healthz").body["pending"] != pending {
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never admitted"
+            started.elapsed() < Duration::from_secs(20),
+            "never {pending} pending: {:?}",
+            server.get("/healthz").body
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+#[test]
+fn past_the_bounded_queue_requests_get_503() {
+    let gate = Gate::new("queue");
+    let server = Served::fixture(
+        "hostile",
+        &[
+            "--workers",
+            "1",
+            "--max-pending",
+            "2",
+            "--dir",
+            &gate.grant(),
+        ],
+    );
+    let waiting = [gate.wait(&server.address), gate.wait(&server.address)];
+    wait_for_pending(&server, 2);
     let reply = server.call("add", &json!([1, 1]));
     assert_eq!(reply.status, 503, "{:?}", reply.body);
     assert_eq!(reply.body["error"], "busy");
@@ -308,12 +349,79 @@ fn past_the_bounded_queue_requests_get_503() {
         "{}",
         reply.headers
     );
-    for (i, handle) in slow.into_iter().enumerate() {
+    gate.open();
+    for handle in waiting {
         let reply = handle.join().expect("thread");
-        assert_eq!((reply.status, &reply.body), (200, &json!(i + 1)));
+        assert_eq!((reply.status, &reply.body), (200, &json!("opened")));
     }
     let reply = server.call("add", &json!([1, 1]));
     assert_eq!(reply.status, 200, "admitted again once the queue drains");
+}
+
+#[test]
+fn serve_caps_time_memory_results_and_admission_by_default() {
+    let server = Served::fixture("hostile", &["--workers", "1"]);
+    let health = server.get("/healthz").body;
+    assert_eq!(health["max_pending"], 128, "128 per worker");
+    assert_eq!(
+        health["limits"],
+        json!({"timeout_ms": 30_000, "memory_bytes": 512 << 20, "max_result_bytes": 16 << 20})
+    );
+    // The caps hold, not only their figures: memory stops at 512 MiB, and a
+    // result of 20 MB is refused while one of 16 MB is sent.
+    let reply = server.call("memory_bomb", &json!([]));
+    assert_eq!(
+        (reply.status, &reply.body["error"]),
+        (500, &json!("memory_limit"))
+    );
+    let reply = server.call("big_result", &json!([20]));
+    assert_eq!(
+        (reply.status, &reply.body["error"]),
+        (500, &json!("result_too_large"))
+    );
+    let reply = server.call("big_result", &json!([16]));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.as_str().map(str::len), Some(16_000_000));
+}
+
+#[test]
+fn max_result_refuses_a_larger_result() {
+    // `big_result(1)` is 1,000,002 bytes of JSON: its quotes and a million x.
+    let server = Served::fixture("hostile", &["--workers", "1", "--max-result", "1000001"]);
+    assert_eq!(
+        server.get("/healthz").body["limits"]["max_result_bytes"],
+        1_000_001
+    );
+    let reply = server.call("big_result", &json!([1]));
+    assert_eq!(reply.status, 500, "{:?}", reply.body);
+    assert_eq!(reply.body["error"], "result_too_large");
+    let loose = Served::fixture("hostile", &["--workers", "1", "--max-result", "1000002"]);
+    assert_eq!(loose.call("big_result", &json!([1])).status, 200);
+    // The store that refused is healthy: nothing was wrong with the guest.
+    assert_eq!(server.call("add", &json!([1, 2])).body, json!(3));
+}
+
+#[test]
+fn a_calls_time_limit_starts_when_it_reaches_its_store() {
+    // Two sync naps of 1.2 s on one store, each under the 2 s limit; the
+    // second waits 1.2 s for the store first, and is not charged for it.
+    let server = Served::fixture("hostile", &["--workers", "1", "--timeout", "2s"]);
+    let naps: Vec<_> = (0..2)
+        .map(|_| {
+            let address = server.address.clone();
+            std::thread::spawn(move || request(&address, "POST", "/call/nap", "[1.2]"))
+        })
+        .collect();
+    for nap in naps {
+        let reply = nap.join().expect("thread");
+        assert_eq!((reply.status, &reply.body), (200, &json!(1.2)));
+    }
+    // The limit itself holds.
+    let reply = server.call("nap", &json!([2.5]));
+    assert_eq!(
+        (reply.status, &reply.body["error"]),
+        (504, &json!("timeout"))
+    );
 }
 
 #[test]
@@ -377,27 +485,13 @@ fn a_client_that_disconnects_cancels_the_python_call() {
 
 #[test]
 fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
-    let mut server = Served::fixture("hostile", &["--workers", "1"]);
-    let address = server.address.clone();
-    let in_flight = std::thread::spawn(move || {
-        request(
-            &address,
-            "POST",
-            "/call/slow_add",
-            &json!([20, 22, 3.0]).to_string(),
-        )
-    });
-    let started = Instant::now();
-    while server.get("/healthz").body["pending"] != 1 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never admitted"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let gate = Gate::new("drain");
+    let mut server = Served::fixture("hostile", &["--workers", "1", "--dir", &gate.grant()]);
+    let in_flight = gate.wait(&server.address);
+    wait_for_pending(&server, 1);
     server.terminate();
-    // During the drain: new connections are refused while the 3 s call is
-    // still running.
+    // During the drain new connections are refused, while the call waits
+    // for the gate: it cannot finish before the test opens it.
     let draining = Instant::now();
     while TcpStream::connect(&server.address).is_ok() {
         assert!(
@@ -407,13 +501,38 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
-        !in_flight.is_finished(),
-        "the call was not in flight when new connections stopped"
+        server.child.try_wait().expect("try_wait").is_none(),
+        "exited before the call finished"
     );
+    gate.open();
     let reply = in_flight.join().expect("thread");
-    assert_eq!((reply.status, &reply.body), (200, &json!(42)));
+    assert_eq!((reply.status, &reply.body), (200, &json!("opened")));
     let status = server.wait(Duration::from_secs(20));
     assert!(status.success(), "{status:?}\n{}", server.log());
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let gate = Gate::new("second-signal");
+    let mut server = Served::fixture("hostile", &["--workers", "1", "--dir", &gate.grant()]);
+    let in_flight = gate.wait(&server.address);
+    wait_for_pending(&server, 1);
+    server.terminate();
+    let started = Instant::now();
+    while !server.log().contains("shutting down") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.terminate();
+    // The gate stays shut: the call in flight is abandoned.
+    let status = server.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130), "{}", server.log());
+    assert!(!gate.dir.join("open").exists());
+    let _ = in_flight.join();
 }
 
 /// `POST /call/{function}` of a generator: the status, the headers, and the
@@ -471,4 +590,38 @@ fn generators_stream_ndjson_lines() {
     let reply = served.call("point", &json!([2]));
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, json!({"x": 2, "y": 1.0, "label": "p2"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_server_mounts_in_an_axum_app() {
+    let server =
+        snakebox::serve::Server::new(&app("hostile"), snakebox::serve::ServeOptions::new(1))
+            .expect("server");
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "\"home\"" }))
+        .nest("/python", server.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let served = tokio::spawn(async move { axum::serve(listener, router).await });
+    let replies = tokio::task::spawn_blocking(move || {
+        [
+            request(&address, "GET", "/", ""),
+            request(&address, "POST", "/python/call/add", "[2, 40]"),
+            request(&address, "POST", "/python/call/fail", r#"["boom"]"#),
+            request(&address, "GET", "/python/healthz", ""),
+        ]
+    })
+    .await
+    .expect("client");
+    let [home, add, fail, health] = replies;
+    assert_eq!((home.status, home.body), (200, json!("home")));
+    assert_eq!((add.status, add.body), (200, json!(42)));
+    assert_eq!(
+        (fail.status, &fail.body["type"]),
+        (422, &json!("ValueError"))
+    );
+    assert_eq!((health.status, &health.body["workers"]), (200, &json!(1)));
+    served.abort();
 }

@@ -94,7 +94,7 @@ impl Names {
             }),
             Type::Bool => json!({ "type": "boolean" }),
             Type::Str => json!({ "type": "string" }),
-            Type::Bytes => json!({
+            Type::Bytes | Type::ByteArray => json!({
                 "anyOf": [
                     { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 255 } },
                     { "type": "string", "description": "taken as its UTF-8 bytes" },
@@ -394,8 +394,18 @@ fn health() -> Value {
                     "workers": { "type": "integer" },
                     "pending": { "type": "integer" },
                     "max_pending": { "type": "integer" },
+                    "limits": {
+                        "type": "object",
+                        "description": "what each call may use: null is no limit",
+                        "properties": {
+                            "timeout_ms": { "type": ["integer", "null"] },
+                            "memory_bytes": { "type": ["integer", "null"] },
+                            "max_result_bytes": { "type": "integer" },
+                        },
+                        "required": ["timeout_ms", "memory_bytes", "max_result_bytes"],
+                    },
                 },
-                "required": ["status", "workers", "pending", "max_pending"],
+                "required": ["status", "workers", "pending", "max_pending", "limits"],
             } } },
         } },
     } })
