@@ -178,7 +178,10 @@ fn run(
                 Err(error) => {
                     let memory = store.data().memory.hit.then(|| store.data().memory.limit());
                     fail_inflight(&inflight, &error, memory.flatten());
-                    tracing::warn!("discarding a store after: {error:#}");
+                    // The cause in one line; the guest's wasm backtrace
+                    // only when asked for (`SNAKEBOX_LOG=debug`).
+                    tracing::warn!("discarding a store: {}", error.root_cause());
+                    tracing::debug!("the store was discarded after: {error:?}");
                 }
             }
         }
@@ -228,10 +231,25 @@ fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Opt
                 culprit_name.as_deref().unwrap_or("unknown")
             )),
             (None, Some(limit)) => Error::MemoryLimit(limit),
-            (None, None) => Error::Trap(format!("{error:#}")),
+            (None, None) => Error::Trap(trap_message(error)),
         };
         let _ = pending.reply.send(Err(outcome));
     }
+}
+
+/// A trap in one line: its cause and the guest function it happened in
+/// (`wasm trap: wasm \`unreachable\` instruction executed, in libc.so!abort`).
+/// The whole wasm backtrace is logged at debug level.
+fn trap_message(error: &wasmtime::Error) -> String {
+    let place = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .and_then(|backtrace| backtrace.frames().first())
+        .map(|frame| {
+            let module = frame.module().name().unwrap_or("<unknown>");
+            let function = frame.func_name().unwrap_or("<unknown>");
+            format!(", in {module}!{function}")
+        });
+    format!("{}{}", error.root_cause(), place.unwrap_or_default())
 }
 
 /// Why a store stopped serving.
@@ -380,7 +398,7 @@ async fn call(
     entry.deadline().set(None);
     let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
-        Err(error) => Err(Error::Trap(format!("{error:#}"))),
+        Err(error) => Err(Error::Trap(trap_message(&error))),
     };
     // A call that ran into the memory limit and survived it (Python raised
     // `MemoryError`): the store is replaced once its calls finish, and the
