@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{cache_dir, component, snakebox, stderr, stdout};
+use crate::util::{cache_dir, component, snakebox, snakebox_with_env, stderr, stdout};
 
 const DEMO: &str = "examples/async_demo.py";
 
@@ -366,5 +366,116 @@ fn long_steps_show_a_spinner_with_the_time_at_a_terminal() {
     assert!(
         screen.contains("helper.py:2:12: error: SyntaxError"),
         "{screen:?}"
+    );
+}
+
+/// Runs `snakebox` and expects success; its stdout.
+fn succeeds(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = snakebox_with_env(args, env);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    stdout(&output)
+}
+
+/// Runs `snakebox` and expects exit status 1; its stderr.
+fn fails(args: &[&str]) -> String {
+    let output = snakebox(args);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{args:?}: {}",
+        stdout(&output)
+    );
+    stderr(&output)
+}
+
+#[test]
+fn sandbox_flags_take_effect_on_call_and_run() {
+    let hostile = component("hostile").display().to_string();
+    let source = "tests/fixtures/hostile.py";
+    // --timeout stops a loop; --memory stops an allocation.
+    let error = fails(&["call", &hostile, "spin", "--timeout", "300ms"]);
+    assert!(error.contains("time limit of 300ms"), "{error}");
+    let error = fails(&["run", source, "memory_bomb", "--memory", "64MiB"]);
+    assert!(
+        error.contains(&format!("memory limit of {} bytes", 64 << 20)),
+        "{error}"
+    );
+    // --dir grants a folder, read-write or read-only, and nothing else.
+    let dir = cache_dir().join(format!("cli-sandbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let grant = format!("{}:/data", dir.display());
+    let note = "\"/data/note.txt\"";
+    assert_eq!(
+        succeeds(
+            &[
+                "call",
+                &hostile,
+                "write_file",
+                note,
+                "\"hi\"",
+                "--dir",
+                &grant
+            ],
+            &[]
+        ),
+        "2"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("note.txt")).expect("written on the host"),
+        "hi"
+    );
+    let read_only = format!("{grant}:ro");
+    assert_eq!(
+        succeeds(
+            &["run", source, "read_file", note, "--dir", &read_only],
+            &[]
+        ),
+        "\"hi\""
+    );
+    let error = fails(&[
+        "call",
+        &hostile,
+        "write_file",
+        note,
+        "\"no\"",
+        "--dir",
+        &read_only,
+    ]);
+    assert!(error.contains("PermissionError"), "{error}");
+    let error = fails(&["call", &hostile, "read_file", note]);
+    assert!(error.contains("FileNotFoundError"), "{error}");
+    // --env NAME=VALUE sets a variable; --env NAME passes the host's own.
+    let env = [("SNAKEBOX_TEST_SECRET", "hunter2")];
+    let granted = succeeds(
+        &[
+            "call",
+            &hostile,
+            "env_names",
+            "--env",
+            "GRANTED=yes",
+            "--env",
+            "SNAKEBOX_TEST_SECRET",
+        ],
+        &env,
+    );
+    assert_eq!(granted, r#"["GRANTED","SNAKEBOX_TEST_SECRET"]"#);
+    let secret = "\"SNAKEBOX_TEST_SECRET\"";
+    let passed = succeeds(
+        &[
+            "run",
+            source,
+            "get_env",
+            secret,
+            "--env",
+            "SNAKEBOX_TEST_SECRET",
+        ],
+        &env,
+    );
+    assert_eq!(passed, "\"hunter2\"");
+    let error = fails(&["call", &hostile, "get_env", secret]);
+    assert!(
+        error.contains("KeyError"),
+        "nothing is passed by default: {error}"
     );
 }

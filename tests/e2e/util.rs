@@ -105,9 +105,15 @@ pub fn app_with(name: &str, policy: Policy) -> App {
 
 /// Runs the `snakebox` binary with the shared cache.
 pub fn snakebox(args: &[&str]) -> Output {
+    snakebox_with_env(args, &[])
+}
+
+/// Runs the `snakebox` binary with the shared cache and more environment.
+pub fn snakebox_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snakebox"))
         .args(args)
         .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .envs(env.iter().copied())
         .current_dir(root())
         .output()
         .expect("snakebox runs")
