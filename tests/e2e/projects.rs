@@ -86,6 +86,25 @@ fn a_changed_module_is_rebuilt_without_running_pip_again() {
 }
 
 #[test]
+fn requirements_come_from_a_pyproject_too() {
+    let output = snakebox(&[
+        "run",
+        "tests/fixtures/pypi/dates.py",
+        "--requirements",
+        "tests/fixtures/pypi/pyproject.toml",
+        "months_between",
+        "\"2024-01-15\"",
+        "\"2025-03-20\"",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "14",
+        "dateutil, from [project] dependencies"
+    );
+}
+
+#[test]
 fn a_package_without_a_pure_python_build_is_named_at_build_time() {
     let options = BuildOptions {
         requirements: Some(root().join("tests/fixtures/pypi/native-requirements.txt")),
@@ -145,7 +164,8 @@ async fn a_package_folder_is_one_world_with_an_interface_per_module() {
             "animals.describe",
             "animals.count",
             "care_feeding.feed",
-            "care_feeding.count"
+            "care_feeding.count",
+            "keepers.on_duty"
         ]
     );
     let interfaces: Vec<&str> = app
@@ -176,6 +196,27 @@ async fn a_package_folder_is_one_world_with_an_interface_per_module() {
         .await
         .expect("a name used once needs no module");
     assert_eq!(fed, json!("fed bob 5 g"));
+    // By the full WIT name that `inspect` lists, too.
+    let described = call(
+        &app,
+        "snakebox-py:zoo/animals#describe",
+        &[json!({"name": "cy", "legs": 2})],
+    )
+    .await
+    .expect("the full WIT name");
+    assert_eq!(described, json!("CY has 2 legs"));
+    // `keepers.py` is unannotated; the stub beside it gives the types.
+    let keepers = app.function("keepers.on_duty").expect("exported");
+    assert_eq!(
+        keepers.python_signature().as_deref(),
+        Some("def on_duty(day: str) -> list[str]")
+    );
+    assert_eq!(
+        call(&app, "keepers.on_duty", &[json!("monday")])
+            .await
+            .expect("on_duty"),
+        json!(["ada", "bob"])
+    );
     assert_eq!(
         call(&app, "version", &[]).await.expect("__init__"),
         json!("1.0")
@@ -206,6 +247,29 @@ fn the_cli_prints_a_package_world_and_calls_into_it() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     assert!(!text.contains("names"), "private modules stay out:\n{text}");
+    assert!(
+        text.contains("on-duty: func(day: string) -> result<list<string>, python-error>;"),
+        "the stub beside keepers.py types it:\n{text}"
+    );
+    assert!(
+        !stderr(&wit).contains("SB112"),
+        "nothing is left untyped: {}",
+        stderr(&wit)
+    );
+    // `inspect` lists each module's functions by their full WIT names.
+    let wasm = crate::util::component("zoo");
+    let inspected = snakebox(&["inspect", wasm.to_str().expect("UTF-8 path")]);
+    assert!(inspected.status.success(), "{}", stderr(&inspected));
+    let listing = stdout(&inspected);
+    for line in [
+        "snakebox-py:zoo/animals#describe: func(animal: record { name: string, legs: s64 }) -> result<string, python-error>",
+        "def describe(animal: Animal) -> str",
+        "snakebox-py:zoo/care-feeding#feed: async func(name: string, grams: option<s64>) -> result<string, python-error>",
+        "snakebox-py:zoo/keepers#on-duty: func(day: string) -> result<list<string>, python-error>",
+        "The keepers on duty on `day`.",
+    ] {
+        assert!(listing.contains(line), "missing {line:?} in:\n{listing}");
+    }
     let ran = snakebox(&["run", folder, "animals.count"]);
     assert!(ran.status.success(), "{}", stderr(&ran));
     assert_eq!(stdout(&ran).trim(), "3");
