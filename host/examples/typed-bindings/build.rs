@@ -1,11 +1,16 @@
 //! Generates `$OUT_DIR/inventory.rs` from `python/inventory.py`, with the
 //! component built from it, and the same for the shared JSON corpus of the
 //! end-to-end tests, which `tests/corpus.rs` reads through typed bindings,
+//! for their type table, whose parameter kinds `tests/kinds.rs` calls,
 //! and for the host-functions fixture, whose host `tests/host.rs` implements
 //! as the generated trait.
 
 fn main() {
-    for module in ["python/inventory.py", "../../../tests/fixtures/corpus.py"] {
+    for module in [
+        "python/inventory.py",
+        "../../../tests/fixtures/corpus.py",
+        "../../../tests/fixtures/types_table.py",
+    ] {
         if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
             println!("cargo::error={error}");
         }
