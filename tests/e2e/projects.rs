@@ -149,6 +149,24 @@ async fn packages_with_relative_and_lazy_imports_run() {
 }
 
 #[tokio::test]
+async fn a_module_imports_the_packages_beside_it() {
+    // `helpers/` sits beside `app.py`; `setup.py` too, and it must not run.
+    let app = app("tests/fixtures/beside/app.py");
+    assert_eq!(
+        call(&app, "greet", &[json!("ada")])
+            .await
+            .expect("a package beside it"),
+        json!("HELLO ADA!")
+    );
+    assert_eq!(
+        call(&app, "backwards", &[json!("abc")])
+            .await
+            .expect("its submodule, imported lazily"),
+        json!("cba")
+    );
+}
+
+#[tokio::test]
 async fn a_package_folder_is_one_world_with_an_interface_per_module() {
     let app = app("zoo");
     let names: Vec<&str> = app

@@ -1,7 +1,7 @@
 //! Which Python files go into a component, and how the entry module is imported.
 //!
-//! A module on its own is imported by its stem, with the `.py` files beside
-//! it. A module inside a package (a folder with `__init__.py`) is imported by
+//! A module on its own is imported by its stem, with the `.py` files and
+//! the packages beside it. A module inside a package (a folder with `__init__.py`) is imported by
 //! its dotted name, with the whole package from its top folder, so relative
 //! imports and lazily imported submodules work at run time.
 
@@ -35,11 +35,19 @@ impl Layout {
             .unwrap_or_default()
             .to_owned();
         if !dir.join("__init__.py").is_file() {
+            // The modules beside it, and the packages beside it (folders
+            // with `__init__.py`), which it may import as `import helpers`.
             let mut files = Vec::new();
             for entry in read_dir(&dir)? {
                 let is_module = entry.extension().is_some_and(|ext| ext == "py") && entry.is_file();
+                let name = file_name(&entry);
+                let is_package = entry.join("__init__.py").is_file()
+                    && !SKIPPED_DIRS.contains(&name.as_str())
+                    && !name.starts_with('.');
                 if is_module {
-                    files.push((file_name(&entry), read(&entry)?));
+                    files.push((name, read(&entry)?));
+                } else if is_package {
+                    collect(&entry, &dir, &mut files)?;
                 }
             }
             files.sort();
@@ -78,14 +86,14 @@ impl Layout {
 }
 
 impl Layout {
-    /// The dotted names of the package's other modules, to bundle them all.
+    /// The dotted names of the packages' other modules, to bundle them all.
+    /// The modules beside a module on its own are left to its imports: one
+    /// of them may be a script (`setup.py`) that must not run at build time.
     pub(crate) fn other_modules(&self) -> Vec<String> {
-        if !self.import_name.contains('.') && !self.files.iter().any(|(name, _)| name.contains('/'))
-        {
-            return Vec::new();
-        }
+        let alone = !self.import_name.contains('.');
         self.files
             .iter()
+            .filter(|(name, _)| !alone || name.contains('/'))
             .filter_map(|(name, _)| name.strip_suffix(".py"))
             .map(|path| path.trim_end_matches("/__init__").replace('/', "."))
             .filter(|module| *module != self.import_name)
