@@ -21,6 +21,28 @@ from .calls import Export, Param, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
 _timers.install()
 _output.install()
 
+
+def _bundle_codecs() -> None:
+    """Imports every codec of the standard library while the component is built.
+
+    Codecs are looked up by name, and imported, only when first used
+    (``"x".encode("punycode")``, ``codecs.lookup("idna")``); at run time the
+    component has no files to import them from. A codec that needs a C
+    module the WASI build lacks is left out.
+    """
+    import encodings
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(encodings.__path__):
+        try:
+            importlib.import_module(f"encodings.{info.name}")
+        except Exception:
+            pass
+
+
+_bundle_codecs()
+
 __all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
 

@@ -99,3 +99,49 @@ async fn defaults_and_keywords_follow_python() {
         json!("Yo, Bo!")
     );
 }
+
+#[tokio::test]
+async fn every_codec_of_the_standard_library_is_there() {
+    // Codecs are imported by name on first use, which a component cannot do
+    // at run time: each is bundled, and encodes as native python3 does.
+    let cases = [
+        ("bücher", "punycode"),
+        ("bücher.example", "idna"),
+        ("façade", "cp1252"),
+        ("ü€", "utf-16-be"),
+        ("ß", "latin-1"),
+        ("x", "utf_32"),
+        ("ω", "mac-greek"),
+    ];
+    let script =
+        format!("import json; print(json.dumps([list(t.encode(c)) for t, c in {cases:?}]))");
+    let native = std::process::Command::new(snakebox::builder::python())
+        .args(["-c", &script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        native.status.success(),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let expected: Vec<Value> = serde_json::from_slice(&native.stdout).expect("JSON");
+    for ((text, codec), expected) in cases.iter().zip(expected) {
+        assert_eq!(
+            echo("encode", &[json!(text), json!(codec)]).await,
+            expected,
+            "{codec}"
+        );
+    }
+    let error = call(
+        &app("basics"),
+        "encode",
+        &[json!("x"), json!("no-such-codec")],
+    )
+    .await
+    .expect_err("unknown");
+    assert_eq!(
+        error.python().map(|p| p.type_name.as_str()),
+        Some("LookupError"),
+        "{error}"
+    );
+}
