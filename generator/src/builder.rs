@@ -502,6 +502,18 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         true => None,
         false => Some(packages::install(&requirements, cache_dir)?),
     };
+    if let (Some(site), Some((_, main))) = (
+        &site,
+        glue_files
+            .iter_mut()
+            .find(|(name, _)| name == glue::GLUE_MODULE),
+    ) {
+        // Every module the requirements ship, not only those imported so far.
+        let modules = packages::modules(site);
+        main.push_str(&format!(
+            "\nimport snakebox_guest as _g\n_g.preload({modules:?}, what=\"the requirements\")\n"
+        ));
+    }
     let work = tempdir_in(&cache_dir.join("build"))?;
     let wit_dir = work.join("wit");
     let py_dir = work.join("py");

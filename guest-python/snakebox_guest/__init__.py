@@ -46,20 +46,34 @@ _bundle_codecs()
 __all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
 
-def preload(modules: list[str]) -> None:
+def preload(modules: list[str], what: str = "") -> None:
     """Imports a package's other modules while the component is built.
 
     componentize-py bundles only the modules imported at build time, so a
     submodule imported lazily (``importlib.import_module``, or an ``import``
     inside a function) would be missing at run time. Importing them here puts
-    them in the component. A module that fails to import is reported on the
-    build log and left out.
+    them in the component. A module that fails to import is left out and
+    reported on the build log: each by name, or for ``what`` (the
+    requirements, which ship modules for other platforms) in one line.
     """
     import importlib
     import sys
 
+    failed = []
     for name in modules:
+        if name in sys.modules:
+            continue
         try:
             importlib.import_module(name)
         except Exception as exc:
-            print(f"snakebox: not bundling {name}: {type(exc).__name__}: {exc}", file=sys.__stderr__)
+            failed.append((name, exc))
+    if what and failed:
+        names = ", ".join(name for name, _ in failed[:10])
+        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        print(
+            f"snakebox: {len(failed)} of {len(modules)} modules of {what} do not import here and are left out: {names}{more}",
+            file=sys.__stderr__,
+        )
+        return
+    for name, exc in failed:
+        print(f"snakebox: not bundling {name}: {type(exc).__name__}: {exc}", file=sys.__stderr__)

@@ -85,6 +85,45 @@ fn a_changed_module_is_rebuilt_without_running_pip_again() {
     assert!(!started.contains("-m pip"), "pip ran again: {started}");
 }
 
+#[tokio::test]
+async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
+    let options = BuildOptions {
+        requirements: Some(root().join("tests/fixtures/pypi/lazy-requirements.txt")),
+        ..BuildOptions::default()
+    };
+    let source = fixture("tests/fixtures/pypi/lazy.py");
+    let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
+    let app = runtime().load(&built.wasm).expect("loads");
+    let rows = json!([["name", "legs"], ["ada", "4"], ["bob", "2"]]);
+    let table = call(&app, "table", std::slice::from_ref(&rows))
+        .await
+        .expect("tabulate, imported lazily");
+    // The same call under native python3, with the same tabulate.
+    let tabulate = crate::util::python_tool("tabulate==0.9.0");
+    let script = format!(
+        "import json, tabulate; print(json.dumps(tabulate.tabulate({rows}, headers='firstrow')))"
+    );
+    let native = std::process::Command::new(builder::python())
+        .args(["-c", &script])
+        .env("PYTHONPATH", &tabulate)
+        .output()
+        .expect("python3 runs");
+    assert!(native.status.success(), "{}", stderr(&native));
+    assert_eq!(
+        table,
+        serde_json::from_slice::<serde_json::Value>(&native.stdout).expect("JSON")
+    );
+    // A submodule nothing imported, loaded by its name.
+    let easter = call(
+        &app,
+        "by_name",
+        &[json!("dateutil.easter"), json!("EASTER_ORTHODOX")],
+    )
+    .await
+    .expect("importlib.import_module by name");
+    assert_eq!(easter, json!("2"));
+}
+
 #[test]
 fn requirements_come_from_a_pyproject_too() {
     let output = snakebox(&[

@@ -122,6 +122,72 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
     Ok(dir)
 }
 
+/// Folders of an installed distribution that are never imported at build
+/// time: its tests, and what pip installs besides modules.
+const NOT_IMPORTED: &[&str] = &["tests", "test", "testing", "__pycache__", "bin"];
+
+/// Every module the installed requirements ship, by dotted name, so that
+/// the build imports them all: a module imported lazily (`import tabulate`
+/// inside a function, `importlib.import_module` by name) is then in the
+/// component too. Tests, `__main__` modules and names that are not Python
+/// identifiers are left out.
+pub(crate) fn modules(site: &Path) -> Vec<String> {
+    let mut modules = Vec::new();
+    collect_modules(site, &mut Vec::new(), &mut modules);
+    modules.sort();
+    modules
+}
+
+fn collect_modules(dir: &Path, package: &mut Vec<String>, modules: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for entry in entries {
+        let Some(name) = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        if entry.is_dir() {
+            if NOT_IMPORTED.contains(&name.as_str())
+                || !is_identifier(&name)
+                || !entry.join("__init__.py").is_file()
+            {
+                continue;
+            }
+            package.push(name);
+            collect_modules(&entry, package, modules);
+            package.pop();
+        } else if let Some(stem) = name.strip_suffix(".py") {
+            if !is_identifier(stem)
+                || stem == "__main__"
+                || (package.is_empty() && stem == "__init__")
+            {
+                continue;
+            }
+            let mut dotted = package.clone();
+            if stem != "__init__" {
+                dotted.push(stem.to_owned());
+            }
+            if !dotted.is_empty() {
+                modules.push(dotted.join("."));
+            }
+        }
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Names the package that has no pure-Python build, when pip says so.
 fn explain_failure(log: &str) -> String {
     let missing = log
@@ -144,5 +210,35 @@ fn plural(count: usize) -> String {
         "1 requirement".into()
     } else {
         format!("{count} requirements")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::modules;
+
+    #[test]
+    fn every_module_of_a_site_folder_but_tests_and_scripts() {
+        let site = std::env::temp_dir().join(format!("snakebox-site-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&site);
+        for file in [
+            "six.py",
+            "tabulate/__init__.py",
+            "tabulate/version.py",
+            "tabulate/__main__.py",
+            "tabulate/tests/__init__.py",
+            "tabulate/tests/test_api.py",
+            "tabulate/data/not_a_package.py",
+            "tabulate-0.9.0.dist-info/METADATA",
+            "bin/tabulate",
+            "not-a-name.py",
+        ] {
+            let path = site.join(file);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("folders");
+            std::fs::write(&path, "").expect("a file");
+        }
+        let found = modules(&site);
+        let _ = std::fs::remove_dir_all(&site);
+        assert_eq!(found, ["six", "tabulate", "tabulate.version"]);
     }
 }
