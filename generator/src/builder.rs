@@ -78,6 +78,10 @@ const GUEST_FILES: &[(&str, &str)] = &[
         include_str!("../guest/snakebox_guest/output.py"),
     ),
     (
+        "standins.py",
+        include_str!("../guest/snakebox_guest/standins.py"),
+    ),
+    (
         "timers.py",
         include_str!("../guest/snakebox_guest/timers.py"),
     ),

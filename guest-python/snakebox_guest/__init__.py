@@ -10,16 +10,20 @@ code, and gives the generated glue one place to call into:
 - ``convert``: checks and converts values between Python and WIT.
 - ``output``: sends ``print`` and ``logging`` to the host, tagged with the
   function that produced them.
+- ``standins``: importable stand-ins for the C modules CPython on WASI
+  lacks (``_bz2``, ``_lzma``, ``ctypes``), which raise when used.
 
 Importing this package installs the timers and the output redirection.
 """
 
 from . import timers as _timers
 from . import output as _output
+from . import standins as _standins
 from .calls import Export, Param, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
 
 _timers.install()
 _output.install()
+_standins.install()
 
 
 def _bundle_codecs() -> None:

@@ -110,3 +110,29 @@ async fn bad_arguments_never_reach_the_guest() {
         .expect_err("no such function");
     assert!(matches!(error, Error::NoSuchFunction(_)), "{error}");
 }
+
+#[tokio::test]
+async fn modules_the_sandbox_lacks_import_and_raise_when_used() {
+    // `basics` imports bz2, lzma and ctypes at the top, as packages do; the
+    // build succeeded, and each says what is missing when it is used.
+    let basics = app("basics");
+    for (function, args, what) in [
+        ("compressed", vec![json!("abc"), json!("bz2")], "bz2"),
+        ("compressed", vec![json!("abc"), json!("lzma")], "lzma"),
+        ("c_int_size", vec![], "ctypes"),
+    ] {
+        let error = call(&basics, function, &args)
+            .await
+            .expect_err("unavailable");
+        let python = error.python().unwrap_or_else(|| panic!("{what}: {error}"));
+        assert_eq!(python.type_name, "ModuleNotFoundError", "{what}");
+        assert!(
+            python
+                .message
+                .starts_with(&format!("{what} is not available in the sandbox")),
+            "{what}: {}",
+            python.message
+        );
+    }
+    still_serves(&basics).await;
+}
