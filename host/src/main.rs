@@ -85,6 +85,15 @@ enum Command {
         #[command(flatten)]
         call: CallArgs,
     },
+    /// Compile a component into the cache ahead of time (a .py module is
+    /// built first), so that the first call or request on this machine, or
+    /// in an image built with it, starts without compiling.
+    Precompile {
+        /// The component, or a Python module or package folder.
+        app: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
     /// Serve a component's functions over HTTP (a .py module is built first).
     Serve {
         /// The component, or a Python module.
@@ -276,7 +285,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             call_function(&component, call)
         }
         Command::Serve { app, build, serve } => serve_app(&app, &build, serve),
+        Command::Precompile { app, build } => {
+            let component = match is_python(&app) {
+                true => build_with(&app, &build)?,
+                false => app,
+            };
+            let runtime = Runtime::new()?;
+            // Nothing is called: the host functions need no binding here.
+            let mut policy = Policy::default();
+            policy.host.allow_unbound();
+            runtime.load_with(&component, policy)?;
+            let cache = runtime
+                .cache_dir()
+                .map_or_else(|| "no cache".to_owned(), |dir| dir.display().to_string());
+            match runtime.compilations() {
+                0 => eprintln!("{} was compiled already ({cache})", component.display()),
+                _ => eprintln!("compiled {} into {cache}", component.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// A Python module, stub or package folder, to build before loading.
+fn is_python(path: &Path) -> bool {
+    path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi")
 }
 
 fn serve_app(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -285,8 +318,7 @@ fn serve_app(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<
     // caps time and memory unless told otherwise.
     policy.timeout.get_or_insert(Duration::from_secs(30));
     policy.memory.get_or_insert(512 << 20);
-    let is_python = path.is_dir() || path.extension().is_some_and(|e| e == "py" || e == "pyi");
-    let component = match is_python {
+    let component = match is_python(path) {
         true => build_with(path, build)?,
         false => path.to_owned(),
     };

@@ -479,3 +479,30 @@ fn sandbox_flags_take_effect_on_call_and_run() {
         "nothing is passed by default: {error}"
     );
 }
+
+#[test]
+fn precompile_fills_the_cache_so_the_first_call_compiles_nothing() {
+    let cache = cache_dir().join(format!("precompiled-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let cache_env = cache.to_str().expect("UTF-8 path");
+    let env = [("SNAKEBOX_CACHE_DIR", cache_env)];
+    let basics = component("basics").display().to_string();
+    let first = snakebox_with_env(&["precompile", &basics], &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("compiled ") && stderr(&first).contains(cache_env),
+        "{}",
+        stderr(&first)
+    );
+    let again = snakebox_with_env(&["precompile", &basics], &env);
+    assert!(
+        stderr(&again).contains("was compiled already"),
+        "{}",
+        stderr(&again)
+    );
+    // A new process with that cache: the first call compiles nothing.
+    let call = snakebox_with_env(&["call", &basics, "add", "1", "2"], &env);
+    assert_eq!(stdout(&call), "3", "{}", stderr(&call));
+    assert!(!stderr(&call).contains("compiling"), "{}", stderr(&call));
+    let _ = std::fs::remove_dir_all(&cache);
+}
