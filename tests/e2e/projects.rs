@@ -124,6 +124,61 @@ async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
     assert_eq!(easter, json!("2"));
 }
 
+#[tokio::test]
+async fn packages_without_a_pure_wheel_run_on_their_pure_half() {
+    // jinja2 needs MarkupSafe; none of MarkupSafe, PyYAML and msgpack has a
+    // pure wheel on PyPI, and each works without its native speedups.
+    let options = BuildOptions {
+        requirements: Some(root().join("tests/fixtures/pypi/speedups-requirements.txt")),
+        ..BuildOptions::default()
+    };
+    let source = fixture("tests/fixtures/pypi/speedups.py");
+    let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
+    let app = runtime().load(&built.wasm).expect("loads");
+    assert_eq!(
+        call(&app, "halves", &[]).await.expect("halves"),
+        json!(["markupsafe._native", false, "msgpack.fallback"]),
+        "the pure half runs"
+    );
+    // The same calls under native python3, with the packages' native halves.
+    let paths: Vec<String> = ["jinja2==3.1.6", "pyyaml==6.0.3", "msgpack==1.1.2"]
+        .map(|package| crate::util::python_tool(package).display().to_string())
+        .into();
+    let native = |call: &str| {
+        let script = format!(
+            "import json, sys; sys.path.insert(0, 'tests/fixtures/pypi'); import speedups; print(json.dumps({call}))"
+        );
+        let output = std::process::Command::new(builder::python())
+            .args(["-c", &script])
+            .current_dir(root())
+            .env("PYTHONPATH", paths.join(":"))
+            .output()
+            .expect("python3 runs");
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("JSON")
+    };
+    let template = "<p>{{ name }}</p>";
+    assert_eq!(
+        call(&app, "render", &[json!(template), json!("<b>&")])
+            .await
+            .expect("render"),
+        native(&format!("speedups.render({template:?}, '<b>&')"))
+    );
+    let text = "b: [1, 2.5, null]\na: {x: y}\n";
+    assert_eq!(
+        call(&app, "load_yaml", &[json!(text)])
+            .await
+            .expect("load_yaml"),
+        native(&format!("speedups.load_yaml({text:?})"))
+    );
+    assert_eq!(
+        call(&app, "pack", &[json!([1, 300, -2])])
+            .await
+            .expect("pack"),
+        native("list(speedups.pack([1, 300, -2]))")
+    );
+}
+
 #[test]
 fn requirements_come_from_a_pyproject_too() {
     let output = snakebox(&[

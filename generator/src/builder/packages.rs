@@ -81,34 +81,59 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
     let _step = tracing::info_span!("step", step = "installing packages from PyPI").entered();
     let staging = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let output = pip_install(&python(), &staging)
-        .args([
-            "--no-compile",
-            "--progress-bar",
-            "off",
-            "--only-binary=:all:",
-        ])
-        .args([
-            "--platform",
-            "any",
-            "--implementation",
-            "py",
-            "--abi",
-            "none",
-        ])
-        .args(["--python-version", GUEST_PYTHON])
-        .args(requirements)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
-    if !output.status.success() {
-        let _ = std::fs::remove_dir_all(&staging);
+    // Wheels made here, of packages that run without their native speedups.
+    let pure = dir.with_extension(format!("pure-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&pure);
+    let mut repacked: Vec<String> = Vec::new();
+    let outcome = loop {
+        let output = pip_install(&python(), &staging)
+            .args([
+                "--no-compile",
+                "--progress-bar",
+                "off",
+                "--only-binary=:all:",
+            ])
+            .args([
+                "--platform",
+                "any",
+                "--implementation",
+                "py",
+                "--abi",
+                "none",
+            ])
+            .args(["--python-version", GUEST_PYTHON])
+            .args(match repacked.is_empty() {
+                true => vec![],
+                false => vec!["--find-links".into(), pure.display().to_string()],
+            })
+            .args(requirements)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
+        if output.status.success() {
+            break Ok(());
+        }
         let log = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        return Err(BuildError(explain_failure(&log)));
+        let fallback = missing(&log).filter(|spec| {
+            let name = project_name(spec);
+            PURE_FALLBACK.contains(&name.as_str()) && !repacked.contains(&name)
+        });
+        let Some(spec) = fallback else {
+            break Err(BuildError(explain_failure(&log)));
+        };
+        if let Err(error) = repack_pure(&spec, &pure) {
+            break Err(error);
+        }
+        repacked.push(project_name(&spec));
+    };
+    let _ = std::fs::remove_dir_all(&pure);
+    if let Err(error) = outcome {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
     }
     std::fs::write(staging.join(".snakebox-complete"), requirements.join("\n"))
         .map_err(|e| BuildError(format!("cannot finish {}: {e}", staging.display())))?;
@@ -188,13 +213,107 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Packages with native speedups that work without them: their pure-Python
+/// half is installed when PyPI has no pure wheel of them (MarkupSafe falls
+/// back to `_native`, PyYAML to its pure loader, msgpack to `fallback`).
+const PURE_FALLBACK: &[&str] = &["markupsafe", "pyyaml", "msgpack"];
+
+/// The requirement pip found no pure wheel for, as pip wrote it.
+fn missing(log: &str) -> Option<String> {
+    log.lines()
+        .find_map(|line| line.split("No matching distribution found for ").nth(1))
+        .map(|rest| rest.trim().to_owned())
+}
+
+/// A requirement's project name, normalized as PyPI does (`MarkupSafe>=2`
+/// is `markupsafe`).
+fn project_name(spec: &str) -> String {
+    spec.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .map(|c| match c {
+            '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Takes the CPython 3.14 wheel of `spec` for Linux, leaves its native
+/// modules out, and writes what is left to `into` as a pure wheel, which
+/// the next pip run finds there.
+fn repack_pure(spec: &str, into: &Path) -> Result<()> {
+    tracing::info!("`{spec}` has no pure-Python wheel; installing it without its native speedups");
+    let download = into.join("download");
+    let output = std::process::Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .args(["--no-deps", "--only-binary=:all:", "--progress-bar", "off"])
+        .args([
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+        ])
+        .args(["--python-version", GUEST_PYTHON, "--implementation", "cp"])
+        .args(["--abi", "cp314", "--dest"])
+        .arg(&download)
+        .arg(spec)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
+    if !output.status.success() {
+        return Err(BuildError(format!(
+            "cannot download `{spec}` to install its pure-Python half:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let output = std::process::Command::new(python())
+        .args(["-c", REPACK])
+        .arg(&download)
+        .arg(into)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BuildError(format!("cannot run python3: {e}")))?;
+    let _ = std::fs::remove_dir_all(&download);
+    match output.status.success() {
+        true => Ok(()),
+        false => Err(BuildError(format!(
+            "cannot repack `{spec}` without its native modules:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))),
+    }
+}
+
+/// Copies each wheel in argv[1] to argv[2] as `py3-none-any`, without its
+/// native modules, and with its metadata saying so.
+const REPACK: &str = r#"
+import pathlib, sys, zipfile
+source, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+native = (".so", ".pyd", ".dylib", ".dll")
+for wheel in source.glob("*.whl"):
+    name, version = wheel.name.split("-")[:2]
+    out = target / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename.endswith(native):
+                continue
+            data = src.read(item.filename)
+            if item.filename.endswith(".dist-info/WHEEL"):
+                lines = [l for l in data.decode().splitlines() if not l.startswith(("Tag:", "Root-Is-Purelib:"))]
+                data = ("\n".join(lines + ["Root-Is-Purelib: true", "Tag: py3-none-any"]) + "\n").encode()
+            elif item.filename.endswith(".dist-info/RECORD"):
+                rows = [r for r in data.decode().splitlines() if not r.split(",")[0].endswith(native)]
+                data = ("\n".join(rows) + "\n").encode()
+            dst.writestr(item.filename, data)
+"#;
+
 /// Names the package that has no pure-Python build, when pip says so.
 fn explain_failure(log: &str) -> String {
-    let missing = log
-        .lines()
-        .find_map(|line| line.split("No matching distribution found for ").nth(1))
-        .map(|rest| rest.trim().to_owned());
-    match missing {
+    match missing(log) {
         Some(package) => format!(
             "`{package}` has no pure-Python wheel on PyPI. The sandbox runs CPython on \
              wasm32-wasi, so packages with native extensions cannot be bundled; use a \
