@@ -6,17 +6,28 @@ use snakebox::builder::{self, BuildOptions, Toolchain};
 
 use crate::util::{app, cache_dir, call, fixture, root, runtime, snakebox, stderr, stdout};
 
-#[tokio::test]
-async fn pure_python_packages_from_pypi_are_bundled() {
+/// Builds `tests/fixtures/pypi/{module}.py` with the requirements file of
+/// that folder named `requirements`.
+fn build_pypi(module: &str, requirements: &str) -> builder::Result<builder::Built> {
     let options = BuildOptions {
-        requirements: Some(root().join("tests/fixtures/pypi/requirements.txt")),
+        requirements: Some(root().join("tests/fixtures/pypi").join(requirements)),
         ..BuildOptions::default()
     };
-    let source = fixture("tests/fixtures/pypi/dates.py");
-    let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
-    let again = builder::build_with(&source, &cache_dir(), &options).expect("second build");
+    let source = fixture(&format!("tests/fixtures/pypi/{module}.py"));
+    builder::build_with(&source, &cache_dir(), &options)
+}
+
+/// The same, loaded.
+fn load_pypi(module: &str, requirements: &str) -> snakebox::App {
+    let built = build_pypi(module, requirements).expect("builds with packages");
+    runtime().load(&built.wasm).expect("loads")
+}
+
+#[tokio::test]
+async fn pure_python_packages_from_pypi_are_bundled() {
+    let app = load_pypi("dates", "requirements.txt");
+    let again = build_pypi("dates", "requirements.txt").expect("second build");
     assert!(again.cached, "the second build reuses the cache");
-    let app = runtime().load(&built.wasm).expect("loads");
     let months = call(
         &app,
         "months_between",
@@ -87,13 +98,7 @@ fn a_changed_module_is_rebuilt_without_running_pip_again() {
 
 #[tokio::test]
 async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
-    let options = BuildOptions {
-        requirements: Some(root().join("tests/fixtures/pypi/lazy-requirements.txt")),
-        ..BuildOptions::default()
-    };
-    let source = fixture("tests/fixtures/pypi/lazy.py");
-    let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
-    let app = runtime().load(&built.wasm).expect("loads");
+    let app = load_pypi("lazy", "lazy-requirements.txt");
     let rows = json!([["name", "legs"], ["ada", "4"], ["bob", "2"]]);
     let table = call(&app, "table", std::slice::from_ref(&rows))
         .await
@@ -128,13 +133,7 @@ async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
 async fn packages_without_a_pure_wheel_run_on_their_pure_half() {
     // jinja2 needs MarkupSafe; none of MarkupSafe, PyYAML and msgpack has a
     // pure wheel on PyPI, and each works without its native speedups.
-    let options = BuildOptions {
-        requirements: Some(root().join("tests/fixtures/pypi/speedups-requirements.txt")),
-        ..BuildOptions::default()
-    };
-    let source = fixture("tests/fixtures/pypi/speedups.py");
-    let built = builder::build_with(&source, &cache_dir(), &options).expect("builds with packages");
-    let app = runtime().load(&built.wasm).expect("loads");
+    let app = load_pypi("speedups", "speedups-requirements.txt");
     assert_eq!(
         call(&app, "halves", &[]).await.expect("halves"),
         json!(["markupsafe._native", false, "msgpack.fallback"]),
@@ -200,12 +199,7 @@ fn requirements_come_from_a_pyproject_too() {
 
 #[test]
 fn a_package_without_a_pure_python_build_is_named_at_build_time() {
-    let options = BuildOptions {
-        requirements: Some(root().join("tests/fixtures/pypi/native-requirements.txt")),
-        ..BuildOptions::default()
-    };
-    let source = fixture("tests/fixtures/pypi/dates.py");
-    let error = builder::build_with(&source, &cache_dir(), &options)
+    let error = build_pypi("dates", "native-requirements.txt")
         .err()
         .expect("numpy cannot be bundled");
     let message = error.to_string();
