@@ -67,9 +67,35 @@ def _lzma() -> types.ModuleType:
     return _module("_lzma", "lzma", values, refuse_the_rest=True)
 
 
+# The sizes of C's types on wasm32-wasi (ILP32), which packages read at
+# import time (`sizeof(c_long)`): facts of the platform, not results.
+_C_SIZES = {
+    "c_bool": 1, "c_char": 1, "c_byte": 1, "c_ubyte": 1, "c_int8": 1, "c_uint8": 1,
+    "c_short": 2, "c_ushort": 2, "c_int16": 2, "c_uint16": 2,
+    "c_int": 4, "c_uint": 4, "c_int32": 4, "c_uint32": 4, "c_long": 4, "c_ulong": 4,
+    "c_longlong": 8, "c_ulonglong": 8, "c_int64": 8, "c_uint64": 8,
+    "c_size_t": 4, "c_ssize_t": 4, "c_float": 4, "c_double": 8, "c_longdouble": 16,
+    "c_wchar": 4, "c_void_p": 4, "c_char_p": 4, "c_wchar_p": 4,
+}
+
+
 def _ctypes_package() -> types.ModuleType:
     # ctypes itself, since its `__init__` needs working C types to import.
-    return _module("ctypes", "ctypes", {}, refuse_the_rest=True)
+    # The simple types are there, with their sizes; making a value of one,
+    # and everything else, raises.
+    values = {}
+    for name, size in _C_SIZES.items():
+        values[name] = _refusing_class("ctypes", "_ctypes", name)
+        values[name]._size_ = size
+
+    def sizeof(obj) -> int:
+        size = getattr(obj, "_size_", None)
+        if not isinstance(obj, type) or size is None:
+            raise _unavailable("ctypes", "_ctypes")
+        return size
+
+    values["sizeof"] = sizeof
+    return _module("ctypes", "ctypes", values, refuse_the_rest=True)
 
 
 # The module each stand-in replaces, and the modules to import once it is
