@@ -55,6 +55,11 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// How a build lays out what it writes besides componentize-py's output
+/// (the custom sections, which files go where). Part of every cache key:
+/// changing the form must not reuse components built the old way.
+const BUILD_FORM: &str = "files-before-description";
+
 /// The guest runtime's files, bundled into every component. They live in
 /// `guest-python/` at the top of the repository; `guest/` in this crate
 /// holds symlinks to them, which `cargo package` follows, so that the
@@ -459,6 +464,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let description_bytes = description.to_bytes();
     let versions = [
         env!("CARGO_PKG_VERSION"),
+        BUILD_FORM,
         COMPONENTIZE_PY_VERSION,
         wit::RUNTIME_WIT,
     ];
@@ -567,11 +573,17 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 Err(BuildError(explained))
             }
         });
+    let files = data_files(&python_path)?;
     let finished = outcome.and_then(|()| {
         // The generator's description travels inside the component, for
-        // the host that loads it.
+        // the host that loads it, and so do the files Python reads with
+        // `open` (package data, distribution metadata).
         std::fs::read(&output)
             .and_then(|mut bytes| {
+                if !files.is_empty() {
+                    let packed = crate::bundle::encode(&files);
+                    description::append_section(&mut bytes, crate::bundle::SECTION, &packed);
+                }
                 description::append(&mut bytes, &description);
                 std::fs::write(&output, bytes)
             })
@@ -588,6 +600,46 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         cached: false,
         diagnostics,
     })
+}
+
+/// Every file of the Python path that is not a module (modules are in the
+/// component's snapshot already), as `{index}/{path}`: what the host shows
+/// the guest at `/{index}`, where the build had it.
+fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
+    fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| BuildError(format!("cannot read {}: {e}", dir.display())))?;
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for entry in entries {
+            let name = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let path = format!("{prefix}/{name}");
+            if entry.is_dir() {
+                if name != "__pycache__" && name != "bin" {
+                    walk(&entry, &path, files)?;
+                }
+            } else if entry.is_file()
+                && !name.ends_with(".py")
+                && !name.ends_with(".pyi")
+                && !name.ends_with(".pyc")
+                && !name.starts_with(".snakebox")
+            {
+                let bytes = std::fs::read(&entry)
+                    .map_err(|e| BuildError(format!("cannot read {}: {e}", entry.display())))?;
+                files.push((path, bytes));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for (index, dir) in python_path.iter().enumerate() {
+        walk(dir, &index.to_string(), &mut files)?;
+    }
+    Ok(files)
 }
 
 /// Writes a whole WIT folder that other tools take as it is: the world as

@@ -130,11 +130,15 @@ impl Module {
 /// Appends `description` to a component's bytes as a top-level custom
 /// section, which engines ignore.
 pub fn append(component: &mut Vec<u8>, description: &Description) {
-    let data = description.to_bytes();
-    let mut payload = Vec::with_capacity(SECTION.len() + data.len() + 5);
-    write_leb(&mut payload, SECTION.len());
-    payload.extend_from_slice(SECTION.as_bytes());
-    payload.extend_from_slice(&data);
+    append_section(component, SECTION, &description.to_bytes());
+}
+
+/// Appends a top-level custom section named `name` to a component's bytes.
+pub fn append_section(component: &mut Vec<u8>, name: &str, data: &[u8]) {
+    let mut payload = Vec::with_capacity(name.len() + data.len() + 5);
+    write_leb(&mut payload, name.len());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
     component.push(0);
     write_leb(component, payload.len());
     component.extend_from_slice(&payload);
@@ -144,6 +148,11 @@ pub fn append(component: &mut Vec<u8>, description: &Description) {
 /// skipping over the others without reading them. `Ok(None)` when there is
 /// none; an error when the sections are not well formed.
 pub fn find(reader: &mut (impl Read + Seek)) -> io::Result<Option<Vec<u8>>> {
+    find_section(reader, SECTION)
+}
+
+/// Finds the top-level custom section named `section`, the same way.
+pub fn find_section(reader: &mut (impl Read + Seek), section: &str) -> io::Result<Option<Vec<u8>>> {
     let mut preamble = [0; 8];
     reader.read_exact(&mut preamble)?;
     if preamble[..4] != *b"\0asm" {
@@ -164,23 +173,23 @@ pub fn find(reader: &mut (impl Read + Seek)) -> io::Result<Option<Vec<u8>>> {
         if header > u64::from(size) {
             return Err(malformed("a custom section's name overruns it"));
         }
-        if name_len as usize != SECTION.len() {
+        if name_len as usize != section.len() {
             reader.seek(SeekFrom::Current(
                 i64::from(size) - leb_len(name_len) as i64,
             ))?;
             continue;
         }
-        let mut name = vec![0; SECTION.len()];
+        let mut name = vec![0; section.len()];
         reader.read_exact(&mut name)?;
         let rest = u64::from(size) - header;
-        if name != SECTION.as_bytes() {
+        if name != section.as_bytes() {
             reader.seek(SeekFrom::Current(rest as i64))?;
             continue;
         }
         let mut data = Vec::new();
         reader.take(rest).read_to_end(&mut data)?;
         if data.len() as u64 != rest {
-            return Err(malformed("the description's section is cut short"));
+            return Err(malformed("a custom section is cut short"));
         }
         return Ok(Some(data));
     }

@@ -26,6 +26,7 @@
 
 pub mod bindings;
 pub mod builder;
+pub mod bundle;
 pub mod description;
 mod diagnostic;
 pub mod glue;

@@ -47,6 +47,27 @@ def _bundle_codecs() -> None:
 
 _bundle_codecs()
 
+
+def _bundle_lazy_stdlib() -> None:
+    """Imports the standard-library modules that others import only when
+    first used: ``importlib.metadata.version`` imports ``_adapters``, and so
+    ``email``, inside the call; ``importlib.resources.files`` its readers."""
+    import importlib
+    import pkgutil
+
+    names = ["email.parser", "email.message", "email.policy", "importlib.readers"]
+    for package in ("importlib.metadata", "importlib.resources"):
+        module = importlib.import_module(package)
+        names += [f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+_bundle_lazy_stdlib()
+
 __all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
 

@@ -58,6 +58,7 @@
 mod app;
 mod arguments;
 mod bindings;
+mod bundle;
 mod cache;
 mod described;
 mod epoch;

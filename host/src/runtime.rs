@@ -11,6 +11,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::app::App;
+use crate::bundle;
 use crate::epoch::EpochClock;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
@@ -98,6 +99,7 @@ impl Runtime {
         {
             // Only the description's section is read, not the whole file.
             let description = described::read_file(path)?;
+            let policy = self.with_bundle(policy, bundle::read_file(path)?)?;
             return self
                 .instantiate_pre(component, description, policy)
                 .map_err(|e| e.in_file(path));
@@ -109,6 +111,7 @@ impl Runtime {
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
             cache::remember_identity(engine, dir, identity, &bytes);
         }
+        let policy = self.with_bundle(policy, bundle::read_bytes(&bytes)?)?;
         self.instantiate_pre(component, description, policy)
             .map_err(|e| e.in_file(path))
     }
@@ -117,7 +120,18 @@ impl Runtime {
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
         let component = self.compile_or_load(bytes)?;
         let description = described::read_bytes(bytes, "the component")?;
+        let policy = self.with_bundle(policy, bundle::read_bytes(bytes)?)?;
         self.instantiate_pre(component, description, policy)
+    }
+
+    /// `policy`, plus read-only grants of the files the component carries.
+    fn with_bundle(&self, mut policy: Policy, section: Option<Vec<u8>>) -> Result<Policy> {
+        if let Some(section) = section {
+            policy
+                .dirs
+                .extend(bundle::grants(&section, self.cache_dir())?);
+        }
+        Ok(policy)
     }
 
     fn compile_or_load(&self, bytes: &[u8]) -> Result<Component> {

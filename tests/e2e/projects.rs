@@ -17,6 +17,24 @@ fn build_pypi(module: &str, requirements: &str) -> builder::Result<builder::Buil
     builder::build_with(&source, &cache_dir(), &options)
 }
 
+/// What `expression` gives under native python3, with `packages` from
+/// PyPI (installed into the test cache) importable, as JSON.
+fn native_json(packages: &[&str], imports: &str, expression: &str) -> serde_json::Value {
+    let paths: Vec<String> = packages
+        .iter()
+        .map(|package| crate::util::python_tool(package).display().to_string())
+        .collect();
+    let script = format!("import json\n{imports}\nprint(json.dumps({expression}))");
+    let output = std::process::Command::new(builder::python())
+        .args(["-c", &script])
+        .current_dir(root())
+        .env("PYTHONPATH", paths.join(":"))
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
 /// The same, loaded.
 fn load_pypi(module: &str, requirements: &str) -> snakebox::App {
     let built = build_pypi(module, requirements).expect("builds with packages");
@@ -97,27 +115,19 @@ fn a_changed_module_is_rebuilt_without_running_pip_again() {
 }
 
 #[tokio::test]
-async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
+async fn a_requirement_imported_inside_a_function_or_by_name_and_its_data_are_there() {
     let app = load_pypi("lazy", "lazy-requirements.txt");
     let rows = json!([["name", "legs"], ["ada", "4"], ["bob", "2"]]);
     let table = call(&app, "table", std::slice::from_ref(&rows))
         .await
         .expect("tabulate, imported lazily");
     // The same call under native python3, with the same tabulate.
-    let tabulate = crate::util::python_tool("tabulate==0.9.0");
-    let script = format!(
-        "import json, tabulate; print(json.dumps(tabulate.tabulate({rows}, headers='firstrow')))"
+    let expected = native_json(
+        &["tabulate==0.9.0"],
+        "import tabulate",
+        &format!("tabulate.tabulate({rows}, headers='firstrow')"),
     );
-    let native = std::process::Command::new(builder::python())
-        .args(["-c", &script])
-        .env("PYTHONPATH", &tabulate)
-        .output()
-        .expect("python3 runs");
-    assert!(native.status.success(), "{}", stderr(&native));
-    assert_eq!(
-        table,
-        serde_json::from_slice::<serde_json::Value>(&native.stdout).expect("JSON")
-    );
+    assert_eq!(table, expected);
     // A submodule nothing imported, loaded by its name.
     let easter = call(
         &app,
@@ -127,6 +137,37 @@ async fn a_requirement_imported_inside_a_function_or_by_name_is_there() {
     .await
     .expect("importlib.import_module by name");
     assert_eq!(easter, json!("2"));
+    // Package data and distribution metadata, read as files at run time.
+    for zone in ["Europe/Paris", "America/New_York", "Asia/Kolkata"] {
+        let expected = native_json(
+            &["pytz==2025.2"],
+            "import datetime, pytz",
+            &format!("str(pytz.timezone({zone:?}).utcoffset(datetime.datetime(2024, 7, 1)))"),
+        );
+        let got = call(&app, "utc_offset", &[json!(zone)])
+            .await
+            .expect("pytz finds its zone files");
+        assert_eq!(got, expected, "{zone}");
+    }
+    // Every zone file starts with `TZif`, however it is read.
+    let header = call(&app, "data_header", &[json!("pytz"), json!("zoneinfo/UTC")])
+        .await
+        .expect("open, importlib.resources and pkgutil");
+    let tzif: Vec<u8> = b"TZif".to_vec();
+    assert_eq!(header, json!([tzif, tzif, tzif]));
+    let versions = [
+        ("pytz", "2025.2"),
+        ("tabulate", "0.9.0"),
+        ("python-dateutil", "2.9.0.post0"),
+    ];
+    for (package, version) in versions {
+        assert_eq!(
+            call(&app, "version", &[json!(package)])
+                .await
+                .expect("importlib.metadata"),
+            json!(version)
+        );
+    }
 }
 
 #[tokio::test]
@@ -140,21 +181,12 @@ async fn packages_without_a_pure_wheel_run_on_their_pure_half() {
         "the pure half runs"
     );
     // The same calls under native python3, with the packages' native halves.
-    let paths: Vec<String> = ["jinja2==3.1.6", "pyyaml==6.0.3", "msgpack==1.1.2"]
-        .map(|package| crate::util::python_tool(package).display().to_string())
-        .into();
     let native = |call: &str| {
-        let script = format!(
-            "import json, sys; sys.path.insert(0, 'tests/fixtures/pypi'); import speedups; print(json.dumps({call}))"
-        );
-        let output = std::process::Command::new(builder::python())
-            .args(["-c", &script])
-            .current_dir(root())
-            .env("PYTHONPATH", paths.join(":"))
-            .output()
-            .expect("python3 runs");
-        assert!(output.status.success(), "{}", stderr(&output));
-        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("JSON")
+        native_json(
+            &["jinja2==3.1.6", "pyyaml==6.0.3", "msgpack==1.1.2"],
+            "import sys; sys.path.insert(0, 'tests/fixtures/pypi'); import speedups",
+            call,
+        )
     };
     let template = "<p>{{ name }}</p>";
     assert_eq!(

@@ -12,6 +12,9 @@ use super::{BuildError, Result};
 /// Folders never bundled.
 const SKIPPED_DIRS: &[&str] = &["__pycache__", ".git", ".venv", "venv", "node_modules"];
 
+/// Packages beside a module that are not part of it: its tests.
+const NOT_BESIDE: &[&str] = &["tests", "test"];
+
 /// The most files one package may bundle, against a mistaken folder.
 const MAX_FILES: usize = 5_000;
 
@@ -43,6 +46,7 @@ impl Layout {
                 let name = file_name(&entry);
                 let is_package = entry.join("__init__.py").is_file()
                     && !SKIPPED_DIRS.contains(&name.as_str())
+                    && !NOT_BESIDE.contains(&name.as_str())
                     && !name.starts_with('.');
                 if is_module {
                     files.push((name, read(&entry)?));
