@@ -521,7 +521,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         // Every module the requirements ship, not only those imported so far.
         let modules = packages::modules(site);
         main.push_str(&format!(
-            "\nimport snakebox_guest as _g\n_g.preload({modules:?}, what=\"the requirements\")\n"
+            "\nimport snakebox_guest as _g\n_g.bundle_metadata()\n_g.preload({modules:?}, what=\"the requirements\")\n"
         ));
     }
     let work = tempdir_in(&cache_dir.join("build"))?;

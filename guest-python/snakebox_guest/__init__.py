@@ -48,25 +48,6 @@ def _bundle_codecs() -> None:
 _bundle_codecs()
 
 
-def _bundle_lazy_stdlib() -> None:
-    """Imports the standard-library modules that others import only when
-    first used: ``importlib.metadata.version`` imports ``_adapters``, and so
-    ``email``, inside the call; ``importlib.resources.files`` its readers."""
-    import importlib
-    import pkgutil
-
-    names = ["email.parser", "email.message", "email.policy", "importlib.readers"]
-    for package in ("importlib.metadata", "importlib.resources"):
-        module = importlib.import_module(package)
-        names += [f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-
-
-_bundle_lazy_stdlib()
 
 __all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
@@ -102,3 +83,24 @@ def preload(modules: list[str], what: str = "") -> None:
         return
     for name, exc in failed:
         print(f"snakebox: not bundling {name}: {type(exc).__name__}: {exc}", file=sys.__stderr__)
+
+
+def bundle_metadata() -> None:
+    """Imports, while a component with requirements is built, the
+    standard-library modules that reading their metadata and data imports
+    only when first used: ``importlib.metadata.version`` imports
+    ``_adapters``, and so ``email``, inside the call;
+    ``importlib.resources.files`` imports its readers. They add about 3 MB,
+    so a component without requirements goes without."""
+    import importlib
+    import pkgutil
+
+    names = ["email.parser", "email.message", "email.policy", "importlib.readers"]
+    for package in ("importlib.metadata", "importlib.resources"):
+        module = importlib.import_module(package)
+        names += [f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__)]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
