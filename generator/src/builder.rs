@@ -74,6 +74,7 @@ const GUEST_FILES: &[(&str, &str)] = &[
         "convert.py",
         include_str!("../guest/snakebox_guest/convert.py"),
     ),
+    ("http.py", include_str!("../guest/snakebox_guest/http.py")),
     (
         "host_functions.py",
         include_str!("../guest/snakebox_guest/host_functions.py"),
@@ -90,6 +91,7 @@ const GUEST_FILES: &[(&str, &str)] = &[
         "timers.py",
         include_str!("../guest/snakebox_guest/timers.py"),
     ),
+    ("world.py", include_str!("../guest/snakebox_guest/world.py")),
 ];
 
 /// One Python module as the generator read it.
@@ -395,6 +397,10 @@ pub struct BuildOptions {
     pub strict: bool,
     /// Stubs of the host functions the module calls, one host module each.
     pub imports: Vec<PathBuf>,
+    /// Build a component that serves the module over `wasi:http` on its
+    /// own, for engines such as `wasmtime serve` (see [`crate::http`]),
+    /// instead of one for the snakebox host.
+    pub http: bool,
 }
 
 /// Builds `path` (a module, or a package folder) into a component in
@@ -410,7 +416,12 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     };
     let mut generated = generate_with_imports(path, strict, &options.imports)?;
     let file = path.display().to_string();
-    let Some(world) = generated.wit.clone() else {
+    if options.http && !options.imports.is_empty() {
+        return Err(BuildError(format!(
+            "{file}: a component built with --http runs with no snakebox host, so nothing can bind its host functions; leave out --imports, or build without --http"
+        )));
+    }
+    let Some(mut world) = generated.wit.clone() else {
         let rendered = generated.rendered_diagnostics().join("\n");
         return Err(BuildError(format!(
             "nothing to build from {file}:\n{rendered}"
@@ -440,6 +451,14 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             (layout, vec![module], glue)
         }
     };
+    let mut world_name = generated.world.clone();
+    if options.http {
+        let (python_name, wit_name) = &generated.naming;
+        let listing = crate::http::listing(wit_name, &exported);
+        glue_files = glue::emit_http(python_name, wit_name, &exported, &listing);
+        world = crate::http::world(python_name, wit_name);
+        world_name = crate::http::world_name(wit_name);
+    }
     let imported: Vec<Module> = generated.imported().cloned().collect();
     for (stub, module) in generated.imports.iter().zip(&imported) {
         let source = read_source(&stub.path)?;
@@ -465,6 +484,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let versions = [
         env!("CARGO_PKG_VERSION"),
         BUILD_FORM,
+        if options.http { "http" } else { "host" },
         COMPONENTIZE_PY_VERSION,
         wit::RUNTIME_WIT,
     ];
@@ -527,7 +547,10 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let work = tempdir_in(&cache_dir.join("build"))?;
     let wit_dir = work.join("wit");
     let py_dir = work.join("py");
-    write_wit_dir(&world, &wit_dir)?;
+    match options.http {
+        true => write_http_wit_dir(&world, &wit_dir)?,
+        false => write_wit_dir(&world, &wit_dir)?,
+    }
     for (name, source) in &glue_files {
         write(&py_dir.join(format!("{name}.py")), source)?;
     }
@@ -557,7 +580,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let outcome = toolchain
         .componentize_log(
             &wit_dir,
-            &generated.world,
+            &world_name,
             &python_path,
             glue::GLUE_MODULE,
             &output,
@@ -652,6 +675,16 @@ pub fn write_wit_dir(world: &str, dir: &Path) -> Result<()> {
             .join("runtime.wit"),
         wit::RUNTIME_WIT,
     )
+}
+
+/// Writes the WIT folder of an `--http` build: the world, and the WASI
+/// packages it includes in `deps/`.
+fn write_http_wit_dir(world: &str, dir: &Path) -> Result<()> {
+    write(&dir.join("world.wit"), world)?;
+    for (name, source) in crate::http::WASI_WIT {
+        write(&dir.join("deps").join(name), source)?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {

@@ -30,6 +30,7 @@ pub mod bundle;
 pub mod description;
 mod diagnostic;
 pub mod glue;
+pub mod http;
 mod imports;
 mod ir;
 mod names;
@@ -44,5 +45,5 @@ pub use ir::{
     Case, Field, Function, JSON_FIELD, JSON_TYPE, Module, Param, ParamKind, RecordStyle, Type,
     TypeDef, TypeDefKind, VariantCase,
 };
-pub use names::{binding_name, class_name, kebab, wit_ident};
+pub use names::{binding_name, call_name, class_name, kebab, wit_ident};
 pub use python::{Analysis, Options, analyze, analyze_with};

@@ -132,6 +132,16 @@ pub fn binding_name(label: &str) -> String {
     }
 }
 
+/// What callers name an export by: its Python name, or `module.name`
+/// (`animals.feed`) when the component exports several interfaces, as a
+/// package does. `interface` is the interface's bare WIT name.
+pub fn call_name(interface: &str, python_name: &str, several: bool) -> String {
+    match several {
+        true => format!("{}.{python_name}", binding_name(interface)),
+        false => python_name.to_owned(),
+    }
+}
+
 /// The PascalCase class name componentize-py expects for an exported interface.
 pub fn class_name(label: &str) -> String {
     label

@@ -37,7 +37,7 @@ pub fn emit(module: &Module) -> String {
 }
 
 /// The error type of each export.
-const EXPORT_ERROR: &str = "python-error";
+pub const EXPORT_ERROR: &str = "python-error";
 /// The error type of each host function.
 const IMPORT_ERROR: &str = "host-error";
 
@@ -99,30 +99,41 @@ fn runtime_interface(name: &str) -> String {
 
 fn write_function(out: &mut String, function: &Function, error: &str) {
     write_docs(out, function.docs.as_deref(), "  ");
+    if function.stream {
+        if function.docs.is_some() {
+            let _ = writeln!(out, "  ///");
+        }
+        let _ = writeln!(
+            out,
+            "  /// Streams `{}` items, each as one JSON text. An item that starts with\n  \
+             /// NUL (`\\0`) ends the stream: the `python-error` that stopped it, as JSON.",
+            type_name(&function.result)
+        );
+    }
+    let _ = writeln!(out, "  {};", function_signature(function, error, true));
+}
+
+/// The WIT signature of an export whose error is `error`, for example
+/// `add: func(a: s64, b: s64) -> result<s64, python-error>`; with `escaped`,
+/// names that are WIT keywords get their `%`, as WIT source needs.
+pub fn function_signature(function: &Function, error: &str, escaped: bool) -> String {
+    let ident = |name: &str| match escaped {
+        true => wit_ident(name),
+        false => name.to_owned(),
+    };
     let params: Vec<String> = function
         .params
         .iter()
         .map(|param| {
             format!(
                 "{}: {}",
-                wit_ident(&param.wit_name),
+                ident(&param.wit_name),
                 type_name(&param.wit_type())
             )
         })
         .collect();
     let ok = match &function.result {
-        _ if function.stream => {
-            if function.docs.is_some() {
-                let _ = writeln!(out, "  ///");
-            }
-            let _ = writeln!(
-                out,
-                "  /// Streams `{}` items, each as one JSON text. An item that starts with\n  \
-                 /// NUL (`\\0`) ends the stream: the `python-error` that stopped it, as JSON.",
-                type_name(&function.result)
-            );
-            "stream<string>".to_owned()
-        }
+        _ if function.stream => "stream<string>".to_owned(),
         Type::None => "_".to_owned(),
         other => type_name(other),
     };
@@ -131,12 +142,11 @@ fn write_function(out: &mut String, function: &Function, error: &str) {
     } else {
         "func"
     };
-    let _ = writeln!(
-        out,
-        "  {}: {keyword}({}) -> result<{ok}, {error}>;",
-        wit_ident(&function.wit_name),
+    format!(
+        "{}: {keyword}({}) -> result<{ok}, {error}>",
+        ident(&function.wit_name),
         params.join(", ")
-    );
+    )
 }
 
 fn write_type(out: &mut String, def: &TypeDef) {

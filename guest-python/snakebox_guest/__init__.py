@@ -13,16 +13,23 @@ code, and gives the generated glue one place to call into:
 - ``standins``: importable stand-ins for the C modules CPython on WASI
   lacks (``_bz2``, ``_lzma``, ``ctypes``), which raise when used.
 
-Importing this package installs the timers and the output redirection.
+- ``http``: serves the module over ``wasi:http`` with no snakebox host, in
+  a component built with ``snakebox build --http``.
+
+Importing this package installs the timers and the output redirection when
+the component runs under the snakebox host; ``http`` installs its own.
 """
 
-from . import timers as _timers
-from . import output as _output
+from . import world as _world
 from . import standins as _standins
 from .calls import Export, Param, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
 
-_timers.install()
-_output.install()
+if _world.HOSTED:
+    from . import timers as _timers
+    from . import output as _output
+
+    _timers.install()
+    _output.install()
 _standins.install()
 
 

@@ -24,10 +24,25 @@ import types
 
 import componentize_py_async_support as _cas
 from componentize_py_types import Err, Some
-from wit_world.imports import host
-from wit_world.imports.types import PythonError
 
+from . import world
 from .convert import Converter
+
+if world.HOSTED:
+    from wit_world.imports import host
+    from wit_world.imports.types import PythonError
+else:
+    host = None
+
+    class PythonError:
+        """The fields of the WIT ``python-error``, where no world declares it."""
+
+        __slots__ = ("type_name", "message", "traceback")
+
+        def __init__(self, type_name: str, message: str, traceback: str):
+            self.type_name = type_name
+            self.message = message
+            self.traceback = traceback
 
 POSITIONAL = 0
 POSITIONAL_OR_KEYWORD = 1

@@ -10,6 +10,9 @@ turns it into what the WIT type needs, raising ``TypeError`` or
 as a call's result, so that a stream item reads exactly as a result does.
 ``json_accepts`` is the host's reading of JSON as that type, which a union
 needs to know when its payload alone would read back as another case.
+``from_json`` is that reading itself, for a component that serves HTTP with
+no host (``snakebox build --http``): it turns a JSON argument into the WIT
+value the host would have sent, or raises ``JsonError``.
 """
 
 import json as _json
@@ -32,6 +35,21 @@ def _wit_label(name: str) -> str:
 
 def _type_name(value) -> str:
     return type(value).__name__
+
+
+class JsonError(ValueError):
+    """A JSON value that does not fit the type; the message says why."""
+
+
+def _mismatch(expected: str, value) -> JsonError:
+    text = _json.dumps(value, ensure_ascii=False)
+    if len(text) > 60:
+        text = text[:60] + "…"
+    return JsonError(f"expected {expected}, got {text}")
+
+
+def _at(place, error: JsonError) -> JsonError:
+    return JsonError(f"at [{place}]: {error}")
 
 
 class Converter:
@@ -58,6 +76,10 @@ class Converter:
         """Whether the host reads the JSON value ``value`` as this type."""
         return True
 
+    def from_json(self, value):
+        """The WIT value the host reads the JSON value ``value`` as."""
+        return value
+
     def to_json(self, value) -> str:
         """Checks ``value`` as ``to_wit`` does and writes it as one JSON text."""
         return _json.dumps(self.wit_json(self.to_wit(value)), allow_nan=False, ensure_ascii=False)
@@ -74,6 +96,13 @@ class _Int(Converter):
 
     def json_accepts(self, value) -> bool:
         return self.accepts(value) and _S64_MIN <= value <= _S64_MAX
+
+    def from_json(self, value):
+        if not self.accepts(value):
+            raise _mismatch("s64", value)
+        if not _S64_MIN <= value <= _S64_MAX:
+            raise JsonError(f"{value} does not fit in s64")
+        return value
 
     def to_wit(self, value):
         if not isinstance(value, int):
@@ -99,6 +128,13 @@ class _Float(Converter):
     def json_accepts(self, value) -> bool:
         return self.accepts(value) or value in _FLOAT_NAMES
 
+    def from_json(self, value):
+        if isinstance(value, str) and value in _FLOAT_NAMES:
+            return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+        if not self.accepts(value):
+            raise _mismatch("f64", value)
+        return float(value)
+
     def to_wit(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"expected float, got {_type_name(value)}")
@@ -114,6 +150,11 @@ class _Bool(Converter):
     def json_accepts(self, value) -> bool:
         return isinstance(value, bool)
 
+    def from_json(self, value):
+        if not isinstance(value, bool):
+            raise _mismatch("bool", value)
+        return value
+
     def to_wit(self, value):
         if not isinstance(value, bool):
             raise TypeError(f"expected bool, got {_type_name(value)}")
@@ -128,6 +169,11 @@ class _Str(Converter):
 
     def json_accepts(self, value) -> bool:
         return isinstance(value, str)
+
+    def from_json(self, value):
+        if not isinstance(value, str):
+            raise _mismatch("string", value)
+        return value
 
     def to_wit(self, value):
         if not isinstance(value, str):
@@ -157,6 +203,16 @@ class _Bytes(Converter):
             isinstance(value, list) and all(_is_int_in(v, 0, 255) for v in value)
         )
 
+    def from_json(self, value):
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        if not isinstance(value, list):
+            raise _mismatch("list<u8>", value)
+        for i, v in enumerate(value):
+            if not _is_int_in(v, 0, 255):
+                raise _at(i, _mismatch("u8", v))
+        return bytes(value)
+
     def to_wit(self, value):
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"expected bytes, got {_type_name(value)}")
@@ -172,6 +228,11 @@ class _NoneType(Converter):
     def json_accepts(self, value) -> bool:
         # Inside a type, `None` is WIT's empty tuple.
         return value == []
+
+    def from_json(self, value):
+        if value != []:
+            raise _mismatch("tuple<>", value)
+        return None
 
     def to_wit(self, value):
         if value is not None:
@@ -229,6 +290,14 @@ class List(Converter):
             return _object_accepted(value, key, val)
         return isinstance(value, list) and all(self.item.json_accepts(v) for v in value)
 
+    def from_json(self, value):
+        if isinstance(value, dict) and _is_string_keyed(self.item):
+            key, val = self.item.items
+            return _pairs_from_json(value, key, val)
+        if not isinstance(value, list):
+            raise _mismatch(f"a list of {self.item!r}", value)
+        return [_item_from_json(self.item, i, v) for i, v in enumerate(value)]
+
     def to_wit(self, value):
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
             raise TypeError(f"expected a list, got {_type_name(value)}")
@@ -262,6 +331,13 @@ class Tuple(Converter):
             and len(value) == len(self.items)
             and all(c.json_accepts(v) for c, v in zip(self.items, value))
         )
+
+    def from_json(self, value):
+        if not isinstance(value, list):
+            raise _mismatch(repr(self), value)
+        if len(value) != len(self.items):
+            raise JsonError(f"expected {self!r} with {len(self.items)} items, got {len(value)} items")
+        return tuple(_item_from_json(c, i, v) for i, (c, v) in enumerate(zip(self.items, value)))
 
     def to_wit(self, value):
         if not isinstance(value, (tuple, list)):
@@ -306,6 +382,14 @@ class Dict(Converter):
             for p in value
         )
 
+    def from_json(self, value):
+        if isinstance(value, dict) and _is_string_key(self.key):
+            return _pairs_from_json(value, self.key, self.value)
+        if not isinstance(value, list):
+            raise _mismatch(repr(self), value)
+        pair = Tuple(self.key, self.value)
+        return [_item_from_json(pair, i, v) for i, v in enumerate(value)]
+
     def to_wit(self, value):
         if not hasattr(value, "items"):
             raise TypeError(f"expected a dict, got {_type_name(value)}")
@@ -342,6 +426,13 @@ class Option(Converter):
 
     def json_accepts(self, value) -> bool:
         return value is None or self.item.json_accepts(value)
+
+    def from_json(self, value):
+        # `null` is the innermost `none` that fits, as the host reads it.
+        if value is None and not self.nested:
+            return None
+        inner = self.item.from_json(value)
+        return Some(inner) if self.nested else inner
 
     def to_wit(self, value):
         if value is None:
@@ -416,6 +507,29 @@ class Record(Converter):
                 return False
         return labels.issuperset(value)
 
+    def from_json(self, value):
+        if not isinstance(value, dict):
+            raise _mismatch(f"{self.name} (an object)", value)
+        items = []
+        labels = set()
+        for _, attr, c, optional in self.fields:
+            label = _wit_label(attr)
+            labels.add(label)
+            field = Option(c) if optional else c
+            if label not in value:
+                if not isinstance(field, Option):
+                    raise JsonError(f"missing field `{label}`")
+                items.append(None)
+                continue
+            try:
+                items.append(field.from_json(value[label]))
+            except JsonError as exc:
+                raise _at(label, exc) from None
+        for key in value:
+            if key not in labels:
+                raise JsonError(f"unknown field `{key}`")
+        return self.wit_cls(*items)
+
     def to_wit(self, value):
         if self.style == TYPED_DICT:
             if not isinstance(value, dict):
@@ -467,6 +581,14 @@ class Enum(Converter):
     def json_accepts(self, value) -> bool:
         return isinstance(value, str) and value in _case_labels(self.wit_cls)
 
+    def from_json(self, value):
+        if not isinstance(value, str):
+            raise _mismatch(f"{self.name} (a case name)", value)
+        labels = _case_labels(self.wit_cls)
+        if value not in labels:
+            raise JsonError(f"unknown case `{value}` for {self.name}")
+        return self.wit_cls(labels.index(value))
+
     def to_wit(self, value):
         if not isinstance(value, self.cls):
             raise TypeError(f"expected {self.name}, got {_type_name(value)}")
@@ -497,6 +619,14 @@ class Literal(Converter):
 
     def json_accepts(self, value) -> bool:
         return isinstance(value, str) and value in _case_labels(self.wit_cls)
+
+    def from_json(self, value):
+        if not isinstance(value, str):
+            raise _mismatch(f"{self.name} (a case name)", value)
+        labels = _case_labels(self.wit_cls)
+        if value not in labels:
+            raise JsonError(f"unknown case `{value}` for {self.name}")
+        return self.wit_cls(labels.index(value))
 
     def to_wit(self, value):
         if not self.accepts(value):
@@ -557,6 +687,28 @@ class Variant(Converter):
                     return name
         return None
 
+    def from_json(self, value):
+        tagged = None
+        if isinstance(value, dict) and len(value) == 1:
+            ((tag, payload),) = value.items()
+            for cls, c, name in self.cases:
+                if name == tag:
+                    try:
+                        return cls(c.from_json(payload))
+                    except JsonError as exc:
+                        tagged = _at(name, exc)
+        integer = _is_int_in(value, _S64_MIN, _U64_MAX)
+        for strict in (True, False):
+            for cls, c, _ in self.cases:
+                loose = (c is FLOAT and integer) or (isinstance(c, _Bytes) and isinstance(value, str))
+                if strict and loose:
+                    continue
+                try:
+                    return cls(c.from_json(value))
+                except JsonError:
+                    pass
+        raise tagged or _mismatch(self.name, value)
+
     def to_wit(self, value):
         # An int goes to an int case before a float case, whatever the order.
         for cls, c, _ in self.cases:
@@ -582,6 +734,9 @@ class Json(Converter):
 
     def wit_json(self, value):
         return _json.loads(value.json_text)
+
+    def from_json(self, value):
+        return self.wit_cls(_json.dumps(value, ensure_ascii=False))
 
     def to_wit(self, value):
         _check_json_ints(value)
@@ -616,6 +771,17 @@ def _pairs_json(pairs):
 
 def _object_accepted(value: dict, key: Converter, val: Converter) -> bool:
     return all(key.json_accepts(k) and val.json_accepts(v) for k, v in value.items())
+
+
+def _item_from_json(c: Converter, place, value):
+    try:
+        return c.from_json(value)
+    except JsonError as exc:
+        raise _at(place, exc) from None
+
+
+def _pairs_from_json(value: dict, key: Converter, val: Converter) -> list:
+    return [(_item_from_json(key, k, k), _item_from_json(val, k, v)) for k, v in value.items()]
 
 
 def _case_labels(wit_cls) -> list:

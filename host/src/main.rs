@@ -61,6 +61,10 @@ enum Command {
         /// Where to write the component.
         #[arg(short, long)]
         output: PathBuf,
+        /// Build a component that serves the module's HTTP API by itself
+        /// over `wasi:http` 0.2, for `wasmtime serve`, Spin or wasmCloud.
+        #[arg(long)]
+        http: bool,
         #[command(flatten)]
         build: BuildArgs,
     },
@@ -233,9 +237,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build {
             file,
             output,
+            http,
             build,
         } => {
-            let built = build_with(&file, &build)?;
+            let built = build_for(&file, &build, http)?;
             std::fs::copy(&built, &output)
                 .with_context(|| format!("failed to write {}", output.display()))?;
             eprintln!("wrote {}", output.display());
@@ -412,11 +417,17 @@ fn wit(
 }
 
 fn build_with(file: &Path, args: &BuildArgs) -> anyhow::Result<PathBuf> {
+    build_for(file, args, false)
+}
+
+/// Builds `file` for the snakebox host, or with `http` for `wasi:http` engines.
+fn build_for(file: &Path, args: &BuildArgs, http: bool) -> anyhow::Result<PathBuf> {
     let options = builder::BuildOptions {
         requirements: args.requirements.clone(),
         verbose: args.verbose,
         strict: args.strict,
         imports: args.imports.clone(),
+        http,
     };
     let built = builder::build_with(file, &snakebox::default_cache_dir(), &options)?;
     for diagnostic in &built.diagnostics {

@@ -187,11 +187,10 @@ pub(crate) fn name_calls(functions: &mut [Function]) {
         .any(|f| Some(&f.interface) != first.as_ref());
     for function in functions.iter_mut() {
         function.call_name = match function.interface_name() {
-            Some(interface) if several => {
-                let short = snakebox_generator::binding_name(interface);
-                format!("{short}.{}", function.python_name)
+            Some(interface) => {
+                snakebox_generator::call_name(interface, &function.python_name, several)
             }
-            _ => function.python_name.clone(),
+            None => function.python_name.clone(),
         };
     }
 }
