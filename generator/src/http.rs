@@ -78,33 +78,40 @@ pub fn listing(package: &str, modules: &[Module]) -> Value {
     for module in modules {
         for function in &module.functions {
             let names = CallNames::of(package, module, function, several);
-            let params: Vec<Value> = function
-                .params
-                .iter()
-                .map(|param| {
-                    json!({
-                        "name": param.name,
-                        "type": wit::type_name(&param.wit_type()),
-                        "required": !param.has_default,
-                    })
-                })
-                .collect();
-            let result = match &function.result {
-                Type::None if !function.stream => Value::Null,
-                ty => Value::String(wit::type_name(ty)),
-            };
-            functions.push(json!({
-                "name": names.call_name,
-                "wit_name": names.qualified,
-                "async": function.is_async,
-                "params": params,
-                "result": result,
-                "doc": function.docs,
-                "signature": wit::function_signature(function, wit::EXPORT_ERROR, false),
-                "python_signature": function.python_signature(module),
-                "stream": function.stream,
-            }));
+            functions.push(describe(module, function, &names));
         }
     }
     Value::Array(functions)
+}
+
+/// What `GET /functions` says of one export: its names, parameters and
+/// types as the WIT source spells them, its docs and its Python signature.
+/// `snakebox serve` lists a described component with this too.
+pub fn describe(module: &Module, function: &Function, names: &CallNames) -> Value {
+    let params: Vec<Value> = function
+        .params
+        .iter()
+        .map(|param| {
+            json!({
+                "name": param.name,
+                "type": wit::type_name(&param.wit_type()),
+                "required": !param.has_default,
+            })
+        })
+        .collect();
+    let result = match &function.result {
+        Type::None if !function.stream => Value::Null,
+        ty => Value::String(wit::type_name(ty)),
+    };
+    json!({
+        "name": names.call_name,
+        "wit_name": names.qualified,
+        "async": function.is_async,
+        "params": params,
+        "result": result,
+        "doc": function.docs,
+        "signature": wit::function_signature(function, wit::EXPORT_ERROR, false),
+        "python_signature": function.python_signature(module),
+        "stream": function.stream,
+    })
 }

@@ -582,12 +582,7 @@ class Enum(Converter):
         return isinstance(value, str) and value in _case_labels(self.wit_cls)
 
     def from_json(self, value):
-        if not isinstance(value, str):
-            raise _mismatch(f"{self.name} (a case name)", value)
-        labels = _case_labels(self.wit_cls)
-        if value not in labels:
-            raise JsonError(f"unknown case `{value}` for {self.name}")
-        return self.wit_cls(labels.index(value))
+        return _case_from_json(self, value)
 
     def to_wit(self, value):
         if not isinstance(value, self.cls):
@@ -621,12 +616,7 @@ class Literal(Converter):
         return isinstance(value, str) and value in _case_labels(self.wit_cls)
 
     def from_json(self, value):
-        if not isinstance(value, str):
-            raise _mismatch(f"{self.name} (a case name)", value)
-        labels = _case_labels(self.wit_cls)
-        if value not in labels:
-            raise JsonError(f"unknown case `{value}` for {self.name}")
-        return self.wit_cls(labels.index(value))
+        return _case_from_json(self, value)
 
     def to_wit(self, value):
         if not self.accepts(value):
@@ -782,6 +772,16 @@ def _item_from_json(c: Converter, place, value):
 
 def _pairs_from_json(value: dict, key: Converter, val: Converter) -> list:
     return [(_item_from_json(key, k, k), _item_from_json(val, k, v)) for k, v in value.items()]
+
+
+def _case_from_json(c, value):
+    """The WIT case of an enum or literal the host reads ``value`` as."""
+    if not isinstance(value, str):
+        raise _mismatch(f"{c.name} (a case name)", value)
+    labels = _case_labels(c.wit_cls)
+    if value not in labels:
+        raise JsonError(f"unknown case `{value}` for {c.name}")
+    return c.wit_cls(labels.index(value))
 
 
 def _case_labels(wit_cls) -> list:

@@ -184,9 +184,12 @@ class Server:
         outer = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(None)
         try:
-            return self._loop.run_until_complete(awaitable)
+            done, outcome = self._loop.run_until_complete(_outcome(awaitable))
         finally:
             asyncio.events._set_running_loop(outer)
+        if not done:
+            raise outcome  # its traceback starts where the user's code raised
+        return outcome
 
     def handle(self, request, response_out) -> None:
         """``wasi:http/incoming-handler.handle``. Never raises: an exception
@@ -294,6 +297,14 @@ class Server:
 _END = object()
 
 
+async def _outcome(awaitable):
+    """``(True, value)``, or ``(False, exception)`` when it raised."""
+    try:
+        return True, await awaitable
+    except BaseException as exc:
+        return False, exc
+
+
 def _lines(first, items):
     """The NDJSON lines of a stream; a failure after the first item is the
     last line. Closing this (the client went away) closes the generator."""
@@ -399,7 +410,11 @@ def _bind(export: Export, positional: list, named: dict) -> list:
 
 
 def _send(response_out, status: int, content_type: str, chunks) -> None:
-    headers = Fields.from_list([("content-type", content_type.encode())])
+    fields = [("content-type", content_type.encode())]
+    if isinstance(chunks, list):
+        # A whole reply says its length; a stream is sent chunked.
+        fields.append(("content-length", str(sum(map(len, chunks))).encode()))
+    headers = Fields.from_list(fields)
     response = OutgoingResponse(headers)
     response.set_status_code(status)
     body = response.body()

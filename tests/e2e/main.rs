@@ -23,3 +23,4 @@ mod streams;
 mod types;
 mod util;
 mod values;
+mod wasi_http;

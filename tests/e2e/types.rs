@@ -331,7 +331,7 @@ async fn argument_kinds_follow_python() {
 /// (`call_json`) and from the CLI (`snakebox call`): the row, the function,
 /// its arguments as the CLI takes them (one JSON value each, or
 /// `name=JSON`), and the JSON result.
-const ROWS: &[(&str, &str, &[&str], &str)] = &[
+pub(crate) const ROWS: &[(&str, &str, &[&str], &str)] = &[
     ("int", "echo_int", &["-5"], "-5"),
     (
         "int",
@@ -570,7 +570,7 @@ const ROWS: &[(&str, &str, &[&str], &str)] = &[
 ];
 
 /// The rows whose Python result has no JSON form: the exception raised.
-const RAISES: &[(&str, &str, &str)] = &[
+pub(crate) const RAISES: &[(&str, &str, &str)] = &[
     (
         "overflow",
         "OverflowError",
@@ -581,7 +581,7 @@ const RAISES: &[(&str, &str, &str)] = &[
 ];
 
 /// The iterator results: the items each stream yields.
-const STREAMS: &[(&str, &str, &[&str], &[&str])] = &[
+pub(crate) const STREAMS: &[(&str, &str, &[&str], &[&str])] = &[
     ("Iterator[T]", "count_up", &["3"], &["0", "1", "2"]),
     (
         "Generator[T, None, None]",
@@ -603,12 +603,12 @@ const STREAMS: &[(&str, &str, &[&str], &[&str])] = &[
     ),
 ];
 
-fn json(text: &str) -> Value {
+pub(crate) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 /// Arguments as the CLI reads them: `name=JSON` is a keyword argument.
-fn arguments(args: &[&str]) -> (Vec<Value>, Vec<(String, Value)>) {
+pub(crate) fn arguments(args: &[&str]) -> (Vec<Value>, Vec<(String, Value)>) {
     let mut positional = Vec::new();
     let mut named = Vec::new();
     for arg in args {

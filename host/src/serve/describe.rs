@@ -6,32 +6,39 @@ use wasmtime::component::types::Type;
 use crate::app::App;
 use crate::signature::{Function, wit_type};
 
-/// Every export of `app`, with its parameters, types and docs. What the
-/// component's description says (defaults, docs, Python signatures, stream
-/// items) is there when it has one.
+/// Every export of `app`, with its parameters, types and docs.
 pub(super) fn functions(app: &App) -> Value {
     Value::Array(app.functions().iter().map(|f| describe(f)).collect())
 }
 
+/// A described export is listed from its description, as the generator
+/// lists it for a `--http` component (defaults, docs, Python signatures,
+/// the WIT names of its types, stream items); any other from its WIT types.
 fn describe(function: &Function) -> Value {
-    let described = function.described.as_ref();
+    if let Some(described) = &function.described {
+        let names = snakebox_generator::http::CallNames {
+            call_name: function.call_name.clone(),
+            qualified: function.qualified_name(),
+        };
+        return snakebox_generator::http::describe(
+            described.module(),
+            described.function(),
+            &names,
+        );
+    }
     let params: Vec<Value> = function
         .params
         .iter()
         .enumerate()
         .map(|(index, (name, ty))| {
-            let name = described.map_or_else(
-                || name.replace('-', "_"),
-                |d| d.function().params[index].name.clone(),
-            );
             json!({
-                "name": name,
+                "name": name.replace('-', "_"),
                 "type": wit_type(ty),
                 "required": !function.may_omit(index),
             })
         })
         .collect();
-    let mut out = json!({
+    json!({
         "name": function.call_name,
         "wit_name": function.qualified_name(),
         "async": function.is_async,
@@ -39,24 +46,11 @@ fn describe(function: &Function) -> Value {
         "result": result_type(function),
         "doc": function.docs(),
         "signature": function.wit_signature(),
-    });
-    if let Some(described) = described {
-        out["python_signature"] = described.python_signature().into();
-        out["stream"] = described.function().stream.into();
-    }
-    out
+    })
 }
 
-/// The type of a successful result: the `T` of `result<T, python-error>`;
-/// for a described generator, the WIT type of each item.
+/// The type of a successful result: the `T` of `result<T, python-error>`.
 fn result_type(function: &Function) -> Value {
-    if let Some(described) = &function.described
-        && described.function().stream
-    {
-        return Value::String(snakebox_generator::wit::type_name(
-            &described.function().result,
-        ));
-    }
     match &function.result {
         Some(Type::Result(result)) if function.returns_python_error() => result
             .ok()

@@ -1,0 +1,428 @@
+//! `snakebox build --http`: the component serves the module's HTTP API by
+//! itself. Each test serves it through wasmtime-wasi-http's own proxy host,
+//! the library that `wasmtime serve` is built on (a fresh instance per
+//! request, as there), and checks it against `snakebox serve` on the same
+//! module.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use hyper::server::conn::http1;
+use serde_json::{Value, json};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use crate::serve::{Served, request, stream_request};
+use crate::types::{RAISES, ROWS, STREAMS, arguments, json as parse};
+use crate::util::{cache_dir, fixture};
+
+/// The `--http` component of a fixture, built at most once per run.
+fn http_component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let options = snakebox::builder::BuildOptions {
+        http: true,
+        ..Default::default()
+    };
+    let wasm = snakebox::builder::build_with(&fixture(name), &cache_dir(), &options)
+        .unwrap_or_else(|e| panic!("building {name} with --http failed: {e}"))
+        .wasm;
+    built.insert(name.to_owned(), wasm.clone());
+    wasm
+}
+
+/// A fixture's `--http` component served on a loopback port, with what its
+/// instances wrote to stdout and stderr.
+pub struct Proxy {
+    pub address: String,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl Proxy {
+    /// The proxy of fixture `name`, started once per run.
+    pub fn of(name: &str) -> &'static Proxy {
+        static STARTED: OnceLock<Mutex<HashMap<String, &'static Proxy>>> = OnceLock::new();
+        let mut started = STARTED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(proxy) = started.get(name) {
+            return proxy;
+        }
+        let proxy: &'static Proxy = Box::leak(Box::new(Proxy::start(&http_component(name))));
+        started.insert(name.to_owned(), proxy);
+        proxy
+    }
+
+    fn start(wasm: &Path) -> Proxy {
+        let engine = Engine::new(&Config::new()).expect("engine");
+        let component = Component::from_file(&engine, wasm).expect("the component compiles");
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi links");
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("http links");
+        let pre = ProxyPre::new(
+            linker
+                .instantiate_pre(&component)
+                .expect("the component imports only WASI"),
+        )
+        .expect("the component exports wasi:http/incoming-handler");
+        let (stdout, stderr) = (
+            MemoryOutputPipe::new(1 << 20),
+            MemoryOutputPipe::new(1 << 20),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let address = listener.local_addr().expect("address").to_string();
+        let pipes = (stdout.clone(), stderr.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("tokio");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (pre, pipes) = (pre.clone(), pipes.clone());
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            handle(pre.clone(), pipes.clone(), req)
+                        });
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(client), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        Proxy {
+            address,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn call(&self, function: &str, body: &Value) -> (u16, Value) {
+        let reply = request(
+            &self.address,
+            "POST",
+            &format!("/call/{function}"),
+            &body.to_string(),
+        );
+        (reply.status, reply.body)
+    }
+}
+
+/// What a request's store holds: WASI, with stdout and stderr captured, and
+/// `wasi:http`.
+struct State {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: NoOutgoing,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The guest sends no requests of its own; any would be denied.
+struct NoOutgoing;
+
+impl WasiHttpHooks for NoOutgoing {
+    fn send_request(
+        &mut self,
+        _request: hyper::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        hyper::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+type Answer =
+    Pin<Box<dyn Future<Output = anyhow::Result<hyper::Response<HyperOutgoingBody>>> + Send>>;
+
+/// One request on a fresh instance, as `wasmtime serve` runs it.
+fn handle(
+    pre: ProxyPre<State>,
+    (stdout, stderr): (MemoryOutputPipe, MemoryOutputPipe),
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Answer {
+    Box::pin(async move {
+        let wasi = WasiCtx::builder().stdout(stdout).stderr(stderr).build();
+        let mut store = Store::new(
+            pre.engine(),
+            State {
+                table: ResourceTable::new(),
+                wasi,
+                http: WasiHttpCtx::new(),
+                hooks: NoOutgoing,
+            },
+        );
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
+        let out = store.data_mut().http().new_response_outparam(sender)?;
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(anyhow::anyhow!(
+                "the guest answered with an error: {code:?}"
+            )),
+            Err(_) => Err(anyhow::anyhow!(
+                "the guest never set a response: {:?}",
+                task.await
+            )),
+        }
+    })
+}
+
+/// A request body of one row's arguments: an array, or an object when
+/// they are named.
+fn body(args: &[&str]) -> Option<Value> {
+    let (positional, named) = arguments(args);
+    match (positional.is_empty(), named.is_empty()) {
+        (_, true) => Some(Value::Array(positional)),
+        (true, false) => Some(Value::Object(named.into_iter().collect())),
+        (false, false) => None,
+    }
+}
+
+#[test]
+fn every_type_row_crosses_http_as_it_does_through_the_host() {
+    let proxy = Proxy::of("types_table");
+    let mut checked = 0;
+    for (row, function, args, expected) in ROWS {
+        let Some(body) = body(args) else {
+            continue; // an HTTP body is positional or named, not both
+        };
+        let (status, value) = proxy.call(function, &body);
+        assert_eq!(
+            (status, &value),
+            (200, &parse(expected)),
+            "{row}: {function} {body}"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked * 10 >= ROWS.len() * 9,
+        "{checked} of {} rows",
+        ROWS.len()
+    );
+    for (function, kind, message) in RAISES {
+        let (status, value) = proxy.call(function, &json!([]));
+        assert_eq!((status, &value["type"]), (422, &json!(kind)), "{function}");
+        let text = value["message"].as_str().unwrap_or_default();
+        assert!(text.contains(message), "{function}: {text}");
+    }
+    for (row, function, args, items) in STREAMS {
+        let body = body(args).expect("stream rows are one kind");
+        let (status, head, lines) = stream_request(&proxy.address, function, &body.to_string());
+        assert_eq!(status, 200, "{row}");
+        assert!(
+            head.contains("content-type: application/x-ndjson"),
+            "{head}"
+        );
+        let expected: Vec<Value> = items
+            .iter()
+            .map(|item| json!({"item": parse(item)}))
+            .collect();
+        assert_eq!(lines, expected, "{row}");
+    }
+}
+
+/// The same requests to `snakebox serve` and to the `--http` component.
+fn same_answers(name: &str, requests: &[(&str, &str, &str)]) {
+    let served = Served::fixture(name, &["--workers", "1"]);
+    let proxy = Proxy::of(name);
+    for (method, path, body) in requests {
+        let ours = request(&proxy.address, method, path, body);
+        let mut theirs = request(&served.address, method, path, body);
+        // Only the JSON parser's own words differ (Python's against serde's).
+        let parser = "the body is not valid JSON: ";
+        if let (Some(a), Some(b)) = (
+            ours.body["message"].as_str(),
+            theirs.body["message"].as_str(),
+        ) && a.starts_with(parser)
+            && b.starts_with(parser)
+        {
+            theirs.body["message"] = ours.body["message"].clone();
+        }
+        assert_eq!(
+            (ours.status, &ours.body),
+            (theirs.status, &theirs.body),
+            "{method} {path} {body}"
+        );
+    }
+}
+
+#[test]
+fn each_outcome_has_the_status_and_body_that_snakebox_serve_gives() {
+    same_answers(
+        "streams",
+        &[
+            ("GET", "/functions", ""),
+            ("POST", "/call/point", "[3]"),
+            ("POST", "/call/point", r#"{"i": 4}"#),
+            ("POST", "/call/point", r#"["three"]"#),
+            ("POST", "/call/point", "[1, 2]"),
+            ("POST", "/call/point", r#"{"j": 1}"#),
+            ("POST", "/call/point", "[1,"),
+            ("POST", "/call/point", "7"),
+            ("POST", "/call/no_such", "[]"),
+            ("POST", "/call/fails_after", "[0]"),
+        ],
+    );
+    same_answers(
+        "aio",
+        &[
+            ("GET", "/functions", ""),
+            ("POST", "/call/answer", ""),
+            ("POST", "/call/sleep_echo", "[5, 0.01]"),
+            ("POST", "/call/raises_later", r#"["late"]"#),
+            ("POST", "/call/times_out", "[]"),
+            ("POST", "/call/gathered", "[3, 0.01]"),
+        ],
+    );
+}
+
+#[test]
+fn generators_stream_ndjson_and_a_late_failure_ends_the_stream() {
+    let proxy = Proxy::of("streams");
+    let (status, head, lines) = stream_request(&proxy.address, "count", "[3]");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: application/x-ndjson"),
+        "{head}"
+    );
+    assert_eq!(
+        lines,
+        [json!({"item": 0}), json!({"item": 1}), json!({"item": 2})]
+    );
+    let (status, _, lines) = stream_request(&proxy.address, "ticks", "[3]");
+    assert_eq!(status, 200, "an async generator streams too");
+    assert_eq!(
+        lines,
+        [json!({"item": 0}), json!({"item": 1}), json!({"item": 2})]
+    );
+    let (status, _, lines) = stream_request(&proxy.address, "fails_after", "[1]");
+    assert_eq!(status, 200, "the first item was sent before the failure");
+    assert_eq!(lines[0], json!({"item": 0}));
+    assert_eq!(lines[1]["status"], json!(422));
+    assert_eq!(lines[1]["error"]["type"], json!("ValueError"));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
+
+#[test]
+fn async_functions_sleep_for_real_on_the_wasi_clock() {
+    let proxy = Proxy::of("aio");
+    let started = Instant::now();
+    let (status, value) = proxy.call("sleep_echo", &json!([7, 0.3]));
+    let elapsed = started.elapsed();
+    assert_eq!((status, value), (200, json!(7)));
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    // `asyncio.wait_for` times out on the same clock.
+    let (status, value) = proxy.call("times_out", &json!([]));
+    assert_eq!(status, 200, "{value}");
+}
+
+#[test]
+fn print_and_logging_go_to_stderr() {
+    let proxy = Proxy::of("basics");
+    let (status, _) = proxy.call("talk", &json!(["to stderr"]));
+    assert_eq!(status, 200);
+    let stderr = String::from_utf8_lossy(&proxy.stderr.contents()).into_owned();
+    let stdout = String::from_utf8_lossy(&proxy.stdout.contents()).into_owned();
+    assert!(stderr.contains("to stderr\n"), "print: {stderr:?}");
+    assert!(stderr.contains("logged to stderr"), "logging: {stderr:?}");
+    assert!(!stdout.contains("to stderr"), "stdout: {stdout:?}");
+}
+
+#[test]
+fn a_body_over_the_limit_is_413_and_malformed_json_is_400() {
+    let proxy = Proxy::of("streams");
+    let big = format!(
+        "[{}]",
+        "1,".repeat(snakebox_generator::http::MAX_BODY_BYTES / 2 + 1)
+    );
+    let reply = request(&proxy.address, "POST", "/call/point", &big);
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    assert_eq!(reply.body["error"], json!("body_too_large"));
+    let reply = request(&proxy.address, "POST", "/call/point", "{oops");
+    assert_eq!(
+        (reply.status, &reply.body["error"]),
+        (400, &json!("bad_arguments"))
+    );
+    // The instance after them serves as before.
+    assert_eq!(proxy.call("point", &json!([1])).0, 200);
+}
+
+#[test]
+fn host_functions_cannot_be_built_for_http() {
+    let options = snakebox::builder::BuildOptions {
+        http: true,
+        imports: vec![fixture("host").join("directory.pyi")],
+        ..Default::default()
+    };
+    let Err(error) = snakebox::builder::build_with(
+        &fixture("host").join("host_calls.py"),
+        &cache_dir(),
+        &options,
+    ) else {
+        panic!("a module with host functions built for --http");
+    };
+    assert!(error.to_string().contains("--http"), "{error}");
+}
