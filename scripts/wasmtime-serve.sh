@@ -20,8 +20,9 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 "$SNAKEBOX" build --http tests/fixtures/hostile.py -o "$WORK/app-http.wasm" 2>/dev/null
 "$WASMTIME" --version
 
-"$WASMTIME" serve --addr 127.0.0.1:8123 -Scli "$WORK/app-http.wasm" 2>"$WORK/wasmtime.log" &
-for _ in $(seq 300); do
+"$WASMTIME" serve --addr 127.0.0.1:8123 -Scli "$WORK/app-http.wasm" >"$WORK/wasmtime.log" 2>&1 &
+# Compiling the component takes seconds, more on a busy machine.
+for _ in $(seq 1200); do
     grep -q Serving "$WORK/wasmtime.log" 2>/dev/null && break
     sleep 0.1
 done
@@ -42,7 +43,7 @@ echo "## add on wasmtime serve (a fresh instance per request)"
 kill %1
 
 "$SNAKEBOX" serve "$WORK/app.wasm" --listen 127.0.0.1:0 --workers 2 >"$WORK/out" 2>"$WORK/log" &
-for _ in $(seq 300); do
+for _ in $(seq 1200); do
     grep -q listening "$WORK/out" 2>/dev/null && break
     sleep 0.1
 done
