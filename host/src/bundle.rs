@@ -58,6 +58,34 @@ pub(crate) fn grants(section: &[u8], cache_dir: Option<&Path>) -> Result<Vec<Dir
         .collect())
 }
 
+/// Writes the files the component at `component` carries into `dir`, one
+/// folder per Python path entry (`dir/0`, `dir/1`, …), for an engine that
+/// is not snakebox to grant: each folder must be seen by the guest as
+/// `/0`, `/1`, …, as the returned grants say. A component without files
+/// gives none.
+pub fn extract(component: &Path, dir: &Path) -> Result<Vec<DirGrant>> {
+    let Some(section) = read_file(component)? else {
+        return Ok(Vec::new());
+    };
+    let files = bundle::decode(&section).map_err(|e| Error::BadComponent(e.to_string()))?;
+    let mut grants: Vec<DirGrant> = Vec::new();
+    for (path, bytes) in &files {
+        let target = dir.join(path);
+        std::fs::create_dir_all(target.parent().unwrap_or(dir))
+            .and_then(|()| std::fs::write(&target, bytes))
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write {}: {e}", target.display())))?;
+        let index = path.split('/').next().unwrap_or_default();
+        if !grants.iter().any(|g| g.guest == format!("/{index}")) {
+            grants.push(DirGrant {
+                host: dir.join(index),
+                guest: format!("/{index}"),
+                read_only: true,
+            });
+        }
+    }
+    Ok(grants)
+}
+
 fn unpack(section: &[u8], root: &Path) -> Result<()> {
     let files = bundle::decode(section).map_err(|e| Error::BadComponent(e.to_string()))?;
     let failed = |e: std::io::Error| {

@@ -77,6 +77,7 @@ mod worker;
 
 pub use app::{App, Call, JsonStream, Pool, Session};
 pub use arguments::{bind, result_json};
+pub use bundle::extract as extract_files;
 pub use error::{Error, PythonError, Result};
 pub use futures;
 pub use host_functions::{Caller, HostError, HostFunctions, HostFuture, HostResult};

@@ -68,6 +68,14 @@ enum Command {
         #[command(flatten)]
         build: BuildArgs,
     },
+    /// Write the files a component carries (package data, metadata) into a
+    /// folder, for a wasi:http engine to grant (`--http` builds).
+    Files {
+        /// The component.
+        component: PathBuf,
+        /// The folder to write them into.
+        dir: PathBuf,
+    },
     /// List a component's exports with their WIT signatures.
     Inspect {
         /// The component.
@@ -244,6 +252,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::fs::copy(&built, &output)
                 .with_context(|| format!("failed to write {}", output.display()))?;
             eprintln!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Files { component, dir } => {
+            let grants = snakebox::extract_files(&component, &dir)?;
+            if grants.is_empty() {
+                eprintln!("{} carries no files", component.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprintln!(
+                "wrote the files of {} into {}; grant each folder where the guest expects it:",
+                component.display(),
+                dir.display()
+            );
+            let flags: Vec<String> = grants
+                .iter()
+                .map(|g| format!("--dir {}::{}", g.host.display(), g.guest))
+                .collect();
+            println!("{}", flags.join(" "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { component } => {

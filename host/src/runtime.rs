@@ -153,6 +153,15 @@ impl Runtime {
     ) -> Result<App> {
         let engine = &self.inner.engine;
         let mut functions = signature::exports(engine, &component)?;
+        if functions.iter().any(|f| {
+            f.interface
+                .as_deref()
+                .is_some_and(|i| i.starts_with("wasi:http/incoming-handler"))
+        }) {
+            return Err(Error::BadComponent(
+                "a wasi:http component (as `snakebox build --http` makes) serves HTTP by itself: run it with `wasmtime serve` or another wasi:http engine, or build the module without --http to run it here".into(),
+            ));
+        }
         let imports = description
             .as_ref()
             .map(|d| d.imports.clone())

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -27,27 +27,19 @@ use wasmtime_wasi_http::{
 
 use crate::serve::{Served, request, stream_request};
 use crate::types::{RAISES, ROWS, STREAMS, arguments, json as parse};
-use crate::util::{cache_dir, fixture};
+use crate::util::{cache_dir, fixture, root};
 
-/// The `--http` component of a fixture, built at most once per run.
-fn http_component(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let mut built = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = built.get(name) {
-        return path.clone();
-    }
+/// The `--http` component of fixture `name`, with the requirements in
+/// `tests/fixtures/{requirements}` if any.
+fn http_component(name: &str, requirements: Option<&str>) -> PathBuf {
     let options = snakebox::builder::BuildOptions {
         http: true,
+        requirements: requirements.map(|file| root().join("tests/fixtures").join(file)),
         ..Default::default()
     };
-    let wasm = snakebox::builder::build_with(&fixture(name), &cache_dir(), &options)
+    snakebox::builder::build_with(&fixture(name), &cache_dir(), &options)
         .unwrap_or_else(|e| panic!("building {name} with --http failed: {e}"))
-        .wasm;
-    built.insert(name.to_owned(), wasm.clone());
-    wasm
+        .wasm
 }
 
 /// A fixture's `--http` component served on a loopback port, with what its
@@ -61,6 +53,12 @@ pub struct Proxy {
 impl Proxy {
     /// The proxy of fixture `name`, started once per run.
     pub fn of(name: &str) -> &'static Proxy {
+        Proxy::with_requirements(name, None)
+    }
+
+    /// The proxy of fixture `name` built with `requirements`, once per run,
+    /// granting the files the component carries as `snakebox files` says.
+    pub fn with_requirements(name: &str, requirements: Option<&str>) -> &'static Proxy {
         static STARTED: OnceLock<Mutex<HashMap<String, &'static Proxy>>> = OnceLock::new();
         let mut started = STARTED
             .get_or_init(Default::default)
@@ -69,12 +67,17 @@ impl Proxy {
         if let Some(proxy) = started.get(name) {
             return proxy;
         }
-        let proxy: &'static Proxy = Box::leak(Box::new(Proxy::start(&http_component(name))));
+        let wasm = http_component(name, requirements);
+        let stem = wasm.file_stem().expect("a file name").to_owned();
+        let files = cache_dir().join("http-files").join(stem);
+        let grants = snakebox::extract_files(&wasm, &files).expect("the files unpack");
+        let dirs = grants.into_iter().map(|g| (g.host, g.guest)).collect();
+        let proxy: &'static Proxy = Box::leak(Box::new(Proxy::start(&wasm, dirs)));
         started.insert(name.to_owned(), proxy);
         proxy
     }
 
-    fn start(wasm: &Path) -> Proxy {
+    fn start(wasm: &Path, dirs: Vec<(PathBuf, String)>) -> Proxy {
         let engine = Engine::new(&Config::new()).expect("engine");
         let component = Component::from_file(&engine, wasm).expect("the component compiles");
         let mut linker = Linker::new(&engine);
@@ -93,7 +96,11 @@ impl Proxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         listener.set_nonblocking(true).expect("nonblocking");
         let address = listener.local_addr().expect("address").to_string();
-        let pipes = (stdout.clone(), stderr.clone());
+        let setup = Setup {
+            stdout: stdout.clone(),
+            stderr: stderr.clone(),
+            dirs,
+        };
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("tokio");
             runtime.block_on(async move {
@@ -102,10 +109,10 @@ impl Proxy {
                     let Ok((client, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (pre, pipes) = (pre.clone(), pipes.clone());
+                    let (pre, setup) = (pre.clone(), setup.clone());
                     tokio::spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
-                            handle(pre.clone(), pipes.clone(), req)
+                            handle(pre.clone(), setup.clone(), req)
                         });
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(client), service)
@@ -130,6 +137,14 @@ impl Proxy {
         );
         (reply.status, reply.body)
     }
+}
+
+/// What each request's WASI gets: the output pipes and the granted folders.
+#[derive(Clone)]
+struct Setup {
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    dirs: Vec<(PathBuf, String)>,
 }
 
 /// What a request's store holds: WASI, with stdout and stderr captured, and
@@ -190,11 +205,16 @@ type Answer =
 /// One request on a fresh instance, as `wasmtime serve` runs it.
 fn handle(
     pre: ProxyPre<State>,
-    (stdout, stderr): (MemoryOutputPipe, MemoryOutputPipe),
+    setup: Setup,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> Answer {
     Box::pin(async move {
-        let wasi = WasiCtx::builder().stdout(stdout).stderr(stderr).build();
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(setup.stdout).stderr(setup.stderr);
+        for (host, guest) in &setup.dirs {
+            wasi.preopened_dir(host, guest, FsPerms::ReadOnly)?;
+        }
+        let wasi = wasi.build();
         let mut store = Store::new(
             pre.engine(),
             State {
@@ -425,4 +445,37 @@ fn host_functions_cannot_be_built_for_http() {
         panic!("a module with host functions built for --http");
     };
     assert!(error.to_string().contains("--http"), "{error}");
+}
+
+#[test]
+fn requirements_and_their_data_come_along() {
+    let proxy = Proxy::with_requirements(
+        "tests/fixtures/pypi/lazy.py",
+        Some("pypi/lazy-requirements.txt"),
+    );
+    // Imported inside the function, and by name at run time.
+    let (status, value) = proxy.call("table", &json!([[["a", "b"], ["1", "2"]]]));
+    assert_eq!(status, 200, "{value}");
+    assert!(value.as_str().unwrap_or_default().contains('a'), "{value}");
+    let (status, value) = proxy.call("by_name", &json!(["dateutil.easter", "EASTER_ORTHODOX"]));
+    assert_eq!((status, value), (200, json!("2")));
+    // Package data and metadata, from the folders `snakebox files` wrote
+    // and the engine granted.
+    let (status, value) = proxy.call("utc_offset", &json!(["Asia/Kolkata"]));
+    assert_eq!((status, value), (200, json!("5:30:00")));
+    let (status, value) = proxy.call("data_header", &json!(["pytz", "zoneinfo/UTC"]));
+    let tzif: Vec<u8> = b"TZif".to_vec();
+    assert_eq!((status, value), (200, json!([tzif, tzif, tzif])));
+    let (status, value) = proxy.call("version", &json!(["pytz"]));
+    assert_eq!((status, value), (200, json!("2025.2")));
+}
+
+#[test]
+fn snakebox_says_where_an_http_component_runs() {
+    let wasm = http_component("basics", None);
+    let error = crate::util::runtime()
+        .load(&wasm)
+        .err()
+        .expect("the snakebox host refuses a wasi:http component");
+    assert!(error.to_string().contains("wasmtime serve"), "{error}");
 }
