@@ -454,8 +454,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let mut world_name = generated.world.clone();
     if options.http {
         let (python_name, wit_name) = &generated.naming;
-        let listing = crate::http::listing(wit_name, &exported);
-        glue_files = glue::emit_http(python_name, wit_name, &exported, &listing);
+        glue_files = glue::emit_http(python_name, wit_name, &exported);
         world = crate::http::world(python_name, wit_name);
         world_name = crate::http::world_name(wit_name);
     }

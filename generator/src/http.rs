@@ -84,6 +84,30 @@ pub fn listing(package: &str, modules: &[Module]) -> Value {
     Value::Array(functions)
 }
 
+/// The OpenAPI document of the component's API (`GET /openapi.json`).
+pub fn openapi(package: &str, modules: &[Module]) -> Value {
+    let several = modules.len() > 1;
+    let operations: Vec<crate::openapi::Operation> = modules
+        .iter()
+        .flat_map(|module| {
+            module
+                .functions
+                .iter()
+                .map(move |function| crate::openapi::Operation::Described {
+                    call_name: CallNames::of(package, module, function, several).call_name,
+                    module,
+                    function,
+                })
+        })
+        .collect();
+    let health = json!({
+        "type": "object",
+        "properties": { "status": { "const": "ok" } },
+        "required": ["status"],
+    });
+    crate::openapi::document(&operations, health)
+}
+
 /// What `GET /functions` says of one export: its names, parameters and
 /// types as the WIT source spells them, its docs and its Python signature.
 /// `snakebox serve` lists a described component with this too.

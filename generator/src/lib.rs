@@ -34,6 +34,7 @@ pub mod http;
 mod imports;
 mod ir;
 mod names;
+pub mod openapi;
 mod python;
 mod python_signature;
 pub mod rust;

@@ -667,15 +667,22 @@ class Variant(Converter):
             for _, c, name in self.cases:
                 if name == tag and c.json_accepts(payload):
                     return name
+        for _, c, name in self._untagged(value):
+            if c.json_accepts(value):
+                return name
+        return None
+
+    def _untagged(self, value):
+        """The cases in the order the host tries them for an untagged JSON
+        value: first those that take it strictly (an integer is not a float,
+        a string is not bytes), then the rest."""
         integer = _is_int_in(value, _S64_MIN, _U64_MAX)
         for strict in (True, False):
-            for _, c, name in self.cases:
+            for case in self.cases:
+                c = case[1]
                 loose = (c is FLOAT and integer) or (isinstance(c, _Bytes) and isinstance(value, str))
-                if strict and loose:
-                    continue
-                if c.json_accepts(value):
-                    return name
-        return None
+                if not (strict and loose):
+                    yield case
 
     def from_json(self, value):
         tagged = None
@@ -687,16 +694,11 @@ class Variant(Converter):
                         return cls(c.from_json(payload))
                     except JsonError as exc:
                         tagged = _at(name, exc)
-        integer = _is_int_in(value, _S64_MIN, _U64_MAX)
-        for strict in (True, False):
-            for cls, c, _ in self.cases:
-                loose = (c is FLOAT and integer) or (isinstance(c, _Bytes) and isinstance(value, str))
-                if strict and loose:
-                    continue
-                try:
-                    return cls(c.from_json(value))
-                except JsonError:
-                    pass
+        for cls, c, _ in self._untagged(value):
+            try:
+                return cls(c.from_json(value))
+            except JsonError:
+                pass
         raise tagged or _mismatch(self.name, value)
 
     def to_wit(self, value):

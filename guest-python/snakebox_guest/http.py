@@ -6,7 +6,8 @@ and wasmCloud run it. There is no snakebox host beside it, so this module
 does what the host does for ``snakebox serve``, with the same routes, status
 codes and bodies:
 
-- ``GET /functions`` lists the exports (the generator wrote the listing);
+- ``GET /functions`` lists the exports, and ``GET /openapi.json`` is their
+  OpenAPI document (the generator wrote both);
 - ``POST /call/{name}`` binds a JSON array or object to the parameters, as
   the host reads JSON (``convert.*.from_json``), calls the function and
   answers with its JSON result, ``422`` with the Python exception, ``400``
@@ -166,8 +167,12 @@ def _dumps(value) -> bytes:
 class Server:
     """Answers requests for the exports the glue adds."""
 
-    def __init__(self, listing: str, max_body: int):
-        self.listing = listing.encode()
+    def __init__(self, listing: str, openapi: str, max_body: int):
+        self.documents = {
+            "/functions": listing.encode(),
+            "/openapi.json": openapi.encode(),
+            "/healthz": _dumps({"status": "ok"}),
+        }
         self.max_body = max_body
         self.routes: list[Route] = []
         self._loop = None
@@ -209,11 +214,10 @@ class Server:
     def _reply(self, request):
         method = request.method()
         path = (request.path_with_query() or "/").split("?", 1)[0]
-        if path in ("/functions", "/healthz"):
+        if path in self.documents:
             if not isinstance(method, Method_Get):
                 raise _failure(405, "method_not_allowed", f"{path} takes GET")
-            body = self.listing if path == "/functions" else _dumps({"status": "ok"})
-            return 200, _JSON, [body]
+            return 200, _JSON, [self.documents[path]]
         if not path.startswith("/call/"):
             raise _failure(404, "not_found", f"no route {path}; see GET /functions")
         if not isinstance(method, Method_Post):

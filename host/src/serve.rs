@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::signature::Function;
 use dispatch::Dispatcher;
 use reply::Failure;
+use snakebox_generator::http::MAX_BODY_BYTES;
 
 /// The target of the access log: one event per request.
 pub const ACCESS_TARGET: &str = "snakebox::access";
@@ -104,6 +105,7 @@ impl Server {
             .route("/openapi.json", get(openapi))
             .route("/healthz", get(healthz))
             .route("/call/{name}", post(call))
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.state))
     }
 
@@ -149,12 +151,25 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
 async fn call(
     State(state): State<Arc<ServerState>>,
     Path(name): Path<String>,
-    body: Bytes,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let log = AccessLog::start(&name);
     let function = match state.dispatcher.app().function(&name) {
         Ok(function) => function,
         Err(error) => return log.finish(Failure::Call(error).into_response()),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let failure = Failure::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            };
+            return log.finish(failure.into_response());
+        }
+        Err(rejection) => {
+            let failure = Failure::Body(format!("the body could not be read: {rejection}"));
+            return log.finish(failure.into_response());
+        }
     };
     let response = match function.returns_stream() {
         true => run_stream(&state, &function, &body).await,

@@ -360,6 +360,32 @@ fn each_outcome_has_the_status_and_body_that_snakebox_serve_gives() {
 }
 
 #[test]
+fn the_openapi_document_and_the_body_limit_are_snakebox_serves() {
+    let served = Served::fixture("corpus", &["--workers", "1"]);
+    let proxy = Proxy::of("corpus");
+    let mut ours = request(&proxy.address, "GET", "/openapi.json", "").body;
+    let mut theirs = served.get("/openapi.json").body;
+    assert_eq!(ours["openapi"], json!("3.1.0"));
+    // Only `/healthz` differs: `snakebox serve` reports its load there.
+    for document in [&mut ours, &mut theirs] {
+        let paths = document["paths"].as_object_mut().expect("paths");
+        assert!(paths.remove("/healthz").is_some());
+    }
+    assert_eq!(ours, theirs);
+    let big = format!(
+        "[{}]",
+        "1,".repeat(snakebox_generator::http::MAX_BODY_BYTES / 2 + 1)
+    );
+    let path = "/call/need";
+    let (ours, theirs) = (
+        request(&proxy.address, "POST", path, &big),
+        request(&served.address, "POST", path, &big),
+    );
+    assert_eq!((ours.status, &ours.body), (413, &theirs.body));
+    assert_eq!(theirs.status, 413);
+}
+
+#[test]
 fn generators_stream_ndjson_and_a_late_failure_ends_the_stream() {
     let proxy = Proxy::of("streams");
     let (status, head, lines) = stream_request(&proxy.address, "count", "[3]");

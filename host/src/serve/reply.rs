@@ -20,6 +20,8 @@ pub(super) enum Failure {
     Busy { workers: usize, max_pending: usize },
     /// The result is larger than the server sends.
     TooLarge { limit: usize },
+    /// The request body is larger than the server reads.
+    BodyTooLarge { limit: usize },
 }
 
 impl IntoResponse for Failure {
@@ -47,6 +49,13 @@ impl IntoResponse for Failure {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
+            Failure::BodyTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({
+                    "error": "body_too_large",
+                    "message": format!("the body is larger than the limit of {limit} bytes"),
+                }),
+            ),
             Failure::TooLarge { limit } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({
@@ -58,44 +67,6 @@ impl IntoResponse for Failure {
         (status, axum::Json(body)).into_response()
     }
 }
-
-/// Every status a call may fail with, what it means, and the `error` kinds
-/// its body carries (a `422` carries the Python exception instead). The
-/// OpenAPI document lists the responses from here.
-pub(super) const STATUSES: &[(StatusCode, &str, &[&str])] = &[
-    (
-        StatusCode::BAD_REQUEST,
-        "the body or the arguments do not fit the function",
-        &["bad_arguments"],
-    ),
-    (
-        StatusCode::NOT_FOUND,
-        "no function of that name",
-        &["no_such_function"],
-    ),
-    (StatusCode::UNPROCESSABLE_ENTITY, "Python raised", &[]),
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the store ran past its memory limit or trapped (it was replaced), the call was cancelled, or the result is over the server's limit",
-        &[
-            "memory_limit",
-            "trap",
-            "cancelled",
-            "internal",
-            "result_too_large",
-        ],
-    ),
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "every store is busy and the queue is full; retry after `Retry-After` seconds",
-        &["busy"],
-    ),
-    (
-        StatusCode::GATEWAY_TIMEOUT,
-        "the call ran past its time limit",
-        &["timeout"],
-    ),
-];
 
 /// The status and JSON body of a failed call.
 pub(super) fn call_error(error: Error) -> (StatusCode, Value) {
