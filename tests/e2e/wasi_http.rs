@@ -413,6 +413,39 @@ fn generators_stream_ndjson_and_a_late_failure_ends_the_stream() {
 }
 
 #[test]
+fn a_client_that_goes_away_closes_the_generator() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let proxy = Proxy::of("streams");
+    let mut stream = std::net::TcpStream::connect(&proxy.address).expect("connects");
+    write!(
+        stream,
+        "POST /call/endless HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"
+    )
+    .expect("sends");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    while !line.contains("\"item\"") {
+        line.clear();
+        reader.read_line(&mut line).expect("reads a line");
+    }
+    drop(reader);
+    // The next write to the client fails; the guest closes the generator,
+    // whose `finally` prints, and the endless call ends.
+    let started = Instant::now();
+    loop {
+        let stderr = String::from_utf8_lossy(&proxy.stderr.contents()).into_owned();
+        if stderr.contains("endless closed after") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the generator was not closed: {stderr:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn async_functions_sleep_for_real_on_the_wasi_clock() {
     let proxy = Proxy::of("aio");
     let started = Instant::now();
