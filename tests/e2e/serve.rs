@@ -537,6 +537,28 @@ fn a_second_signal_exits_at_once() {
 
 /// `POST /call/{function}` of a generator: the status, the headers, and the
 /// NDJSON lines of the (chunked) body.
+/// What every server of the `streams` fixture streams alike: the items of
+/// a generator as NDJSON lines, and a failure after the first item as the
+/// stream's last line.
+pub fn assert_streams(address: &str) {
+    let (status, head, lines) = stream_request(address, "count", "[3]");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: application/x-ndjson"),
+        "{head}"
+    );
+    assert_eq!(
+        lines,
+        [json!({"item": 0}), json!({"item": 1}), json!({"item": 2})]
+    );
+    let (status, _, lines) = stream_request(address, "fails_after", "[1]");
+    assert_eq!(status, 200, "the first item was sent before the failure");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], json!({"item": 0}));
+    assert_eq!(lines[1]["status"], json!(422));
+    assert_eq!(lines[1]["error"]["type"], json!("ValueError"));
+}
+
 pub fn stream_request(address: &str, function: &str, body: &str) -> (u16, String, Vec<Value>) {
     let (status, head, body) = exchange(address, "POST", &format!("/call/{function}"), body);
     let mut rest = body.as_str();
@@ -563,24 +585,7 @@ pub fn stream_request(address: &str, function: &str, body: &str) -> (u16, String
 #[test]
 fn generators_stream_ndjson_lines() {
     let served = Served::fixture("streams", &["--workers", "1"]);
-    let (status, head, lines) = stream_request(&served.address, "count", "[3]");
-    assert_eq!(status, 200);
-    assert!(
-        head.contains("content-type: application/x-ndjson"),
-        "{head}"
-    );
-    assert_eq!(
-        lines,
-        [json!({"item": 0}), json!({"item": 1}), json!({"item": 2})]
-    );
-
-    let (status, _, lines) = stream_request(&served.address, "fails_after", "[1]");
-    assert_eq!(status, 200, "the first item was sent before the failure");
-    assert_eq!(lines.len(), 2, "{lines:?}");
-    assert_eq!(lines[0], json!({"item": 0}));
-    assert_eq!(lines[1]["status"], json!(422));
-    assert_eq!(lines[1]["error"]["type"], json!("ValueError"));
-
+    assert_streams(&served.address);
     let (status, _, lines) = stream_request(&served.address, "fails_after", "[0]");
     assert_eq!(status, 422, "a failure before any item keeps its status");
     assert_eq!(lines[0]["type"], json!("ValueError"));
