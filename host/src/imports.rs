@@ -45,7 +45,7 @@ impl host::Host for StoreData {
     }
 
     fn log(&mut self, function: String, level: u32, message: String) -> wasmtime::Result<()> {
-        let Some(message) = output_budget::admit(&function, message) else {
+        let Some(message) = self.output.admit(&function, message) else {
             return Ok(());
         };
         match level {
@@ -88,10 +88,8 @@ impl<T> host::HostWithStore<T> for HasSelf<StoreData> {
 }
 
 /// A bound on guest output, so that a guest printing in a loop cannot flood
-/// the host's log. Each worker thread owns one store at a time, so a
-/// thread-local budget is a per-store budget.
-mod output_budget {
-    use std::cell::RefCell;
+/// the host's log: each store has its own budget.
+pub(crate) mod output_budget {
     use std::time::{Duration, Instant};
 
     use super::GUEST_TARGET;
@@ -102,27 +100,30 @@ mod output_budget {
     /// The longest single message; longer ones are cut.
     const MAX_MESSAGE: usize = 8 << 10;
 
-    struct Budget {
+    /// One store's guest output in the current window.
+    pub(crate) struct Budget {
         window_start: Instant,
         used: usize,
         dropped_messages: u64,
         dropped_bytes: u64,
     }
 
-    thread_local! {
-        static BUDGET: RefCell<Budget> = RefCell::new(Budget {
-            window_start: Instant::now(),
-            used: 0,
-            dropped_messages: 0,
-            dropped_bytes: 0,
-        });
+    impl Default for Budget {
+        fn default() -> Self {
+            Budget {
+                window_start: Instant::now(),
+                used: 0,
+                dropped_messages: 0,
+                dropped_bytes: 0,
+            }
+        }
     }
 
-    /// The message to log, cut to size, or `None` when this store has used
-    /// up its budget for the current window.
-    pub(super) fn admit(function: &str, mut message: String) -> Option<String> {
-        BUDGET.with(|budget| {
-            let mut budget = budget.borrow_mut();
+    impl Budget {
+        /// The message to log, cut to size, or `None` when this store has
+        /// used up its budget for the current window.
+        pub(crate) fn admit(&mut self, function: &str, mut message: String) -> Option<String> {
+            let budget = self;
             let now = Instant::now();
             if now.duration_since(budget.window_start) >= WINDOW {
                 if budget.dropped_messages > 0 {
@@ -136,9 +137,7 @@ mod output_budget {
                 }
                 *budget = Budget {
                     window_start: now,
-                    used: 0,
-                    dropped_messages: 0,
-                    dropped_bytes: 0,
+                    ..Budget::default()
                 };
             }
             if budget.used + message.len().min(MAX_MESSAGE) > BYTES_PER_WINDOW {
@@ -164,6 +163,6 @@ mod output_budget {
             }
             budget.used += message.len();
             Some(message)
-        })
+        }
     }
 }

@@ -10,6 +10,7 @@ use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::host_functions::{Caller, GivenUp};
+use crate::imports::output_budget::Budget;
 
 /// The data of one store: one Python interpreter and its event loop.
 pub(crate) struct StoreData {
@@ -20,6 +21,8 @@ pub(crate) struct StoreData {
     pub(crate) timers: HashMap<u64, oneshot::Sender<()>>,
     /// The calls in flight.
     pub(crate) calls: Calls,
+    /// How much guest output may still reach the host's log.
+    pub(crate) output: Budget,
 }
 
 impl StoreData {
@@ -33,6 +36,7 @@ impl StoreData {
             },
             timers: HashMap::new(),
             calls: Calls::default(),
+            output: Budget::default(),
         }
     }
 
