@@ -2,7 +2,9 @@
 //!
 //! Calls go to a store chosen by how they are made:
 //! - [`App::call`] uses the calling thread's own store, created on the
-//!   thread's first call and reused until the thread ends;
+//!   thread's first call and reused until the thread ends. A sync call
+//!   made while that store is idle runs on the calling thread itself, as
+//!   the call is made;
 //! - [`Session`] pins one store, for stateful use;
 //! - [`Pool`] spreads calls over N stores, for servers.
 //!
@@ -28,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::host_functions::{CallerState, GiveUp};
 use crate::signature::Function;
 use crate::streaming;
-use crate::worker::{CallRequest, Shared, WorkerHandle};
+use crate::worker::{self, CallRequest, Shared, WorkerHandle};
 
 /// A loaded component. Cheap to clone and to send between threads.
 ///
@@ -44,9 +46,13 @@ pub struct App {
 
 /// The store of each thread that has made an [`App::call`]. The app owns
 /// them, so they end with it; a thread that ends first removes its own.
+///
+/// A host function that calls back into the app from a call running on its
+/// caller's thread gets a store of its own, one level deeper: the thread's
+/// store is busy with the call that waits for it.
 #[derive(Default)]
 struct ThreadStores {
-    by_thread: Mutex<HashMap<ThreadId, WorkerHandle>>,
+    by_thread: Mutex<HashMap<(ThreadId, usize), WorkerHandle>>,
 }
 
 thread_local! {
@@ -65,13 +71,15 @@ struct ThreadApps {
 impl Drop for ThreadApps {
     fn drop(&mut self) {
         for stores in self.apps.iter().filter_map(Weak::upgrade) {
-            stores.lock().remove(&self.thread);
+            stores
+                .lock()
+                .retain(|(thread, _), _| *thread != self.thread);
         }
     }
 }
 
 impl ThreadStores {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ThreadId, WorkerHandle>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(ThreadId, usize), WorkerHandle>> {
         self.by_thread
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -82,7 +90,7 @@ impl ThreadStores {
         self: &Arc<Self>,
         spawn: impl FnOnce() -> Result<WorkerHandle>,
     ) -> Result<WorkerHandle> {
-        let thread = std::thread::current().id();
+        let thread = (std::thread::current().id(), worker::depth());
         if let Some(worker) = self.lock().get(&thread) {
             return Ok(worker.clone());
         }
@@ -162,6 +170,15 @@ impl App {
     }
 
     /// Calls a function with WIT values on this thread's store.
+    ///
+    /// A sync function called while that store is idle runs here and now,
+    /// on the calling thread, with no hop to the store's worker thread: the
+    /// call is over when `call` returns, and the future is ready. Async
+    /// functions, generators and calls made while the store is busy run on
+    /// the worker, and the future waits for them. An async task that makes
+    /// long sync calls holds up its executor's thread meanwhile, as any
+    /// blocking call does; a [`Session`] or a [`Pool`] runs every call on a
+    /// worker instead.
     pub fn call(&self, name: &str, args: Vec<Val>) -> Call {
         self.call_on(Target::Thread, name, args)
     }
@@ -334,7 +351,11 @@ impl App {
         };
         match target {
             Target::Thread => match self.threads.current(|| self.spawn_worker()) {
-                Ok(worker) => worker.submit(request),
+                Ok(worker) => {
+                    if let Some(request) = worker.call_here(request) {
+                        worker.submit(request);
+                    }
+                }
                 Err(error) => return Call::failed(error),
             },
             Target::Worker(worker, _) => worker.submit(request),

@@ -1,13 +1,22 @@
-//! A worker: one OS thread that owns one store (one CPython instance and its
-//! asyncio loop) and runs every call sent to it on that store's event loop.
+//! A worker: one OS thread that looks after one store (one CPython instance
+//! and its asyncio loop) and runs the calls sent to it on that store's event
+//! loop.
 //!
-//! All calls run inside one `run_concurrent`, so async calls interleave. A
-//! trap or a limit ends that store: the calls in flight get a clear error and
-//! the worker instantiates a fresh store for the next call.
+//! The calls sent to it run inside one `run_concurrent`, so async calls
+//! interleave. Between them the store rests in its [`Station`], where a sync
+//! call made on the store's own thread ([`WorkerHandle::call_here`]) takes it
+//! and runs on the caller's thread, with no hop to the worker and back. Both
+//! paths run a call with the same [`call`]. A trap or a limit ends the store:
+//! the calls in flight get a clear error and the worker instantiates a fresh
+//! store for the next call.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -52,40 +61,202 @@ pub(crate) struct CallRequest {
     pub(crate) given_up: GivenUp,
 }
 
+/// A job for a worker.
+enum Job {
+    Call(CallRequest),
+    /// The store was discarded by a call made on the caller's thread:
+    /// instantiate its replacement.
+    Refill,
+}
+
+/// A store between its calls, and what its worker and its callers share.
+struct Station {
+    /// The store, when it is not running calls; `None` while a replacement
+    /// is due. The worker holds the lock while calls sent to it run, a
+    /// caller while its call runs on its own thread.
+    resident: tokio::sync::Mutex<Option<Resident>>,
+    /// Set while the store is instantiated.
+    ready: AtomicBool,
+    /// Calls sent to the worker that it has not taken up yet: a call on the
+    /// caller's thread does not overtake them.
+    queued: AtomicUsize,
+    /// The token of the store's next call, whichever path runs it.
+    next_token: AtomicU64,
+    /// The worker's event loop: the timers and IO of a call run here,
+    /// wherever the call itself runs.
+    runtime: tokio::runtime::Handle,
+}
+
+impl Station {
+    fn token(&self) -> u64 {
+        self.next_token.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+struct Resident {
+    store: Store<StoreData>,
+    instance: Instance,
+}
+
 /// The sending side of a worker; the worker stops once every handle is gone
 /// and its calls have finished.
 #[derive(Clone)]
 pub(crate) struct WorkerHandle {
-    requests: mpsc::UnboundedSender<CallRequest>,
-    /// Set once the worker's first store is instantiated.
-    ready: Arc<AtomicBool>,
+    requests: mpsc::UnboundedSender<Job>,
+    station: Arc<Station>,
+}
+
+thread_local! {
+    /// How many calls this thread is running on a store of its own
+    /// ([`WorkerHandle::call_here`]): a host function one of them calls
+    /// that calls back into the app gets a store of another depth.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How deep in calls run on their caller's thread this thread is.
+pub(crate) fn depth() -> usize {
+    DEPTH.with(Cell::get)
 }
 
 impl WorkerHandle {
     /// Starts a worker thread, which instantiates its store at once.
     pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<Self> {
+        // Timers for the guest's sleeps and time limits; IO for the host
+        // functions.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let (requests, receiver) = mpsc::unbounded_channel();
-        let ready = Arc::new(AtomicBool::new(false));
-        let signal = Arc::clone(&ready);
+        let station = Arc::new(Station {
+            resident: tokio::sync::Mutex::new(None),
+            ready: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
+            next_token: AtomicU64::new(1),
+            runtime: runtime.handle().clone(),
+        });
+        let worker = Arc::clone(&station);
         std::thread::Builder::new()
             .name("snakebox-store".into())
-            .spawn(move || run(shared, receiver, signal))?;
-        Ok(WorkerHandle { requests, ready })
+            .spawn(move || run(shared, runtime, receiver, worker))?;
+        Ok(WorkerHandle { requests, station })
     }
 
     /// `true` once the worker's store can take a call without waiting.
     pub(crate) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.station.ready.load(Ordering::Acquire)
     }
 
     pub(crate) fn submit(&self, request: CallRequest) {
-        if let Err(mpsc::error::SendError(request)) = self.requests.send(request) {
-            let _ = request.reply.send(Err(Error::Trap(
-                "the store's worker thread has stopped".into(),
-            )));
+        self.station.queued.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::error::SendError(job)) = self.requests.send(Job::Call(request)) {
+            self.station.queued.fetch_sub(1, Ordering::SeqCst);
+            if let Job::Call(request) = job {
+                let _ = request.reply.send(Err(Error::Trap(
+                    "the store's worker thread has stopped".into(),
+                )));
+            }
+        }
+    }
+
+    /// Runs a sync call on the calling thread, which waits for it, when the
+    /// store is idle: instantiated, with no call in flight and none sent
+    /// ahead of it. Gives the request back otherwise, for [`submit`](Self::submit).
+    pub(crate) fn call_here(&self, request: CallRequest) -> Option<CallRequest> {
+        if request.function.is_async || request.items.is_some() {
+            return Some(request);
+        }
+        let Ok(mut resident) = self.station.resident.try_lock() else {
+            return Some(request);
+        };
+        if self.station.queued.load(Ordering::SeqCst) > 0 {
+            return Some(request);
+        }
+        let Some(Resident { store, instance }) = resident.as_mut() else {
+            return Some(request);
+        };
+        let token = self.station.token();
+        let inflight = Inflight::default();
+        // Inside another tokio runtime, a wake may be deferred to that
+        // runtime's scheduler, which cannot run while this thread waits.
+        let nested = tokio::runtime::Handle::try_current().is_ok();
+        let outcome = {
+            let _runtime = self.station.runtime.enter();
+            let _depth = Deeper::enter();
+            let run = store.run_concurrent(async |accessor| {
+                call(accessor, instance, request, token, &inflight).await;
+                match accessor.with(|mut access| access.get().memory.hit) {
+                    true => Served::Retired,
+                    false => Served::Idle,
+                }
+            });
+            block_on(run, nested)
+        };
+        if !keeps_serving(store, &inflight, &outcome) {
+            *resident = None;
+            self.station.ready.store(false, Ordering::Release);
+            // The worker instantiates the replacement, off the caller's
+            // thread; a call that comes first is sent to it.
+            let _ = self.requests.send(Job::Refill);
+        }
+        None
+    }
+}
+
+/// One level deeper in calls run on their caller's thread, until dropped.
+struct Deeper;
+
+impl Deeper {
+    fn enter() -> Self {
+        DEPTH.with(|depth| depth.set(depth.get() + 1));
+        Deeper
+    }
+}
+
+impl Drop for Deeper {
+    fn drop(&mut self) {
+        DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// Runs `future` to its end on this thread, parking the thread while it
+/// waits. The future's timers and IO are driven by the worker's event loop.
+/// Unlike `futures::executor::block_on`, it may run inside another
+/// executor's task: the call it runs is that task's own sync call.
+///
+/// Inside a tokio runtime (`nested`), tokio hands some wakes to that
+/// runtime's scheduler instead of the waker: a task out of its cooperative
+/// budget, and `tokio::task::yield_now` (which WASI's clocks use for a
+/// sleep of zero). The scheduler cannot run while this thread waits, so
+/// the budget is lifted and, while nested, the future is polled again
+/// every [`RECHECK`] even without a wake.
+fn block_on<F: Future>(future: F, nested: bool) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = pin!(tokio::task::coop::unconstrained(future));
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        match nested {
+            true => std::thread::park_timeout(RECHECK),
+            false => std::thread::park(),
         }
     }
 }
+
+/// How long a call on its caller's thread, inside another tokio runtime,
+/// waits for a wake before it looks again: the most a wake that tokio
+/// deferred can cost it.
+const RECHECK: Duration = Duration::from_millis(1);
 
 /// Raised from the epoch callback when a call is past its hard deadline.
 #[derive(Debug, thiserror::Error)]
@@ -117,75 +288,109 @@ fn respond(inflight: &Inflight, token: u64, outcome: Result<Option<Val>>) {
 
 fn run(
     shared: Arc<Shared>,
-    mut requests: mpsc::UnboundedReceiver<CallRequest>,
-    ready: Arc<AtomicBool>,
+    runtime: tokio::runtime::Runtime,
+    mut requests: mpsc::UnboundedReceiver<Job>,
+    station: Arc<Station>,
 ) {
-    // Timers for the guest's sleeps and time limits; IO for the host
-    // functions, which run here too.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            while let Some(request) = requests.blocking_recv() {
-                let message = format!("failed to start the store's event loop: {error}");
-                let _ = request.reply.send(Err(Error::Trap(message)));
-            }
-            return;
-        }
-    };
     runtime.block_on(async move {
-        let mut next_token = 1;
-        loop {
-            let (mut store, instance) = match instantiate(&shared).await {
-                Ok(instantiated) => {
-                    ready.store(true, Ordering::Release);
-                    instantiated
+        {
+            let mut resident = station.resident.lock().await;
+            if let Err(error) = fill(&shared, &station, &mut resident).await {
+                // The first call tries again, and hears why if it fails.
+                tracing::debug!("failed to instantiate a store: {error:#}");
+            }
+        }
+        while let Some(job) = requests.recv().await {
+            let mut resident = station.resident.lock().await;
+            let request = match job {
+                Job::Call(request) => {
+                    station.queued.fetch_sub(1, Ordering::SeqCst);
+                    request
                 }
-                Err(error) => {
-                    // Nothing can run; answer the next caller and try again for the one after.
-                    match requests.recv().await {
-                        Some(request) => {
-                            let _ = request.reply.send(Err(Error::Other(error)));
-                            continue;
-                        }
-                        None => return,
+                Job::Refill => {
+                    if let Err(error) = fill(&shared, &station, &mut resident).await {
+                        tracing::debug!("failed to instantiate a store: {error:#}");
                     }
+                    continue;
                 }
+            };
+            if let Err(error) = fill(&shared, &station, &mut resident).await {
+                // Nothing can run; answer this caller and try again for the next.
+                let _ = request.reply.send(Err(Error::Other(error)));
+                continue;
+            }
+            let Some(Resident { store, instance }) = resident.as_mut() else {
+                continue;
             };
             let inflight = Inflight::default();
             let outcome = store
                 .run_concurrent(async |accessor| {
                     serve(
                         accessor,
-                        &instance,
+                        instance,
+                        request,
                         &mut requests,
+                        &station,
                         &inflight,
-                        &mut next_token,
                     )
                     .await
                 })
                 .await;
-            match outcome {
-                Ok(Served::Closed) => return,
-                Ok(Served::Retired) => {
-                    tracing::warn!(
-                        "replacing a store that ran into its memory limit of {} bytes",
-                        store.data().memory.limit().unwrap_or_default()
-                    );
+            let closed = matches!(outcome, Ok(Served::Closed));
+            if !keeps_serving(store, &inflight, &outcome) {
+                *resident = None;
+                station.ready.store(false, Ordering::Release);
+                if let Err(error) = fill(&shared, &station, &mut resident).await {
+                    tracing::debug!("failed to instantiate a store: {error:#}");
                 }
-                Err(error) => {
-                    let memory = store.data().memory.hit.then(|| store.data().memory.limit());
-                    fail_inflight(&inflight, &error, memory.flatten());
-                    // The cause in one line; the guest's wasm backtrace
-                    // only when asked for (`SNAKEBOX_LOG=debug`).
-                    tracing::warn!("discarding a store: {}", error.root_cause());
-                    tracing::debug!("the store was discarded after: {error:?}");
-                }
+            }
+            if closed {
+                return;
             }
         }
     });
+}
+
+/// Instantiates the store, unless it is there.
+async fn fill(
+    shared: &Shared,
+    station: &Station,
+    resident: &mut Option<Resident>,
+) -> anyhow::Result<()> {
+    if resident.is_none() {
+        let (store, instance) = instantiate(shared).await?;
+        *resident = Some(Resident { store, instance });
+        station.ready.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Whether a store serves on after a stretch of calls; when it does not,
+/// the calls still in flight on it get their errors here.
+fn keeps_serving(
+    store: &Store<StoreData>,
+    inflight: &Inflight,
+    outcome: &wasmtime::Result<Served>,
+) -> bool {
+    match outcome {
+        Ok(Served::Idle | Served::Closed) => true,
+        Ok(Served::Retired) => {
+            tracing::warn!(
+                "replacing a store that ran into its memory limit of {} bytes",
+                store.data().memory.limit().unwrap_or_default()
+            );
+            false
+        }
+        Err(error) => {
+            let memory = store.data().memory.hit.then(|| store.data().memory.limit());
+            fail_inflight(inflight, error, memory.flatten());
+            // The cause in one line; the guest's wasm backtrace only when
+            // asked for (`SNAKEBOX_LOG=debug`).
+            tracing::warn!("discarding a store: {}", error.root_cause());
+            tracing::debug!("the store was discarded after: {error:?}");
+            false
+        }
+    }
 }
 
 async fn instantiate(shared: &Shared) -> anyhow::Result<(Store<StoreData>, Instance)> {
@@ -254,6 +459,8 @@ fn trap_message(error: &wasmtime::Error) -> String {
 
 /// Why a store stopped serving.
 enum Served {
+    /// No call is in flight and none waits: the store rests until the next.
+    Idle,
     /// Every handle is gone: the worker ends.
     Closed,
     /// A call ran into the memory limit: the store takes no more calls,
@@ -261,34 +468,49 @@ enum Served {
     Retired,
 }
 
+/// Runs `first` and every call sent while calls are in flight, until none
+/// is left.
 async fn serve(
     accessor: &Accessor<StoreData>,
     instance: &Instance,
-    requests: &mut mpsc::UnboundedReceiver<CallRequest>,
+    first: CallRequest,
+    requests: &mut mpsc::UnboundedReceiver<Job>,
+    station: &Station,
     inflight: &Inflight,
-    next_token: &mut u64,
 ) -> Served {
     let mut calls = FuturesUnordered::new();
+    calls.push(call(accessor, instance, first, station.token(), inflight));
     loop {
         if accessor.with(|mut access| access.get().memory.hit) {
             while calls.next().await.is_some() {}
             return Served::Retired;
         }
-        tokio::select! {
-            biased;
-            Some(()) = calls.next(), if !calls.is_empty() => {}
-            request = requests.recv() => match request {
-                Some(request) => {
-                    let token = *next_token;
-                    *next_token += 1;
-                    calls.push(call(accessor, instance, request, token, inflight));
-                }
-                None => break,
-            },
+        let job = if calls.is_empty() {
+            match requests.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::error::TryRecvError::Empty) => return Served::Idle,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Served::Closed,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                Some(()) = calls.next() => continue,
+                job = requests.recv() => job,
+            }
+        };
+        match job {
+            Some(Job::Call(request)) => {
+                station.queued.fetch_sub(1, Ordering::SeqCst);
+                calls.push(call(accessor, instance, request, station.token(), inflight));
+            }
+            // The store is here, instantiated.
+            Some(Job::Refill) => {}
+            None => {
+                while calls.next().await.is_some() {}
+                return Served::Closed;
+            }
         }
     }
-    while calls.next().await.is_some() {}
-    Served::Closed
 }
 
 async fn call(

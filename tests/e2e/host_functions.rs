@@ -312,6 +312,66 @@ async fn a_host_function_that_never_returns_is_cut_off_by_the_time_limit() {
     assert_eq!(greeting.expect("the store still serves"), "Hello, person 4");
 }
 
+/// A sync call that runs on its caller's thread (the thread's idle store)
+/// and blocks in a host function: the time limit still cuts it off, and
+/// the thread's store serves on.
+#[tokio::test]
+async fn a_host_function_blocking_a_call_on_its_callers_thread_is_cut_off_too() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, Some(Duration::from_millis(300)));
+    // The thread's first call instantiates its store; the next runs here.
+    assert_eq!(returned(app.call_json("whose", &[], &[])).await, "nobody");
+    let started = Instant::now();
+    let outcome = app.call_json("block_forever", &[], &[]).await;
+    assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        never_futures_dropped(&seen, 1).await,
+        "a host future lives on"
+    );
+    let greeting = app.call_json("greet_sync", &[json!(5)], &[]).await;
+    assert_eq!(greeting.expect("the store still serves"), "audited 5");
+}
+
+/// A host function that calls back into the app, from a sync call running
+/// on its caller's thread: the call back gets a store of its own, not the
+/// thread's store, which is busy with the call that waits for it.
+#[tokio::test]
+async fn a_host_function_can_call_back_into_the_app() {
+    let seen = Arc::new(Seen::default());
+    let mut host = host(&seen);
+    let app_slot: Arc<std::sync::OnceLock<App>> = Arc::default();
+    let inner = Arc::clone(&app_slot);
+    host.add_async("directory.tenant", move |_caller, _args| {
+        let app = inner.get().expect("the app is loaded").clone();
+        async move {
+            let value = app.call_json("greet_sync", &[json!(9)], &[]).await;
+            value.map_err(|error| HostError::new(error.to_string()))
+        }
+    });
+    let policy = Policy {
+        host,
+        timeout: Some(Duration::from_secs(20)),
+        ..Policy::default()
+    };
+    let app = runtime()
+        .load_with(component("host"), policy)
+        .expect("the host fixture loads");
+    app_slot.set(app.clone()).ok().expect("set once");
+    for round in 0..3 {
+        let whose = app.call_json("whose", &[], &[]).await;
+        assert_eq!(whose.expect("whose"), "audited 9", "round {round}");
+    }
+    assert_eq!(
+        seen.audits(),
+        [
+            "greet_sync: sync 9",
+            "greet_sync: sync 9",
+            "greet_sync: sync 9"
+        ]
+    );
+}
+
 #[test]
 fn a_missing_binding_is_refused_at_load_by_name() {
     let seen = Arc::new(Seen::default());

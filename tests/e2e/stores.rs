@@ -1,5 +1,6 @@
 //! Each calling thread has its own store; futures are Send and 'static.
 
+use futures::FutureExt as _;
 use serde_json::json;
 
 use crate::util::app;
@@ -40,6 +41,80 @@ async fn calls_are_send_futures_on_a_multi_threaded_runtime() {
     for (i, handle) in handles.into_iter().enumerate() {
         let value = handle.await.expect("task ran").expect("add");
         assert_eq!(value, json!(2 * i));
+    }
+}
+
+/// A sync call on the thread's idle store runs on the calling thread: it
+/// is over when the call is made. One made while an async call is in
+/// flight on that store goes to the store's worker, and runs between the
+/// async call's awaits; both see one interpreter.
+#[test]
+fn sync_calls_run_on_the_calling_thread_while_its_store_is_idle() {
+    let aio = app("aio");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    runtime.block_on(async {
+        // The thread's first call waits for its store to be instantiated.
+        let first = aio.call_json("recorded", &[], &[]).await;
+        assert_eq!(first.expect("recorded"), json!([]));
+        assert_eq!(recorded_at_once(&aio).await, json!([]));
+        let slow = aio.call_json("guarded", &[json!("slow"), json!(1.0)], &[]);
+        let mut slow = std::pin::pin!(slow);
+        let during = tokio::select! {
+            biased;
+            done = &mut slow => panic!("the sync call waited for the async one: {done:?}"),
+            during = aio.call_json("recorded", &[], &[]) => during.expect("recorded"),
+        };
+        assert_eq!(during, json!(["slow:start"]));
+        assert_eq!(slow.await.expect("guarded"), json!("slow"));
+        assert_eq!(
+            recorded_at_once(&aio).await,
+            json!(["slow:start", "slow:done", "slow:finally"])
+        );
+    });
+}
+
+/// `recorded()` on the thread's store once a call is over when it is made.
+/// The store's worker lets go of the store just after it answers a call, so
+/// a call made at once may still find it busy and go to the worker.
+async fn recorded_at_once(aio: &snakebox::App) -> serde_json::Value {
+    for _ in 0..200 {
+        if let Some(done) = aio.call_json("recorded", &[], &[]).now_or_never() {
+            return done.expect("recorded");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("no call on the idle store was over when it was made");
+}
+
+/// A sync call on the calling thread inside a tokio runtime, where tokio
+/// hands some wakes to that runtime's scheduler instead (WASI's sleep of
+/// zero yields to tokio): the call still ends.
+#[test]
+fn a_call_on_the_calling_thread_that_yields_to_tokio_ends() {
+    let aio = app("aio");
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        runtime.block_on(async {
+            // The thread's first call waits for its store; the others run here.
+            for count in [1, 1, 50] {
+                let slept = aio.call_json("zero_sleeps", &[json!(count)], &[]).await;
+                let _ = done.send((count, slept));
+            }
+        });
+    });
+    for count in [1, 1, 50] {
+        let (sent, slept) = ended
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the call ended");
+        assert_eq!(sent, count);
+        assert_eq!(slept.expect("zero_sleeps"), json!(count));
     }
 }
 
