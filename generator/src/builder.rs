@@ -458,6 +458,13 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         world = crate::http::world(python_name, wit_name);
         world_name = crate::http::world_name(wit_name);
     }
+    if !options.http
+        && let Some((_, main)) = glue_files
+            .iter_mut()
+            .find(|(name, _)| name == glue::GLUE_MODULE)
+    {
+        main.push_str(&glue::lifecycle());
+    }
     let imported: Vec<Module> = generated.imported().cloned().collect();
     for (stub, module) in generated.imports.iter().zip(&imported) {
         let source = read_source(&stub.path)?;

@@ -51,6 +51,21 @@ pub fn emit(module: &Module) -> String {
     out
 }
 
+/// The export class of the runtime's `lifecycle` interface
+/// ([`crate::wit::lifecycle_interface`]), which [`GLUE_MODULE`] carries in
+/// every component that runs under snakebox's host.
+pub fn lifecycle() -> String {
+    let class = class_name(crate::wit::LIFECYCLE);
+    format!(
+        "\nimport wit_world.exports as _lifecycle\n\
+         from snakebox_guest import calls as _calls\n\n\
+         class {class}(_lifecycle.{class}):\n    \
+             def {}(self) -> None:\n        \
+                 _calls.warm()\n",
+        binding_name(crate::wit::WARM)
+    )
+}
+
 /// The glue of a Python package, as `(module name, source)` pairs: one
 /// module per Python module, and [`GLUE_MODULE`], which gathers their
 /// export classes for componentize-py.

@@ -13,6 +13,19 @@ pub const RUNTIME_PACKAGE: &str = "snakebox:runtime@0.1.0";
 /// a symlink to it, which `cargo package` follows.
 pub const RUNTIME_WIT: &str = include_str!("../wit/runtime.wit");
 
+/// The bare name of the runtime interface that every generated world
+/// exports for the host alone; [`WARM`] is its one function.
+pub const LIFECYCLE: &str = "snakebox-lifecycle";
+
+/// [`LIFECYCLE`] in full: `snakebox:runtime/snakebox-lifecycle@0.1.0`.
+pub fn lifecycle_interface() -> String {
+    runtime_interface(LIFECYCLE)
+}
+
+/// The function of [`lifecycle_interface`] that the host calls once on
+/// each new store, before the store takes calls.
+pub const WARM: &str = "warm";
+
 /// The namespace of every generated package.
 pub const NAMESPACE: &str = "snakebox-py";
 
@@ -71,6 +84,7 @@ pub fn emit_package(
     for module in modules {
         let _ = writeln!(out, "  export {};", wit_ident(&module.wit_name));
     }
+    let _ = writeln!(out, "  export {};", lifecycle_interface());
     let _ = writeln!(out, "}}");
     out
 }

@@ -26,6 +26,7 @@ import componentize_py_async_support as _cas
 from componentize_py_types import Err, Some
 
 from . import world
+from . import convert
 from .convert import Converter
 
 if world.HOSTED:
@@ -286,3 +287,14 @@ def python_error(exc: BaseException) -> Err:
     except BaseException:
         message = "(str() of the exception failed)"
     return Err(PythonError(_type_name(exc), message, formatted))
+
+
+def warm() -> None:
+    """The host's first call on a new store: the path of a sync export,
+    run once with a function that does nothing, so that the caller's first
+    call finds it warm."""
+    Export("warm", _nothing, [Param("value", convert.INT)], convert.NONE).call(0)
+
+
+def _nothing(value: int) -> None:
+    return None

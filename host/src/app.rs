@@ -115,6 +115,61 @@ struct Reserve {
     workers: std::sync::Mutex<Vec<WorkerHandle>>,
     /// How many to keep instantiated.
     target: AtomicUsize,
+    /// Wakes the thread that refills the reserve, once it is started: a
+    /// store taken is replaced off the taker's thread. The thread ends
+    /// with the reserve.
+    keeper: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl Reserve {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<WorkerHandle>> {
+        self.workers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts stores until `target` are kept.
+    fn refill(&self, shared: &Arc<Shared>) -> Result<()> {
+        let target = self.target.load(Ordering::Relaxed);
+        let mut workers = self.lock();
+        while workers.len() < target {
+            workers.push(spawn_worker(shared, true)?);
+        }
+        Ok(())
+    }
+
+    /// Has the keeper refill the reserve, starting it on first use.
+    fn wake_keeper(self: &Arc<Self>, shared: &Arc<Shared>) -> Result<()> {
+        let mut keeper = self.keeper.lock().unwrap_or_else(PoisonError::into_inner);
+        if keeper.as_ref().is_some_and(|wake| wake.send(()).is_ok()) {
+            return Ok(());
+        }
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let (reserve, shared) = (Arc::downgrade(self), Arc::clone(shared));
+        std::thread::Builder::new()
+            .name("snakebox-reserve".into())
+            .spawn(move || {
+                // Ends when the reserve does, which drops the sender.
+                while woken.recv().is_ok() {
+                    let Some(reserve) = reserve.upgrade() else {
+                        return;
+                    };
+                    if let Err(error) = reserve.refill(&shared) {
+                        tracing::warn!("failed to refill the warm reserve: {error}");
+                    }
+                }
+            })
+            .map_err(|e| {
+                Error::Other(anyhow::anyhow!("failed to start the reserve's thread: {e}"))
+            })?;
+        let _ = wake.send(());
+        *keeper = Some(wake);
+        Ok(())
+    }
+}
+
+/// Starts a store; `warm` for one made ahead of its first call.
+fn spawn_worker(shared: &Arc<Shared>, warm: bool) -> Result<WorkerHandle> {
+    WorkerHandle::spawn(Arc::clone(shared), warm)
+        .map_err(|e| Error::Other(anyhow::anyhow!("failed to start a store thread: {e}")))
 }
 
 impl App {
@@ -238,19 +293,16 @@ impl App {
     /// Each costs a thread and its store's memory while it waits.
     pub fn keep_fresh(&self, count: usize) -> Result<()> {
         self.reserve.target.store(count, Ordering::Relaxed);
-        self.refill()
+        self.reserve.refill(&self.shared)
     }
 
     /// A new, isolated interpreter of its own: nothing of earlier calls is
     /// in it. Taken from the reserve kept by [`App::keep_fresh`] when one is
-    /// ready; the reserve is then refilled in the background.
+    /// ready; the reserve is then refilled in the background, on a thread
+    /// of its own.
     pub fn fresh(&self) -> Result<Session> {
         let taken = {
-            let mut workers = self
-                .reserve
-                .workers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut workers = self.reserve.lock();
             // Prefer a worker whose store is already instantiated.
             let index = workers.iter().position(WorkerHandle::is_ready);
             index
@@ -261,7 +313,9 @@ impl App {
             Some(worker) => worker,
             None => self.spawn_worker()?,
         };
-        self.refill()?;
+        if self.reserve.target.load(Ordering::Relaxed) > 0 {
+            self.reserve.wake_keeper(&self.shared)?;
+        }
         Ok(Session {
             was_ready: worker.is_ready(),
             app: self.clone(),
@@ -273,25 +327,8 @@ impl App {
     /// How many stores of the reserve ([`App::keep_fresh`]) are
     /// instantiated and waiting to be handed out.
     pub fn ready_fresh(&self) -> usize {
-        let workers = self
-            .reserve
-            .workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let workers = self.reserve.lock();
         workers.iter().filter(|worker| worker.is_ready()).count()
-    }
-
-    fn refill(&self) -> Result<()> {
-        let target = self.reserve.target.load(Ordering::Relaxed);
-        let mut workers = self
-            .reserve
-            .workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        while workers.len() < target {
-            workers.push(self.spawn_worker()?);
-        }
-        Ok(())
     }
 
     /// A pool of `workers` stores; calls go round-robin.
@@ -317,8 +354,7 @@ impl App {
     }
 
     fn spawn_worker(&self) -> Result<WorkerHandle> {
-        WorkerHandle::spawn(Arc::clone(&self.shared))
-            .map_err(|e| Error::Other(anyhow::anyhow!("failed to start a store thread: {e}")))
+        spawn_worker(&self.shared, false)
     }
 
     fn submit(&self, target: Target<'_>, function: Arc<Function>, args: Vec<Val>) -> Call {

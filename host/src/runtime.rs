@@ -185,6 +185,7 @@ impl Runtime {
         })?;
         let shared = Shared {
             engine: engine.clone(),
+            warm: signature::warm_export(&component),
             pre,
             policy,
             host_modules: imports,

@@ -146,7 +146,10 @@ impl Described {
 pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Function>> {
     let mut functions = Vec::new();
     for (name, item) in component.component_type().exports(engine) {
-        if is_componentize_py_init(name, &item.ty, engine) {
+        // The runtime's own exports are the host's, not the module's.
+        if is_componentize_py_init(name, &item.ty, engine)
+            || name == snakebox_generator::wit::lifecycle_interface()
+        {
             continue;
         }
         match item.ty {
@@ -200,6 +203,14 @@ fn short_interface(interface: &str) -> &str {
     let name = interface.split('@').next().unwrap_or(interface);
     let name = name.rsplit('/').next().unwrap_or(name);
     name.rsplit(':').next().unwrap_or(name)
+}
+
+/// The runtime's `warm` function ([`snakebox_generator::wit::WARM`]), which
+/// components built before it was added do not export.
+pub(crate) fn warm_export(component: &Component) -> Option<ComponentExportIndex> {
+    let interface =
+        component.get_export_index(None, snakebox_generator::wit::lifecycle_interface())?;
+    component.get_export_index(Some(&interface), snakebox_generator::wit::WARM)
 }
 
 /// componentize-py leaves its build-time pre-initialisation hook exported

@@ -19,10 +19,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
-use wasmtime::component::{Accessor, Instance, InstancePre, Val};
+use wasmtime::component::{Accessor, ComponentExportIndex, Instance, InstancePre, Val};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::epoch::EpochClock;
@@ -37,6 +38,9 @@ use crate::streaming;
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<StoreData>,
+    /// The runtime's `warm` export, called once on each store made ahead
+    /// of its first call.
+    pub(crate) warm: Option<ComponentExportIndex>,
     pub(crate) policy: Policy,
     /// The host modules the component calls, from its description.
     pub(crate) host_modules: Vec<snakebox_generator::Module>,
@@ -119,8 +123,11 @@ pub(crate) fn depth() -> usize {
 }
 
 impl WorkerHandle {
-    /// Starts a worker thread, which instantiates its store at once.
-    pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<Self> {
+    /// Starts a worker thread, which instantiates its store at once. A
+    /// store made ahead of its first call (`warm`) also runs the runtime's
+    /// `warm` export before it counts as ready, so that its first call
+    /// finds the interpreter's first-call set-up done.
+    pub(crate) fn spawn(shared: Arc<Shared>, warm: bool) -> std::io::Result<Self> {
         // Timers for the guest's sleeps and time limits; IO for the host
         // functions.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -137,7 +144,7 @@ impl WorkerHandle {
         let worker = Arc::clone(&station);
         std::thread::Builder::new()
             .name("snakebox-store".into())
-            .spawn(move || run(shared, runtime, receiver, worker))?;
+            .spawn(move || run(shared, runtime, receiver, worker, warm))?;
         Ok(WorkerHandle { requests, station })
     }
 
@@ -291,11 +298,12 @@ fn run(
     runtime: tokio::runtime::Runtime,
     mut requests: mpsc::UnboundedReceiver<Job>,
     station: Arc<Station>,
+    warm: bool,
 ) {
     runtime.block_on(async move {
         {
             let mut resident = station.resident.lock().await;
-            if let Err(error) = fill(&shared, &station, &mut resident).await {
+            if let Err(error) = fill(&shared, &station, &mut resident, warm).await {
                 // The first call tries again, and hears why if it fails.
                 tracing::debug!("failed to instantiate a store: {error:#}");
             }
@@ -308,13 +316,13 @@ fn run(
                     request
                 }
                 Job::Refill => {
-                    if let Err(error) = fill(&shared, &station, &mut resident).await {
+                    if let Err(error) = fill(&shared, &station, &mut resident, false).await {
                         tracing::debug!("failed to instantiate a store: {error:#}");
                     }
                     continue;
                 }
             };
-            if let Err(error) = fill(&shared, &station, &mut resident).await {
+            if let Err(error) = fill(&shared, &station, &mut resident, false).await {
                 // Nothing can run; answer this caller and try again for the next.
                 let _ = request.reply.send(Err(Error::Other(error)));
                 continue;
@@ -340,7 +348,7 @@ fn run(
             if !keeps_serving(store, &inflight, &outcome) {
                 *resident = None;
                 station.ready.store(false, Ordering::Release);
-                if let Err(error) = fill(&shared, &station, &mut resident).await {
+                if let Err(error) = fill(&shared, &station, &mut resident, false).await {
                     tracing::debug!("failed to instantiate a store: {error:#}");
                 }
             }
@@ -356,9 +364,10 @@ async fn fill(
     shared: &Shared,
     station: &Station,
     resident: &mut Option<Resident>,
+    warm: bool,
 ) -> anyhow::Result<()> {
     if resident.is_none() {
-        let (store, instance) = instantiate(shared).await?;
+        let (store, instance) = instantiate(shared, warm).await?;
         *resident = Some(Resident { store, instance });
         station.ready.store(true, Ordering::Release);
     }
@@ -393,7 +402,7 @@ fn keeps_serving(
     }
 }
 
-async fn instantiate(shared: &Shared) -> anyhow::Result<(Store<StoreData>, Instance)> {
+async fn instantiate(shared: &Shared, warm: bool) -> anyhow::Result<(Store<StoreData>, Instance)> {
     let mut store = Store::new(
         &shared.engine,
         StoreData::new(shared.policy.wasi()?, shared.policy.memory),
@@ -409,6 +418,18 @@ async fn instantiate(shared: &Shared) -> anyhow::Result<(Store<StoreData>, Insta
         Ok(UpdateDeadline::Yield(1))
     });
     let instance = shared.pre.instantiate_async(&mut store).await?;
+    // The interpreter's first-call set-up runs now, before the store counts
+    // as ready, not in the first call a caller waits for. A store made for
+    // a call already waiting would only run it sooner.
+    if let Some(warm) = shared.warm.as_ref().filter(|_| warm) {
+        let func = instance
+            .get_func(&mut store, warm)
+            .context("the component's `warm` export is not a function")?;
+        func.call_async(&mut store, &[], &mut [])
+            .await
+            .map_err(anyhow::Error::from)
+            .context("failed to warm the new store")?;
+    }
     Ok((store, instance))
 }
 

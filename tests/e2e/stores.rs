@@ -179,6 +179,50 @@ fn fresh_sessions_are_isolated_and_come_from_the_reserve() {
     });
 }
 
+/// Every component exports the runtime's `snakebox-lifecycle`, whose `warm`
+/// the host runs on each reserved store before it counts as ready. It is
+/// the host's: not listed, not callable, no prefix on a single module's call
+/// names, and no clash with a module named `lifecycle`.
+#[test]
+fn the_runtimes_warm_export_is_the_hosts_own() {
+    let basics = app("basics");
+    let names: Vec<&str> = basics
+        .functions()
+        .iter()
+        .map(|f| f.call_name.as_str())
+        .collect();
+    assert!(names.contains(&"count"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|name| !name.contains('.') && !name.contains("warm")),
+        "{names:?}"
+    );
+    assert!(
+        matches!(
+            basics.function("warm"),
+            Err(snakebox::Error::NoSuchFunction(_))
+        ),
+        "warm is not the module's"
+    );
+
+    let lifecycle = app("lifecycle");
+    lifecycle.keep_fresh(1).expect("reserve");
+    let waiting = std::time::Instant::now();
+    while lifecycle.ready_fresh() < 1 {
+        assert!(
+            waiting.elapsed() < std::time::Duration::from_secs(60),
+            "the warmed reserve never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let fresh = lifecycle.fresh().expect("fresh");
+    assert!(fresh.was_ready());
+    let staged = futures::executor::block_on(fresh.call_json("stage", &[json!("one")], &[]));
+    assert_eq!(staged.expect("stage"), json!("stage one"));
+    lifecycle.keep_fresh(0).expect("no reserve");
+}
+
 /// The process's threads, from `/proc`.
 fn process_threads() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
