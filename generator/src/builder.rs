@@ -451,6 +451,13 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             (layout, vec![module], glue)
         }
     };
+    let top = layout.import_name.split('.').next().unwrap_or_default();
+    if glue::is_runtime_module(top) {
+        return Err(BuildError(format!(
+            "{file}: the module name `{top}` is taken by snakebox's runtime inside the component; rename the {}",
+            if path.is_dir() { "folder" } else { "file" }
+        )));
+    }
     let mut world_name = generated.world.clone();
     if options.http {
         let (python_name, wit_name) = &generated.naming;
@@ -459,9 +466,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         world_name = crate::http::world_name(wit_name);
     }
     if !options.http
-        && let Some((_, main)) = glue_files
-            .iter_mut()
-            .find(|(name, _)| name == glue::GLUE_MODULE)
+        && let Some(main) = main_glue(&mut glue_files)
     {
         main.push_str(&glue::lifecycle());
     }
@@ -472,10 +477,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     }
     let description = Description::new(exported).with_imports(imported);
     let others = layout.other_modules();
-    let main = glue_files
-        .iter_mut()
-        .find(|(name, _)| name == glue::GLUE_MODULE);
-    if let (false, Some((_, main))) = (others.is_empty(), main) {
+    if let (false, Some(main)) = (others.is_empty(), main_glue(&mut glue_files)) {
         main.push_str(&format!(
             "\nimport snakebox_guest as _g\n_g.preload({others:?})\n"
         ));
@@ -538,12 +540,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         true => None,
         false => Some(packages::install(&requirements, cache_dir)?),
     };
-    if let (Some(site), Some((_, main))) = (
-        &site,
-        glue_files
-            .iter_mut()
-            .find(|(name, _)| name == glue::GLUE_MODULE),
-    ) {
+    if let (Some(site), Some(main)) = (&site, main_glue(&mut glue_files)) {
         // Every module the requirements ship, not only those imported so far.
         let modules = packages::modules(site);
         main.push_str(&format!(
@@ -634,6 +631,15 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
 /// Every file of the Python path that is not a module (modules are in the
 /// component's snapshot already), as `{index}/{path}`: what the host shows
 /// the guest at `/{index}`, where the build had it.
+/// The source of [`glue::GLUE_MODULE`], the module componentize-py runs
+/// first, among the glue files; a build appends its start-up lines to it.
+fn main_glue(files: &mut [(String, String)]) -> Option<&mut String> {
+    files
+        .iter_mut()
+        .find(|(name, _)| name == glue::GLUE_MODULE)
+        .map(|(_, source)| source)
+}
+
 fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
     fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
         let entries = std::fs::read_dir(dir)
@@ -713,4 +719,23 @@ fn tempdir_in(parent: &Path) -> Result<PathBuf> {
         "cannot create a build directory in {}",
         parent.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_may_not_take_a_name_of_the_runtime() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for name in ["snakebox_glue", "snakebox_guest", "wit_world"] {
+            let path = dir.path().join(format!("{name}.py"));
+            std::fs::write(&path, "def f() -> int:\n    return 1\n").expect("written");
+            let error = build(&path, dir.path()).err().expect("refused").0;
+            assert!(error.contains(&format!("`{name}` is taken")), "{error}");
+        }
+        // A name that only starts like the runtime's is the user's to take.
+        assert!(!glue::is_runtime_module("snakebox_demo"));
+        assert!(!glue::is_runtime_module("glue"));
+    }
 }

@@ -13,6 +13,17 @@ use crate::names::{binding_name, class_name, python_class_name};
 /// The module name of the glue, which is componentize-py's app module.
 pub const GLUE_MODULE: &str = "snakebox_glue";
 
+/// `true` for a top-level module name that a component's own modules take
+/// on the Python path (the glue, the guest runtime, componentize-py's
+/// bindings), so that a module of the user's by that name would hide them.
+pub(crate) fn is_runtime_module(name: &str) -> bool {
+    name == GLUE_MODULE
+        || name.starts_with(&format!("{GLUE_MODULE}_"))
+        || name == "snakebox_guest"
+        || name == "wit_world"
+        || name.starts_with("componentize_py")
+}
+
 /// The Python source of the glue module for `module`.
 pub fn emit(module: &Module) -> String {
     let mut out = String::new();
@@ -51,7 +62,7 @@ pub fn emit(module: &Module) -> String {
     out
 }
 
-/// The export class of the runtime's `lifecycle` interface
+/// The export class of the runtime's `snakebox-lifecycle` interface
 /// ([`crate::wit::lifecycle_interface`]), which [`GLUE_MODULE`] carries in
 /// every component that runs under snakebox's host.
 pub fn lifecycle() -> String {

@@ -71,8 +71,7 @@ pub fn analyze_stub(source: &str, name: &str, options: Options) -> Analysis {
 pub(crate) fn is_reserved(module: &Module) -> bool {
     let name = module.name.as_str();
     name.starts_with("snakebox_")
-        || name.starts_with("componentize_py")
-        || name == "wit_world"
+        || crate::glue::is_runtime_module(name)
         || ["host", "types"].contains(&module.wit_name.as_str())
 }
 

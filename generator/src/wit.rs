@@ -23,7 +23,8 @@ pub fn lifecycle_interface() -> String {
 }
 
 /// The function of [`lifecycle_interface`] that the host calls once on
-/// each new store, before the store takes calls.
+/// each store it makes ahead of a call (the warm reserve), before that
+/// store counts as ready.
 pub const WARM: &str = "warm";
 
 /// The namespace of every generated package.
