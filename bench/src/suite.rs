@@ -673,16 +673,27 @@ impl Peers<'_> {
         eprintln!("Python speed");
         let s = self.settings;
         let session = self.app.session()?;
+        // The same component with a time limit: compiled with epoch checks.
+        let runtime = snakebox::Runtime::with_cache_dir(Some(self.paths.cache.clone()))?;
+        let policy = snakebox::Policy {
+            timeout: Some(std::time::Duration::from_secs(60)),
+            ..snakebox::Policy::default()
+        };
+        let limited = runtime.load_with(&self.paths.wasm, policy)?.session()?;
         let (mut store, instance) = self.tokio.block_on(self.plain.instantiate())?;
         for (name, arg) in [("fib", s.fib), ("words", s.words)] {
             let runs = s.samples.min(7);
-            let ours = median_of(runs, || {
-                self.tokio.block_on(async {
-                    let start = Instant::now();
-                    session.call(name, vec![Val::S64(arg)]).await?;
-                    Ok(since(start))
+            let timed = |session: &snakebox::Session| {
+                median_of(runs, || {
+                    self.tokio.block_on(async {
+                        let start = Instant::now();
+                        session.call(name, vec![Val::S64(arg)]).await?;
+                        Ok(since(start))
+                    })
                 })
-            })?;
+            };
+            let ours = timed(&session)?;
+            let ours_limited = timed(&limited)?;
             let theirs = median_of(runs, || {
                 self.tokio.block_on(async {
                     let start = Instant::now();
@@ -706,6 +717,12 @@ impl Peers<'_> {
                 format!("{name}({arg})"),
                 Unit::Millis,
                 [Some(ours), Some(theirs), Some(pyo3), Some(python)],
+            );
+            table.push(
+                "Python speed (one call, pure Python)",
+                format!("{name}({arg}), with a time limit (peers without)"),
+                Unit::Millis,
+                [Some(ours_limited), Some(theirs), Some(pyo3), Some(python)],
             );
         }
         Ok(())

@@ -322,14 +322,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 false => app,
             };
             let runtime = Runtime::new()?;
-            // Nothing is called: the host functions need no binding here.
-            let mut policy = Policy::default();
-            policy.host.allow_unbound();
-            runtime.load_with(&component, policy)?;
+            let compiled = runtime.precompile(&component)?;
             let cache = runtime
                 .cache_dir()
                 .map_or_else(|| "no cache".to_owned(), |dir| dir.display().to_string());
-            match runtime.compilations() {
+            match compiled {
                 0 => eprintln!("{} was compiled already ({cache})", component.display()),
                 _ => eprintln!("compiled {} into {cache}", component.display()),
             }

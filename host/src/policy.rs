@@ -25,7 +25,11 @@ pub struct DirGrant {
 pub struct Policy {
     /// The most linear memory one store may hold, in bytes.
     pub memory: Option<u64>,
-    /// The longest one call may run.
+    /// The longest one call may run. With a limit, the component is
+    /// compiled with epoch checks, which stop a guest busy on the CPU and
+    /// cost pure Python about a quarter of its speed (BENCHMARKS.md). With
+    /// none, it runs without them, and a guest busy on the CPU keeps its
+    /// store until it returns or awaits.
     pub timeout: Option<Duration>,
     /// The directories the guest can see.
     pub dirs: Vec<DirGrant>,

@@ -1,9 +1,9 @@
-//! The runtime: one wasmtime engine, its linker, the epoch clock and the cache.
-//! It loads components into [`App`]s, which own their stores.
+//! The runtime: its wasmtime engines and their linkers, the epoch clock
+//! and the cache. It loads components into [`App`]s, which own their stores.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use snakebox_generator::description::Description;
@@ -30,10 +30,15 @@ pub struct Runtime {
 }
 
 struct RuntimeInner {
-    engine: Engine,
-    linker: Linker<StoreData>,
+    /// For apps whose policy sets a time limit: the guest's code checks the
+    /// epoch, which the flavor's clock advances, at every loop and call.
+    /// Made on first use, as is `unlimited`: a process pays for the one it
+    /// uses.
+    limited: OnceLock<Flavor>,
+    /// For apps with no time limit: the same code without those checks,
+    /// which cost pure Python about a quarter of its speed (BENCHMARKS.md).
+    unlimited: OnceLock<Flavor>,
     cache_dir: Option<PathBuf>,
-    clock: Arc<EpochClock>,
     /// Components compiled rather than found in the cache.
     compilations: AtomicU64,
 }
@@ -46,28 +51,36 @@ impl Runtime {
 
     /// A runtime with the given cache directory, or none.
     pub fn with_cache_dir(cache_dir: Option<PathBuf>) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model_async(true);
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)
-            .map_err(anyhow::Error::from)
-            .context("failed to create the wasmtime engine")?;
-        let linker = imports::linker(&engine)?;
-        let clock = EpochClock::start(&engine)?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
-                engine,
-                linker,
+                limited: OnceLock::new(),
+                unlimited: OnceLock::new(),
                 cache_dir,
-                clock,
                 compilations: AtomicU64::new(0),
             }),
         })
     }
 
-    /// The wasmtime engine.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+    /// The engine and linker for apps that follow `policy`: the one rule
+    /// that decides whether a component is compiled with epoch checks.
+    fn flavor(&self, policy: &Policy) -> Result<&Flavor> {
+        self.flavor_with(policy.timeout.is_some())
+    }
+
+    /// The flavor whose code checks the epoch (`epoch`), or the other;
+    /// made now if this is its first use.
+    fn flavor_with(&self, epoch: bool) -> Result<&Flavor> {
+        let cell = match epoch {
+            true => &self.inner.limited,
+            false => &self.inner.unlimited,
+        };
+        if let Some(flavor) = cell.get() {
+            return Ok(flavor);
+        }
+        // Two threads may both make one; the one not kept is dropped, and
+        // its clock stops.
+        let made = Flavor::new(epoch)?;
+        Ok(cell.get_or_init(|| made))
     }
 
     /// The cache directory, if caching is on.
@@ -91,8 +104,26 @@ impl Runtime {
     /// A file seen before (same path, size and modification time) is loaded
     /// from its compiled form without reading or hashing it again.
     pub fn load_with(&self, path: impl AsRef<Path>, policy: Policy) -> Result<App> {
-        let path = path.as_ref();
-        let engine = &self.inner.engine;
+        self.load_on(self.flavor(&policy)?, path.as_ref(), policy)
+    }
+
+    /// Compiles a component file into the cache in both of its compiled
+    /// forms, with the epoch checks a time limit needs and without, so
+    /// that no later load on this machine compiles whatever its policy.
+    /// Gives how many of the two were compiled now, not found compiled.
+    /// Its host functions need no binding: nothing is called.
+    pub fn precompile(&self, path: impl AsRef<Path>) -> Result<u64> {
+        let before = self.compilations();
+        for epoch in [true, false] {
+            let mut policy = Policy::default();
+            policy.host.allow_unbound();
+            self.load_on(self.flavor_with(epoch)?, path.as_ref(), policy)?;
+        }
+        Ok(self.compilations() - before)
+    }
+
+    fn load_on(&self, flavor: &Flavor, path: &Path, policy: Policy) -> Result<App> {
+        let engine = &flavor.engine;
         let identity = cache::FileIdentity::of(path);
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity)
             && let Some(component) = cache::load_by_identity(engine, dir, identity)
@@ -101,27 +132,28 @@ impl Runtime {
             let description = described::read_file(path)?;
             let policy = self.with_bundle(policy, bundle::read_file(path)?)?;
             return self
-                .instantiate_pre(component, description, policy)
+                .instantiate_pre(flavor, component, description, policy)
                 .map_err(|e| e.in_file(path));
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
-        let component = self.compile_or_load(&bytes)?;
+        let component = self.compile_or_load(engine, &bytes)?;
         let description = described::read_bytes(&bytes, &path.display().to_string())?;
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
             cache::remember_identity(engine, dir, identity, &bytes);
         }
         let policy = self.with_bundle(policy, bundle::read_bytes(&bytes)?)?;
-        self.instantiate_pre(component, description, policy)
+        self.instantiate_pre(flavor, component, description, policy)
             .map_err(|e| e.in_file(path))
     }
 
     /// Loads a component from its bytes.
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
-        let component = self.compile_or_load(bytes)?;
+        let flavor = self.flavor(&policy)?;
+        let component = self.compile_or_load(&flavor.engine, bytes)?;
         let description = described::read_bytes(bytes, "the component")?;
         let policy = self.with_bundle(policy, bundle::read_bytes(bytes)?)?;
-        self.instantiate_pre(component, description, policy)
+        self.instantiate_pre(flavor, component, description, policy)
     }
 
     /// `policy`, plus read-only grants of the files the component carries.
@@ -134,24 +166,25 @@ impl Runtime {
         Ok(policy)
     }
 
-    fn compile_or_load(&self, bytes: &[u8]) -> Result<Component> {
+    fn compile_or_load(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
         if !wasmparser_is_component(bytes) {
             return Err(Error::BadComponent(
                 "not a WebAssembly component (wrong magic number or layer)".into(),
             ));
         }
         let compilations = &self.inner.compilations;
-        cache::load_component(&self.inner.engine, self.cache_dir(), bytes, compilations)
+        cache::load_component(engine, self.cache_dir(), bytes, compilations)
             .map_err(|e| Error::BadComponent(format!("{e:#}")))
     }
 
     fn instantiate_pre(
         &self,
+        flavor: &Flavor,
         component: Component,
         description: Option<Description>,
         policy: Policy,
     ) -> Result<App> {
-        let engine = &self.inner.engine;
+        let engine = &flavor.engine;
         let mut functions = signature::exports(engine, &component)?;
         if functions.iter().any(|f| {
             f.interface
@@ -171,9 +204,9 @@ impl Runtime {
         }
         signature::name_calls(&mut functions);
         let linker = match imports.is_empty() {
-            true => std::borrow::Cow::Borrowed(&self.inner.linker),
+            true => std::borrow::Cow::Borrowed(&flavor.linker),
             false => {
-                let mut linker = self.inner.linker.clone();
+                let mut linker = flavor.linker.clone();
                 host_functions::link(&mut linker, engine, &component, &imports, &policy.host)?;
                 std::borrow::Cow::Owned(linker)
             }
@@ -187,11 +220,41 @@ impl Runtime {
             engine: engine.clone(),
             warm: signature::warm_export(&component),
             pre,
-            policy,
             host_modules: imports,
-            _clock: Arc::clone(&self.inner.clock),
+            clock: flavor.clock.clone(),
+            policy,
         };
         Ok(App::new(Arc::new(shared), functions))
+    }
+}
+
+/// One wasmtime engine and the linker of the imports snakebox provides.
+struct Flavor {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    /// The clock that advances the epoch, when the engine's code checks it.
+    clock: Option<Arc<EpochClock>>,
+}
+
+impl Flavor {
+    /// An engine whose compiled code checks the epoch (`epoch`), or not.
+    fn new(epoch: bool) -> Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        config.epoch_interruption(epoch);
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("failed to create the wasmtime engine")?;
+        let linker = imports::linker(&engine)?;
+        let clock = match epoch {
+            true => Some(EpochClock::start(&engine)?),
+            false => None,
+        };
+        Ok(Flavor {
+            engine,
+            linker,
+            clock,
+        })
     }
 }
 

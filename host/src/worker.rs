@@ -44,8 +44,11 @@ pub(crate) struct Shared {
     pub(crate) policy: Policy,
     /// The host modules the component calls, from its description.
     pub(crate) host_modules: Vec<snakebox_generator::Module>,
-    /// Keeps time limits working after the `Runtime` itself is dropped.
-    pub(crate) _clock: Arc<EpochClock>,
+    /// The epoch clock, when the policy sets a time limit: the app's engine
+    /// then compiles in epoch checks, and its stores trap a call out of
+    /// time. Held here, it keeps time limits working after the `Runtime`
+    /// itself is dropped.
+    pub(crate) clock: Option<Arc<EpochClock>>,
 }
 
 /// One call, as sent to a worker.
@@ -124,10 +127,10 @@ pub(crate) fn depth() -> usize {
 
 impl WorkerHandle {
     /// Starts a worker thread, which instantiates its store at once. A
-    /// store made ahead of its first call (`warm`) also runs the runtime's
+    /// store made ahead of its first call (`ahead`) also runs the runtime's
     /// `warm` export before it counts as ready, so that its first call
     /// finds the interpreter's first-call set-up done.
-    pub(crate) fn spawn(shared: Arc<Shared>, warm: bool) -> std::io::Result<Self> {
+    pub(crate) fn spawn(shared: Arc<Shared>, ahead: bool) -> std::io::Result<Self> {
         // Timers for the guest's sleeps and time limits; IO for the host
         // functions.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -144,7 +147,7 @@ impl WorkerHandle {
         let worker = Arc::clone(&station);
         std::thread::Builder::new()
             .name("snakebox-store".into())
-            .spawn(move || run(shared, runtime, receiver, worker, warm))?;
+            .spawn(move || run(shared, runtime, receiver, worker, ahead))?;
         Ok(WorkerHandle { requests, station })
     }
 
@@ -298,12 +301,12 @@ fn run(
     runtime: tokio::runtime::Runtime,
     mut requests: mpsc::UnboundedReceiver<Job>,
     station: Arc<Station>,
-    warm: bool,
+    ahead: bool,
 ) {
     runtime.block_on(async move {
         {
             let mut resident = station.resident.lock().await;
-            if let Err(error) = fill(&shared, &station, &mut resident, warm).await {
+            if let Err(error) = fill(&shared, &station, &mut resident, ahead).await {
                 // The first call tries again, and hears why if it fails.
                 tracing::debug!("failed to instantiate a store: {error:#}");
             }
@@ -364,10 +367,10 @@ async fn fill(
     shared: &Shared,
     station: &Station,
     resident: &mut Option<Resident>,
-    warm: bool,
+    ahead: bool,
 ) -> anyhow::Result<()> {
     if resident.is_none() {
-        let (store, instance) = instantiate(shared, warm).await?;
+        let (store, instance) = instantiate(shared, ahead).await?;
         *resident = Some(Resident { store, instance });
         station.ready.store(true, Ordering::Release);
     }
@@ -402,26 +405,30 @@ fn keeps_serving(
     }
 }
 
-async fn instantiate(shared: &Shared, warm: bool) -> anyhow::Result<(Store<StoreData>, Instance)> {
+async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<StoreData>, Instance)> {
     let mut store = Store::new(
         &shared.engine,
         StoreData::new(shared.policy.wasi()?, shared.policy.memory),
     );
     store.limiter(|data| &mut data.memory);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|context| {
-        if let Some(token) = context.data().expired(Instant::now()) {
-            return Err(wasmtime::Error::new(TimeLimitExceeded { token }));
-        }
-        // Yield so that the host's timers (call time limits, sleeps) run
-        // even while the guest is busy on the CPU.
-        Ok(UpdateDeadline::Yield(1))
-    });
+    if shared.clock.is_some() {
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|context| {
+            if let Some(token) = context.data().expired(Instant::now()) {
+                return Err(wasmtime::Error::new(TimeLimitExceeded { token }));
+            }
+            // Yield so that the host's timers (call time limits, sleeps) run
+            // even while the guest is busy on the CPU.
+            Ok(UpdateDeadline::Yield(1))
+        });
+    }
+    // With no time limit there are no epoch checks: a guest busy on the CPU
+    // keeps its thread until it awaits, and the event loop runs then.
     let instance = shared.pre.instantiate_async(&mut store).await?;
     // The interpreter's first-call set-up runs now, before the store counts
     // as ready, not in the first call a caller waits for. A store made for
     // a call already waiting would only run it sooner.
-    if let Some(warm) = shared.warm.as_ref().filter(|_| warm) {
+    if let Some(warm) = shared.warm.as_ref().filter(|_| ahead) {
         let func = instance
             .get_func(&mut store, warm)
             .context("the component's `warm` export is not a function")?;

@@ -184,12 +184,48 @@ async fn time_limits_hold_after_the_runtime_is_dropped() {
             .load_with(crate::util::component("basics"), limited(300, 256))
             .expect("loads")
     };
-    let session = app.session().expect("session");
-    // Without the epoch clock the loop would never be interrupted: bound the wait.
+    spin_times_out(&app.session().expect("session")).await;
+}
+
+/// Calls `spin`, which loops forever, and expects its time limit to stop
+/// it. Without epoch checks, or the clock that advances the epoch, the loop
+/// would never be interrupted: the wait is bounded.
+async fn spin_times_out(session: &snakebox::Session) {
     let call = session.call_json("spin", &[], &[]);
     let outcome = tokio::time::timeout(Duration::from_secs(20), call).await;
     let error = outcome
         .expect("the time limit fired")
         .expect_err("spins forever");
     assert!(matches!(error, Error::Timeout(_)), "{error}");
+}
+
+#[tokio::test]
+async fn a_time_limit_holds_on_a_component_also_loaded_without_one() {
+    // An app with no time limit runs code compiled without epoch checks; an
+    // app of the same component with a limit must never be handed that code,
+    // from this runtime or from the cache.
+    let runtime =
+        snakebox::Runtime::with_cache_dir(Some(crate::util::cache_dir())).expect("runtime");
+    let component = crate::util::component("basics");
+    let free = runtime
+        .load(&component)
+        .expect("loads")
+        .session()
+        .expect("session");
+    assert_eq!(
+        free.call_json("count", &[], &[]).await.expect("count"),
+        json!(1)
+    );
+    for runtime in [
+        runtime.clone(),
+        snakebox::Runtime::with_cache_dir(Some(crate::util::cache_dir())).expect("runtime"),
+    ] {
+        let app = runtime.load_with(&component, limited(300, 256));
+        spin_times_out(&app.expect("loads").session().expect("session")).await;
+    }
+    // The app without a limit was not disturbed.
+    assert_eq!(
+        free.call_json("count", &[], &[]).await.expect("count"),
+        json!(2)
+    );
 }
