@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{app, cache_dir, component, fixture};
+use crate::util::{app_with, cache_dir, component, fixture};
 
 /// A running `snakebox serve` process, stopped when dropped.
 pub struct Served {
@@ -27,12 +27,25 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// The time limit `snakebox serve` sets unless told otherwise.
+fn serve_policy() -> snakebox::Policy {
+    snakebox::Policy {
+        timeout: Some(Duration::from_secs(30)),
+        ..snakebox::Policy::default()
+    }
+}
+
 impl Served {
     /// Serves the fixture component `name` with extra CLI arguments.
     pub fn fixture(name: &str, args: &[&str]) -> Served {
-        // Loading it here first compiles it once into the shared cache, so
-        // that servers started in parallel only deserialize it.
-        let _ = app(name);
+        // Loading it here first compiles it once into the shared cache, in
+        // the form `serve` runs (with a time limit, so with epoch checks),
+        // so that servers started in parallel only deserialize it.
+        static COMPILING: Mutex<()> = Mutex::new(());
+        {
+            let _one_at_a_time = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = app_with(name, serve_policy());
+        }
         Served::start(&component(name), args)
     }
 
@@ -167,8 +180,9 @@ fn hostile_source() -> PathBuf {
 
 #[test]
 fn functions_lists_names_params_types_and_docs() {
-    // Served from the .py source, so docstrings are known.
-    let _ = app("hostile");
+    // Served from the .py source, so docstrings are known; the source is
+    // built into the shared cache first.
+    let _ = component("hostile");
     let server = Served::start(&hostile_source(), &["--workers", "1"]);
     let reply = server.get("/functions");
     assert_eq!(reply.status, 200);
@@ -599,9 +613,9 @@ fn generators_stream_ndjson_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_library_server_mounts_in_an_axum_app() {
+    let app = app_with("hostile", serve_policy());
     let server =
-        snakebox::serve::Server::new(&app("hostile"), snakebox::serve::ServeOptions::new(1))
-            .expect("server");
+        snakebox::serve::Server::new(&app, snakebox::serve::ServeOptions::new(1)).expect("server");
     let router = axum::Router::new()
         .route("/", axum::routing::get(|| async { "\"home\"" }))
         .nest("/python", server.router());
