@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::runtime::Flavor;
+
 /// The hex SHA-256 of some bytes.
 pub(crate) fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -99,14 +101,19 @@ pub(crate) fn remember_identity(
 /// Loads a component, from its compiled form in `dir` when one is there,
 /// compiling and storing it otherwise.
 pub(crate) fn load_component(
-    engine: &Engine,
+    flavor: &Flavor,
     dir: Option<&Path>,
     bytes: &[u8],
     compilations: &AtomicU64,
 ) -> anyhow::Result<Component> {
+    let engine = &flavor.engine;
     let compile = |engine, bytes| {
         compilations.fetch_add(1, Ordering::Relaxed);
-        compile(engine, bytes)
+        let compiled = compile(engine, bytes);
+        if let Some(functions) = &flavor.functions {
+            functions.finish();
+        }
+        compiled
     };
     let Some(dir) = dir else {
         return compile(engine, bytes);

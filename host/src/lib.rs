@@ -63,6 +63,7 @@ mod cache;
 mod described;
 mod epoch;
 mod error;
+mod function_cache;
 mod host_functions;
 mod imports;
 mod json;

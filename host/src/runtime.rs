@@ -8,12 +8,13 @@ use std::sync::{Arc, OnceLock};
 use anyhow::Context as _;
 use snakebox_generator::description::Description;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{CacheStore, Config, Engine};
 
 use crate::app::App;
 use crate::bundle;
 use crate::epoch::EpochClock;
 use crate::error::{Error, Result};
+use crate::function_cache::FunctionCache;
 use crate::policy::Policy;
 use crate::store::StoreData;
 use crate::worker::Shared;
@@ -79,7 +80,7 @@ impl Runtime {
         }
         // Two threads may both make one; the one not kept is dropped, and
         // its clock stops.
-        let made = Flavor::new(epoch)?;
+        let made = Flavor::new(epoch, self.cache_dir())?;
         Ok(cell.get_or_init(|| made))
     }
 
@@ -137,7 +138,7 @@ impl Runtime {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
-        let component = self.compile_or_load(engine, &bytes)?;
+        let component = self.compile_or_load(flavor, &bytes)?;
         let description = described::read_bytes(&bytes, &path.display().to_string())?;
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
             cache::remember_identity(engine, dir, identity, &bytes);
@@ -150,7 +151,7 @@ impl Runtime {
     /// Loads a component from its bytes.
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
         let flavor = self.flavor(&policy)?;
-        let component = self.compile_or_load(&flavor.engine, bytes)?;
+        let component = self.compile_or_load(flavor, bytes)?;
         let description = described::read_bytes(bytes, "the component")?;
         let policy = self.with_bundle(policy, bundle::read_bytes(bytes)?)?;
         self.instantiate_pre(flavor, component, description, policy)
@@ -166,14 +167,14 @@ impl Runtime {
         Ok(policy)
     }
 
-    fn compile_or_load(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
+    fn compile_or_load(&self, flavor: &Flavor, bytes: &[u8]) -> Result<Component> {
         if !wasmparser_is_component(bytes) {
             return Err(Error::BadComponent(
                 "not a WebAssembly component (wrong magic number or layer)".into(),
             ));
         }
         let compilations = &self.inner.compilations;
-        cache::load_component(engine, self.cache_dir(), bytes, compilations)
+        cache::load_component(flavor, self.cache_dir(), bytes, compilations)
             .map_err(|e| Error::BadComponent(format!("{e:#}")))
     }
 
@@ -229,19 +230,34 @@ impl Runtime {
 }
 
 /// One wasmtime engine and the linker of the imports snakebox provides.
-struct Flavor {
-    engine: Engine,
+pub(crate) struct Flavor {
+    pub(crate) engine: Engine,
+    /// The machine code of functions compiled before, when there is a cache.
+    pub(crate) functions: Option<Arc<FunctionCache>>,
     linker: Linker<StoreData>,
     /// The clock that advances the epoch, when the engine's code checks it.
     clock: Option<Arc<EpochClock>>,
 }
 
 impl Flavor {
-    /// An engine whose compiled code checks the epoch (`epoch`), or not.
-    fn new(epoch: bool) -> Result<Self> {
+    /// An engine whose compiled code checks the epoch (`epoch`), or not,
+    /// and keeps the functions it compiles in `cache_dir`.
+    fn new(epoch: bool, cache_dir: Option<&Path>) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model_async(true);
         config.epoch_interruption(epoch);
+        let name = match epoch {
+            true => "epoch-checks",
+            false => "plain",
+        };
+        let functions =
+            cache_dir.map(|dir| Arc::new(FunctionCache::new(dir.join("functions").join(name))));
+        if let Some(functions) = &functions {
+            config
+                .enable_incremental_compilation(Arc::clone(functions) as Arc<dyn CacheStore>)
+                .map_err(anyhow::Error::from)
+                .context("failed to enable the compiled-function cache")?;
+        }
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("failed to create the wasmtime engine")?;
@@ -252,6 +268,7 @@ impl Flavor {
         };
         Ok(Flavor {
             engine,
+            functions,
             linker,
             clock,
         })
