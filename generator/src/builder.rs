@@ -88,6 +88,10 @@ const GUEST_FILES: &[(&str, &str)] = &[
         include_str!("../guest/snakebox_guest/standins.py"),
     ),
     (
+        "subtasks.py",
+        include_str!("../guest/snakebox_guest/subtasks.py"),
+    ),
+    (
         "timers.py",
         include_str!("../guest/snakebox_guest/timers.py"),
     ),

@@ -6,16 +6,18 @@ exception into ``Err(PythonError(...))``, the ``python-error`` of the WIT.
 
 Async exports also take part in the host's cancellation protocol. The first
 thing an async export does is call the sync ``host.enter()``, which hands it
-the token the host chose for this call. A watcher task then awaits
-``host.cancelled(token)``. If the host cancels the call, the watcher cancels
-the asyncio task running the user's coroutine, so ``CancelledError`` is raised
-at its ``await`` and its ``finally`` blocks run. When the call finishes either
+the token the host chose for this call. A watcher then starts
+``host.cancelled(token)`` (``subtasks.start``, no task of its own). If the
+host cancels the call, the watcher cancels the asyncio task running the
+call, so ``CancelledError`` is raised where the user's coroutine awaits and
+its ``finally`` blocks run. When the call finishes either
 way, ``host.leave(token)`` completes the watcher's pending host call, so no
 host call outlives the component-model task.
 """
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import json as _json
 import os
@@ -27,6 +29,7 @@ from componentize_py_types import Err, Some
 
 from . import world
 from . import convert
+from . import subtasks
 from .convert import Converter
 
 if world.HOSTED:
@@ -108,12 +111,13 @@ class Export:
         except BaseException as exc:
             raise python_error(exc) from None
         try:
-            current_function.set(self.name)
-            args, kwargs = self._bind(values)
-            task = asyncio.ensure_future(self.func(*args, **kwargs))
-            _cas.spawn(_watch(token, task))
             try:
-                outcome = await task
+                current_function.set(self.name)
+                args, kwargs = self._bind(values)
+                # The watcher cancels the task running this call, so that
+                # `CancelledError` is raised where the user's code awaits.
+                _watch(token, asyncio.current_task())
+                outcome = await self.func(*args, **kwargs)
             finally:
                 host.leave(token)
             return self._result(outcome)
@@ -152,7 +156,7 @@ class Export:
             with writer:
                 current_function.set(self.name)
                 task = asyncio.ensure_future(self._produce(source, writer))
-                _cas.spawn(_watch(token, task))
+                _watch(token, task)
                 try:
                     await task
                 except asyncio.CancelledError:
@@ -243,13 +247,14 @@ async def _from_sync(items):
             close()
 
 
-async def _watch(token: int, task: asyncio.Future) -> None:
-    # An exception escaping a spawned task traps the instance: keep it here.
-    try:
-        if await host.cancelled(token):
-            task.cancel()
-    except BaseException:
-        pass
+def _watch(token: int, task: asyncio.Future) -> None:
+    """Cancels ``task`` if the host cancels the call with ``token``."""
+    subtasks.start(host.cancelled, (token,), functools.partial(_cancel_if, task))
+
+
+def _cancel_if(task: asyncio.Future, ok: bool, cancelled) -> None:
+    if ok and cancelled:
+        task.cancel()
 
 
 def _type_name(exc: BaseException) -> str:

@@ -5,8 +5,8 @@ stub's bodies. A call checks and converts its arguments first, so a wrong
 type raises ``TypeError`` before anything reaches the host. Then:
 
 - A sync host function is called at once; the guest waits for it.
-- An async one is awaited in a task of its own. The caller awaits a plain
-  asyncio future that the task completes. componentize-py cannot cancel a
+- An async one is started with ``subtasks.start``, outside the caller's
+  task. The caller awaits a plain asyncio future that its outcome completes. componentize-py cannot cancel a
   pending host call, so the caller must never be the task that awaits it:
   when the caller is cancelled, only the future is, and the host call goes
   on until the host completes it. The host completes every host call of a
@@ -23,10 +23,10 @@ import builtins
 import functools
 import inspect
 
-import componentize_py_async_support as _cas
 from componentize_py_types import Err, Some
 from wit_world.imports.types import HostError_Failed
 
+from . import subtasks
 from .convert import Converter, Option
 
 
@@ -143,24 +143,19 @@ class HostFunction:
     async def call_async(self, args, kwargs):
         values = self.lower(args, kwargs)
         done = asyncio.get_running_loop().create_future()
-        _cas.spawn(self._await(values, done))
+        subtasks.start(self.func, values, functools.partial(_settle, done))
         ok, value = await done
         if not ok:
-            _raise_for(self.module, value)
+            if isinstance(value, Err):
+                _raise_for(self.module, value.value)
+            raise value
         return self.lift(value)
 
-    async def _await(self, values, done) -> None:
-        # An exception escaping a spawned task traps the instance: keep it here.
-        try:
-            try:
-                outcome = (True, await self.func(*values))
-            except Err as err:
-                outcome = (False, err.value)
-            if not done.done():
-                done.set_result(outcome)
-        except BaseException as exc:
-            if not done.done():
-                done.set_exception(exc)
+
+def _settle(done: asyncio.Future, ok: bool, value) -> None:
+    # The caller may have been cancelled, and `done` with it.
+    if not done.done():
+        done.set_result((ok, value))
 
 
 def bind(module, name: str, func, params, result: Converter, is_async: bool):

@@ -2,13 +2,15 @@
 
 componentize-py's loop has no ``time``, ``call_at`` or ``call_later``, so any
 ``asyncio.sleep(x)`` with ``x > 0`` raises ``NotImplementedError``. Each timer
-here is a task spawned into the current component-model task: it awaits the
-host's ``sleep(id, ms)`` and then runs the handle unless it was cancelled.
+here starts the host's ``sleep(id, ms)`` in the current component-model task
+(``subtasks.start``) and, when it completes, runs the handle unless it was
+cancelled.
 Cancelling the handle calls the host's sync ``wake(id)``, which completes the
 pending sleep at once, so no host call outlives the task that started it.
 """
 
 import asyncio
+import functools
 import itertools
 import logging
 import math
@@ -16,6 +18,8 @@ import time
 
 import componentize_py_async_support as _cas
 from wit_world.imports import host
+
+from . import subtasks
 
 # `asyncio.TimerHandle` has `__slots__`, so the timer ids live here, keyed by
 # the handle's identity.
@@ -32,7 +36,7 @@ def _call_at(loop, when, callback, *args, context=None):
     timer_id = next(_next_timer_id)
     delay_ms = max(0, math.ceil((when - time.monotonic()) * 1000))
     try:
-        _cas.spawn(_run_timer(timer_id, handle, delay_ms))
+        subtasks.start(host.sleep, (timer_id, delay_ms), functools.partial(_fire, handle))
     except LookupError:
         raise RuntimeError(
             "asyncio timers are only available while an exported async function runs"
@@ -51,12 +55,7 @@ def _timer_handle_cancelled(loop, handle) -> None:
         host.wake(timer_id)
 
 
-async def _run_timer(timer_id: int, handle: asyncio.TimerHandle, delay_ms: int) -> None:
-    # A handle cancelled before this task first ran was never slept on, and
-    # its `wake` found nothing to complete: don't start the sleep at all.
-    if handle.cancelled():
-        return
-    await host.sleep(timer_id, delay_ms)
+def _fire(handle: asyncio.TimerHandle, _ok: bool, _value) -> None:
     _timer_ids.pop(id(handle), None)
     if not handle.cancelled():
         handle._run()

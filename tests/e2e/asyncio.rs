@@ -59,6 +59,17 @@ async fn wait_for_and_timeout_fire_inside_python() {
 }
 
 #[tokio::test]
+async fn timers_due_at_once_run_after_the_call_that_set_them() {
+    let aio = app("aio");
+    let order = call(&aio, "due_at_once", &[]).await.expect("due_at_once");
+    let order: Vec<String> = serde_json::from_value(order).expect("a list of strings");
+    assert_eq!(order.first().map(String::as_str), Some("set"), "{order:?}");
+    let mut fired = order[1..].to_vec();
+    fired.sort();
+    assert_eq!(fired, ["at(past)", "later(0)"], "{order:?}");
+}
+
+#[tokio::test]
 async fn gather_runs_sleeps_concurrently() {
     let aio = app("aio");
     let started = Instant::now();
