@@ -7,13 +7,17 @@ use std::time::Duration;
 use anyhow::Context as _;
 use wasmtime::Engine;
 
+use crate::fair_share::FairShare;
+
 /// How often the epoch advances; the granularity of CPU time limits.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Ticks while any holder of it is alive: the runtime, and every app loaded
 /// from it, so that time limits hold after the `Runtime` is dropped.
 pub(crate) struct EpochClock {
     ticking: Arc<AtomicBool>,
+    /// How the stores whose time this clock keeps share the CPU.
+    fair_share: Arc<FairShare>,
 }
 
 impl EpochClock {
@@ -31,7 +35,14 @@ impl EpochClock {
                 }
             })
             .context("failed to start the epoch thread")?;
-        Ok(Arc::new(EpochClock { ticking }))
+        Ok(Arc::new(EpochClock {
+            ticking,
+            fair_share: Arc::default(),
+        }))
+    }
+
+    pub(crate) fn fair_share(&self) -> &Arc<FairShare> {
+        &self.fair_share
     }
 }
 

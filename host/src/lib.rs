@@ -63,6 +63,7 @@ mod cache;
 mod described;
 mod epoch;
 mod error;
+mod fair_share;
 mod function_cache;
 mod host_functions;
 mod imports;

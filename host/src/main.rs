@@ -151,9 +151,14 @@ struct ServeArgs {
     /// The largest result sent, in JSON bytes [default: 16MiB].
     #[arg(long, value_name = "SIZE")]
     max_result: Option<String>,
-    /// The number of stores, each on its own thread [default: the number of CPUs].
+    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// The most stores at once: when every store is taken, a request gets a
+    /// new one, so that a slow or spinning call holds up no other
+    /// [default: 16, or twice the workers if more].
+    #[arg(long, value_name = "N")]
+    max_stores: Option<usize>,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -360,6 +365,9 @@ fn serve_app(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<
     let mut options = snakebox::serve::ServeOptions::new(workers);
     if let Some(max_pending) = args.max_pending {
         options.max_pending = max_pending;
+    }
+    if let Some(max_stores) = args.max_stores {
+        options.max_stores = max_stores;
     }
     if let Some(max_result) = &args.max_result {
         options.max_result_bytes = usize::try_from(parse_size(max_result)?)?;

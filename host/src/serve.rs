@@ -8,9 +8,11 @@
 //! | `POST /call/{name}` of a generator | `200` with NDJSON, `{"item": value}` per line as the items come; a failure after the first item ends it with `{"error": body, "status": code}` |
 //! | `GET /healthz` | `200` `{"status": "ok", ...}` |
 //!
-//! Calls run on a fixed set of stores (see [`ServeOptions::workers`]), with
-//! admission bounded by [`ServeOptions::max_pending`]; see `dispatch` for how
-//! a call picks its store. Dropping a request's future, which hyper does when
+//! Calls run on the server's own stores (see [`ServeOptions::workers`]), and
+//! on stores started when every one is taken, up to
+//! [`ServeOptions::max_stores`]; admission is bounded by
+//! [`ServeOptions::max_pending`]. See `dispatch` for how a call picks its
+//! store. Dropping a request's future, which hyper does when
 //! the client disconnects, cancels the Python call.
 
 mod describe;
@@ -43,8 +45,13 @@ pub const ACCESS_TARGET: &str = "snakebox::access";
 /// How a server runs its component.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The number of stores, each on its own thread.
+    /// The number of stores always kept, each on its own thread.
     pub workers: usize,
+    /// The most stores at once. When every store is taken (a sync call
+    /// holds its store alone until it returns), a request gets a store
+    /// started for it, so that one slow or spinning call does not hold up
+    /// the others; one unused for 30 s is let go again.
+    pub max_stores: usize,
     /// The most requests admitted at once, running or waiting for a store.
     /// Past it, requests get `503` at once.
     pub max_pending: usize,
@@ -58,12 +65,16 @@ impl ServeOptions {
     pub const PENDING_PER_WORKER: usize = 128;
     /// The default cap on a result: 16 MiB of JSON.
     pub const MAX_RESULT_BYTES: usize = 16 << 20;
+    /// The default cap on stores, unless `workers` asks for more: an idle
+    /// store costs about 1 MiB of memory of its own (BENCHMARKS.md).
+    pub const MAX_STORES: usize = 16;
 
     /// Defaults for `workers` stores.
     pub fn new(workers: usize) -> Self {
         let workers = workers.max(1);
         ServeOptions {
             workers,
+            max_stores: Self::MAX_STORES.max(workers * 2),
             max_pending: workers * Self::PENDING_PER_WORKER,
             max_result_bytes: Self::MAX_RESULT_BYTES,
         }
@@ -87,7 +98,12 @@ impl Server {
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
         let functions = describe::functions(app);
         let openapi = openapi::document(app);
-        let dispatcher = Dispatcher::new(app, options.workers, options.max_pending)?;
+        let dispatcher = Dispatcher::new(
+            app,
+            options.workers,
+            options.max_stores,
+            options.max_pending,
+        )?;
         Ok(Server {
             state: Arc::new(ServerState {
                 dispatcher,
@@ -137,6 +153,8 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
     axum::Json(json!({
         "status": "ok",
         "workers": load.workers,
+        "stores": load.stores,
+        "max_stores": load.max_stores,
         "pending": load.pending,
         "max_pending": load.max_pending,
         "limits": {

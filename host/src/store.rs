@@ -9,6 +9,7 @@ use tokio::sync::{oneshot, watch};
 use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::fair_share::{Busy, FairShare, Run};
 use crate::host_functions::{Caller, GivenUp};
 use crate::imports::output_budget::Budget;
 
@@ -26,7 +27,13 @@ pub(crate) struct StoreData {
 }
 
 impl StoreData {
-    pub(crate) fn new(wasi: WasiCtx, memory_limit: Option<u64>) -> Self {
+    /// A store's data; `fair_share` when its calls take part in it (they
+    /// have a time limit, and so epoch ticks).
+    pub(crate) fn new(
+        wasi: WasiCtx,
+        memory_limit: Option<u64>,
+        fair_share: Option<Arc<FairShare>>,
+    ) -> Self {
         StoreData {
             wasi,
             table: ResourceTable::new(),
@@ -35,22 +42,55 @@ impl StoreData {
                 hit: false,
             },
             timers: HashMap::new(),
-            calls: Calls::default(),
+            calls: Calls(Arc::new(Mutex::new(CallBook {
+                fair_share,
+                ..CallBook::default()
+            }))),
             output: Budget::default(),
         }
     }
 
-    /// The call whose time ran out first, if any, for the epoch callback:
-    /// it is the one to blame when the store is discarded.
-    pub(crate) fn expired(&self, now: Instant) -> Option<u64> {
-        self.calls
-            .lock()
+    /// What the epoch callback does at a tick with the guest on the CPU.
+    pub(crate) fn tick(&self, now: Instant) -> Tick {
+        let mut book = self.calls.lock();
+        let first = book
             .deadlines
             .iter()
-            .filter(|(_, deadline)| now >= deadline.hard)
             .min_by_key(|(_, deadline)| deadline.hard)
-            .map(|(&token, _)| token)
+            .map(|(&token, deadline)| (token, deadline.hard));
+        // The call whose time ran out first is the one to blame when the
+        // store is discarded.
+        if let Some((token, _)) = first.filter(|&(_, hard)| now >= hard) {
+            return Tick::Expired(token);
+        }
+        let CallBook {
+            fair_share, run, ..
+        } = &mut *book;
+        let pause = fair_share
+            .as_ref()
+            .and_then(|share| run.tick(share, now))
+            // A pause never holds a deadline back.
+            .map(|pause| match first {
+                Some((_, hard)) => pause.min(hard.duration_since(now)),
+                None => pause,
+            })
+            .filter(|pause| !pause.is_zero());
+        match pause {
+            Some(pause) => Tick::Pause(pause),
+            None => Tick::Go,
+        }
     }
+}
+
+/// What a store does at an epoch tick (see [`StoreData::tick`]).
+pub(crate) enum Tick {
+    /// The call with this token is out of time: the store is interrupted.
+    Expired(u64),
+    /// Go on after yielding to the event loop.
+    Go,
+    /// Go on after this pause: the store has held the CPU for long while
+    /// other stores wait for it (`fair_share`).
+    Pause(Duration),
 }
 
 /// The book of one store's calls in flight: each call's cancellation
@@ -70,6 +110,11 @@ pub(crate) struct CallBook {
     /// Who each call is, for the host functions it calls, and the signal
     /// that the host gave up on it.
     callers: HashMap<u64, (Caller, GivenUp)>,
+    /// Where the store counts as busy while it has calls in flight.
+    fair_share: Option<Arc<FairShare>>,
+    busy: Option<Busy>,
+    /// The store's current stretch on the CPU.
+    run: Run,
 }
 
 impl Calls {
@@ -121,6 +166,9 @@ impl CallEntry {
             task,
         };
         let mut book = calls.lock();
+        if book.tasks.is_empty() {
+            book.busy = book.fair_share.as_ref().map(FairShare::busy);
+        }
         book.tasks.insert(task, token);
         book.tokens.begin(token);
         book.callers.insert(token, (caller, given_up));
@@ -156,6 +204,10 @@ impl Drop for CallEntry {
         if let Some((_, given_up)) = book.callers.remove(&self.token) {
             // The call is over: nothing waits for its host functions.
             given_up.send_replace(true);
+        }
+        if book.tasks.is_empty() {
+            book.busy = None;
+            book.run.rest();
         }
     }
 }

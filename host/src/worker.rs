@@ -31,7 +31,7 @@ use crate::error::{Error, PythonError, Result};
 use crate::host_functions::{Caller, CallerState, GivenUp};
 use crate::policy::Policy;
 use crate::signature::Function;
-use crate::store::{CallEntry, Deadline, StoreData};
+use crate::store::{CallEntry, Deadline, StoreData, Tick};
 use crate::streaming;
 
 /// What every worker of one app shares.
@@ -408,18 +408,27 @@ fn keeps_serving(
 async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<StoreData>, Instance)> {
     let mut store = Store::new(
         &shared.engine,
-        StoreData::new(shared.policy.wasi()?, shared.policy.memory),
+        StoreData::new(
+            shared.policy.wasi()?,
+            shared.policy.memory,
+            shared
+                .clock
+                .as_ref()
+                .map(|clock| Arc::clone(clock.fair_share())),
+        ),
     );
     store.limiter(|data| &mut data.memory);
     if shared.clock.is_some() {
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|context| {
-            if let Some(token) = context.data().expired(Instant::now()) {
-                return Err(wasmtime::Error::new(TimeLimitExceeded { token }));
-            }
+        store.epoch_deadline_callback(|context| match context.data().tick(Instant::now()) {
+            Tick::Expired(token) => Err(wasmtime::Error::new(TimeLimitExceeded { token })),
             // Yield so that the host's timers (call time limits, sleeps) run
             // even while the guest is busy on the CPU.
-            Ok(UpdateDeadline::Yield(1))
+            Tick::Go => Ok(UpdateDeadline::Yield(1)),
+            Tick::Pause(pause) => Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::time::sleep(pause)),
+            )),
         });
     }
     // With no time limit there are no epoch checks: a guest busy on the CPU

@@ -321,6 +321,24 @@ impl Gate {
         })
     }
 
+    /// Starts a sync call that holds its store until the gate opens, and
+    /// returns once it holds it.
+    fn hold(&self, server: &Served) -> std::thread::JoinHandle<Reply> {
+        let address = server.address.clone();
+        let held =
+            std::thread::spawn(move || request(&address, "POST", "/call/hold", r#"["/gate"]"#));
+        let started = Instant::now();
+        while !self.dir.join("held").exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the held call never started: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        held
+    }
+
     fn open(&self) {
         std::fs::write(self.dir.join("open"), "opened").expect("open the gate");
     }
@@ -373,6 +391,66 @@ fn past_the_bounded_queue_requests_get_503() {
 }
 
 #[test]
+fn a_call_that_holds_its_store_holds_up_no_other() {
+    let gate = Gate::new("held-store");
+    let server = Served::fixture("hostile", &["--workers", "1", "--dir", &gate.grant()]);
+    let held = gate.hold(&server);
+    // The server's one store is taken until the gate opens: the next calls
+    // get a store started for them, sync and async alike.
+    let reply = server.call("add", &json!([2, 40]));
+    assert_eq!((reply.status, &reply.body), (200, &json!(42)));
+    let reply = server.call("slow_add", &json!([1, 2, 0.01]));
+    assert_eq!((reply.status, &reply.body), (200, &json!(3)));
+    assert!(!held.is_finished(), "the gate is still closed");
+    let health = server.get("/healthz").body;
+    assert_eq!(
+        (&health["workers"], &health["stores"]),
+        (&json!(1), &json!(2))
+    );
+    assert_eq!(health["max_stores"], 16);
+    gate.open();
+    let reply = held.join().expect("thread");
+    assert_eq!((reply.status, &reply.body), (200, &json!("opened")));
+    // Calls made one after another go to the server's own store first, so
+    // its module state is the one they see.
+    let first = server.call("bump", &json!([]));
+    let second = server.call("bump", &json!([]));
+    assert_eq!((first.status, second.status), (200, 200));
+    let first = first.body.as_i64().expect("a count");
+    assert_eq!(second.body, json!(first + 1), "one store's module state");
+}
+
+#[test]
+fn past_max_stores_calls_wait_for_a_store() {
+    let gate = Gate::new("max-stores");
+    let server = Served::fixture(
+        "hostile",
+        &[
+            "--workers",
+            "1",
+            "--max-stores",
+            "1",
+            "--dir",
+            &gate.grant(),
+        ],
+    );
+    let held = gate.hold(&server);
+    let address = server.address.clone();
+    let waiting = std::thread::spawn(move || request(&address, "POST", "/call/add", "[2, 40]"));
+    wait_for_pending(&server, 2);
+    assert!(
+        !waiting.is_finished(),
+        "no store for it until the gate opens"
+    );
+    assert_eq!(server.get("/healthz").body["stores"], 1);
+    gate.open();
+    let reply = waiting.join().expect("thread");
+    assert_eq!((reply.status, &reply.body), (200, &json!(42)));
+    let reply = held.join().expect("thread");
+    assert_eq!((reply.status, &reply.body), (200, &json!("opened")));
+}
+
+#[test]
 fn serve_caps_time_memory_results_and_admission_by_default() {
     let server = Served::fixture("hostile", &["--workers", "1"]);
     let health = server.get("/healthz").body;
@@ -419,7 +497,10 @@ fn max_result_refuses_a_larger_result() {
 fn a_calls_time_limit_starts_when_it_reaches_its_store() {
     // Two sync naps of 1.2 s on one store, each under the 2 s limit; the
     // second waits 1.2 s for the store first, and is not charged for it.
-    let server = Served::fixture("hostile", &["--workers", "1", "--timeout", "2s"]);
+    let server = Served::fixture(
+        "hostile",
+        &["--workers", "1", "--max-stores", "1", "--timeout", "2s"],
+    );
     let naps: Vec<_> = (0..2)
         .map(|_| {
             let address = server.address.clone();

@@ -3,8 +3,17 @@
 //! - **Admission.** At most `max_pending` requests are admitted at once,
 //!   running or waiting for a store. One more is refused at once with `503`,
 //!   so a flood never grows an unbounded queue.
-//! - **Placement.** A request goes to the store with the fewest requests
-//!   admitted to it. A sync call goes to a store that is free, if one is.
+//! - **Placement.** A request goes to a store it can run on now: a sync
+//!   call to a free one, an async call to the one with the fewest requests
+//!   among those no sync call holds. The server's first `workers` stores
+//!   are tried before any other, so that calls made one after another
+//!   share their module state as they always did.
+//! - **Stores on demand.** When no store can take a request now, a new one
+//!   is started for it, up to `max_stores`: a guest that spins until its
+//!   time limit holds one store, not every healthy request behind it. Past
+//!   the cap, the request waits for the store with the fewest requests.
+//!   A store started on demand that has taken no request for
+//!   [`IDLE_RETIRE`] is let go.
 //! - **Isolation.** A sync Python function holds its store's CPU until it
 //!   returns, so it gets the store to itself: it waits until the store's
 //!   other calls are done, and no call joins it while it runs. If it then
@@ -14,8 +23,9 @@
 //!
 //! A call's time limit starts when it reaches its store, not while it waits.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, Semaphore};
@@ -26,10 +36,18 @@ use crate::app::{App, JsonStream, Session};
 use crate::error::Result;
 use crate::signature::Function;
 
+/// How long a store started on demand may go without a request before it
+/// is let go.
+pub(super) const IDLE_RETIRE: Duration = Duration::from_secs(30);
+
 /// The stores of a server and the bound on waiting requests.
 pub(super) struct Dispatcher {
     app: App,
-    slots: Vec<Arc<Slot>>,
+    /// The first `workers` are the server's own; the rest were started on
+    /// demand.
+    slots: Mutex<Vec<Arc<Slot>>>,
+    workers: usize,
+    max_stores: usize,
     admission: Arc<Semaphore>,
     max_pending: usize,
     next: AtomicUsize,
@@ -41,11 +59,42 @@ struct Slot {
     admitted: AtomicUsize,
     /// Shared by async calls, held alone by a sync call.
     gate: Arc<RwLock<()>>,
+    /// When a request last left the store.
+    last_used: Mutex<Instant>,
+}
+
+impl Slot {
+    fn new(session: Session) -> Arc<Self> {
+        Arc::new(Slot {
+            session,
+            admitted: AtomicUsize::new(0),
+            gate: Arc::new(RwLock::new(())),
+            last_used: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn idle_since(&self) -> Instant {
+        *self
+            .last_used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A hold on the store if the call may run on it now.
+    fn try_hold(&self, shared: bool) -> Option<Hold> {
+        let gate = Arc::clone(&self.gate);
+        match shared {
+            true => gate.try_read_owned().ok().map(Hold::shared),
+            false => gate.try_write_owned().ok().map(Hold::exclusive),
+        }
+    }
 }
 
 /// What `/healthz` reports.
 pub(super) struct Load {
     pub(super) workers: usize,
+    pub(super) stores: usize,
+    pub(super) max_stores: usize,
     pub(super) pending: usize,
     pub(super) max_pending: usize,
 }
@@ -77,25 +126,32 @@ struct Admitted(Arc<Slot>);
 
 impl Drop for Admitted {
     fn drop(&mut self) {
+        *self
+            .0
+            .last_used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         self.0.admitted.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl Dispatcher {
-    pub(super) fn new(app: &App, workers: usize, max_pending: usize) -> Result<Self> {
-        let slots = (0..workers.max(1))
-            .map(|_| {
-                Ok(Arc::new(Slot {
-                    session: app.session()?,
-                    admitted: AtomicUsize::new(0),
-                    gate: Arc::new(RwLock::new(())),
-                }))
-            })
+    pub(super) fn new(
+        app: &App,
+        workers: usize,
+        max_stores: usize,
+        max_pending: usize,
+    ) -> Result<Self> {
+        let workers = workers.max(1);
+        let slots = (0..workers)
+            .map(|_| Ok(Slot::new(app.session()?)))
             .collect::<Result<Vec<_>>>()?;
         let max_pending = max_pending.max(1);
         Ok(Dispatcher {
             app: app.clone(),
-            slots,
+            slots: Mutex::new(slots),
+            workers,
+            max_stores: max_stores.max(workers),
             admission: Arc::new(Semaphore::new(max_pending)),
             max_pending,
             next: AtomicUsize::new(0),
@@ -108,8 +164,21 @@ impl Dispatcher {
 
     pub(super) fn load(&self) -> Load {
         Load {
-            workers: self.slots.len(),
+            workers: self.workers,
+            stores: self.slots().len(),
+            max_stores: self.max_stores,
             pending: self.max_pending - self.admission.available_permits(),
+            max_pending: self.max_pending,
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Slot>>> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn busy(&self) -> Failure {
+        Failure::Busy {
+            workers: self.slots().len(),
             max_pending: self.max_pending,
         }
     }
@@ -122,12 +191,9 @@ impl Dispatcher {
         args: Vec<Val>,
     ) -> std::result::Result<Option<Val>, Failure> {
         let Ok(_permit) = Arc::clone(&self.admission).try_acquire_owned() else {
-            return Err(Failure::Busy {
-                workers: self.slots.len(),
-                max_pending: self.max_pending,
-            });
+            return Err(self.busy());
         };
-        let (slot, _hold) = self.place(function.is_async).await;
+        let (slot, _hold) = self.place(function.is_async).await?;
         let value = slot
             .0
             .session
@@ -146,12 +212,9 @@ impl Dispatcher {
         named: &[(String, Value)],
     ) -> std::result::Result<(impl Send + 'static, JsonStream), Failure> {
         let Ok(permit) = Arc::clone(&self.admission).try_acquire_owned() else {
-            return Err(Failure::Busy {
-                workers: self.slots.len(),
-                max_pending: self.max_pending,
-            });
+            return Err(self.busy());
         };
-        let (slot, hold) = self.place(true).await;
+        let (slot, hold) = self.place(true).await?;
         let stream = slot
             .0
             .session
@@ -160,32 +223,74 @@ impl Dispatcher {
     }
 
     /// Picks a store and waits until the call may run on it.
-    async fn place(&self, shared: bool) -> (Admitted, Hold) {
-        // Start the scan at a rotating slot so that ties spread out.
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let order: Vec<&Arc<Slot>> = (0..self.slots.len())
-            .map(|i| &self.slots[(start + i) % self.slots.len()])
-            .collect();
-        if !shared {
-            for slot in &order {
-                if let Ok(hold) = Arc::clone(&slot.gate).try_write_owned() {
-                    return (admit(slot), Hold::exclusive(hold));
+    async fn place(&self, shared: bool) -> std::result::Result<(Admitted, Hold), Failure> {
+        let least = {
+            let mut slots = self.slots();
+            if let Some(placed) = self.place_now(&mut slots, shared) {
+                return Ok(placed);
+            }
+            if slots.len() < self.max_stores {
+                let slot = Slot::new(self.app.fresh().map_err(Failure::Call)?);
+                slots.push(Arc::clone(&slot));
+                tracing::debug!(
+                    stores = slots.len(),
+                    "every store is taken: started one more"
+                );
+                if let Some(hold) = slot.try_hold(shared) {
+                    return Ok((admit(&slot), hold));
                 }
             }
-        }
-        let least = order
-            .iter()
-            .min_by_key(|slot| slot.admitted.load(Ordering::Relaxed))
-            .copied()
-            .unwrap_or(&self.slots[0]);
-        let admitted = admit(least);
-        let gate = Arc::clone(&least.gate);
-        let hold = if shared {
-            Hold::shared(gate.read_owned().await)
-        } else {
-            Hold::exclusive(gate.write_owned().await)
+            let least = slots
+                .iter()
+                .min_by_key(|slot| slot.admitted.load(Ordering::Relaxed))
+                .map(Arc::clone);
+            match least {
+                Some(least) => admit(&least),
+                None => {
+                    return Err(Failure::Busy {
+                        workers: 0,
+                        max_pending: self.max_pending,
+                    });
+                }
+            }
         };
-        (admitted, hold)
+        let gate = Arc::clone(&least.0.gate);
+        let hold = match shared {
+            true => Hold::shared(gate.read_owned().await),
+            false => Hold::exclusive(gate.write_owned().await),
+        };
+        Ok((least, hold))
+    }
+
+    /// A store the call may run on at once: the server's own stores first,
+    /// in a rotating order so that ties spread out, then those started on
+    /// demand. Lets go of one store started on demand that has been idle
+    /// for long.
+    fn place_now(&self, slots: &mut Vec<Arc<Slot>>, shared: bool) -> Option<(Admitted, Hold)> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let own = (0..self.workers).map(|i| (start + i) % self.workers);
+        let order: Vec<usize> = own.chain(self.workers..slots.len()).collect();
+        let placed = match shared {
+            // The fewest requests among the stores free to share.
+            true => order
+                .iter()
+                .filter_map(|&i| slots[i].try_hold(true).map(|hold| (i, hold)))
+                .min_by_key(|(i, _)| slots[*i].admitted.load(Ordering::Relaxed)),
+            false => order
+                .iter()
+                .find_map(|&i| slots[i].try_hold(false).map(|hold| (i, hold))),
+        };
+        let idle = (self.workers..slots.len()).find(|&i| {
+            slots[i].admitted.load(Ordering::Relaxed) == 0
+                && slots[i].idle_since().elapsed() >= IDLE_RETIRE
+                && placed.as_ref().is_none_or(|(p, _)| *p != i)
+        });
+        let placed = placed.map(|(i, hold)| (admit(&slots[i]), hold));
+        if let Some(idle) = idle {
+            slots.swap_remove(idle);
+            tracing::debug!(stores = slots.len(), "let an idle store go");
+        }
+        placed
     }
 }
 

@@ -1,0 +1,203 @@
+//! A fair share of the CPU between stores: a call that holds the CPU for
+//! long backs off while calls on other stores want it.
+//!
+//! A server's short calls and a guest that spins until its time limit run
+//! on threads of their own, and the OS shares the cores between them
+//! evenly: a few spinning guests would take most of the CPU from hundreds
+//! of short calls. Each store with a time limit already stops at every
+//! epoch tick (the epoch callback). There it tells its [`Run`] that it is
+//! still on the CPU. Once it has been for [`LONG_RUN`] without a break, it
+//! counts as a long run, and while other stores have calls in flight it
+//! pauses between ticks: the more long runs, the longer each pause, so
+//! that together they take about half a core at most. Its time limit
+//! still counts wall time, so a spinning guest is stopped when it always
+//! was; it only burns less CPU on the way. With no other store busy, a
+//! long run is not slowed at all: CPU-bound work still scales across
+//! stores.
+//!
+//! Stores without a time limit have no epoch checks and so no ticks: they
+//! are neither slowed nor counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::epoch::EPOCH_TICK;
+
+/// How long a store runs on the CPU without a break before it counts as a
+/// long run. Far longer than a request a server answers in milliseconds.
+pub(crate) const LONG_RUN: Duration = Duration::from_millis(50);
+
+/// The stores of one engine that have calls in flight, and how many of
+/// them are long runs.
+#[derive(Debug, Default)]
+pub(crate) struct FairShare {
+    busy: AtomicUsize,
+    long: AtomicUsize,
+}
+
+impl FairShare {
+    /// Counts a store as busy until the guard is dropped.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(Arc::clone(self))
+    }
+
+    fn long(self: &Arc<Self>) -> Long {
+        self.long.fetch_add(1, Ordering::Relaxed);
+        Long(Arc::clone(self))
+    }
+
+    /// How long a long run pauses before its next tick: nothing while no
+    /// other store is busy; otherwise `2 × long runs` ticks, which keeps
+    /// the long runs together under half a core (each runs one tick in
+    /// `1 + 2n`).
+    fn pause(&self) -> Option<Duration> {
+        let long = self.long.load(Ordering::Relaxed);
+        let busy = self.busy.load(Ordering::Relaxed);
+        let others_busy = busy > long;
+        let ticks = u32::try_from(long.saturating_mul(2)).unwrap_or(u32::MAX);
+        others_busy.then(|| EPOCH_TICK.saturating_mul(ticks))
+    }
+}
+
+/// A store with calls in flight.
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<FairShare>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A store counted as a long run.
+#[derive(Debug)]
+struct Long(Arc<FairShare>);
+
+impl Drop for Long {
+    fn drop(&mut self) {
+        self.0.long.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One store's current stretch on the CPU, as its epoch ticks see it.
+#[derive(Debug, Default)]
+pub(crate) struct Run {
+    /// When the stretch began, and its last tick.
+    stretch: Option<(Instant, Instant)>,
+    long: Option<Long>,
+}
+
+impl Run {
+    /// The store is on the CPU at an epoch tick: how long it should pause
+    /// before it goes on, if at all.
+    pub(crate) fn tick(&mut self, share: &Arc<FairShare>, now: Instant) -> Option<Duration> {
+        let (since, _) = match self.stretch {
+            // Ticks come every `EPOCH_TICK` while the guest is on the CPU;
+            // a longer gap means it waited in between, and a new stretch
+            // begins. A pause of its own is not a break.
+            Some((since, last))
+                if now.duration_since(last) <= EPOCH_TICK * 2 + self.paused_for(share) =>
+            {
+                (since, last)
+            }
+            _ => {
+                self.rest();
+                (now, now)
+            }
+        };
+        self.stretch = Some((since, now));
+        if self.long.is_none() && now.duration_since(since) >= LONG_RUN {
+            self.long = Some(share.long());
+        }
+        self.long.as_ref().and_then(|_| share.pause())
+    }
+
+    /// The store stopped running calls: its stretch is over.
+    pub(crate) fn rest(&mut self) {
+        self.stretch = None;
+        self.long = None;
+    }
+
+    /// The longest pause this run may have taken since its last tick.
+    fn paused_for(&self, share: &FairShare) -> Duration {
+        match self.long {
+            Some(_) => {
+                let long = share.long.load(Ordering::Relaxed).max(1);
+                EPOCH_TICK.saturating_mul(u32::try_from(long * 2 + 1).unwrap_or(u32::MAX))
+            }
+            None => Duration::ZERO,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ticks `run` every epoch tick from `start` for `for_` and returns the
+    /// last answer.
+    fn run_for(
+        run: &mut Run,
+        share: &Arc<FairShare>,
+        start: Instant,
+        for_: Duration,
+    ) -> Option<Duration> {
+        let mut answer = None;
+        let mut at = start;
+        while at <= start + for_ {
+            answer = run.tick(share, at);
+            at += EPOCH_TICK;
+        }
+        answer
+    }
+
+    #[test]
+    fn a_long_run_pauses_only_while_another_store_is_busy() {
+        let share = Arc::new(FairShare::default());
+        let _mine = share.busy();
+        let mut run = Run::default();
+        let start = Instant::now();
+        assert_eq!(run_for(&mut run, &share, start, LONG_RUN), None, "alone");
+        let other = share.busy();
+        let pause = run.tick(&share, start + LONG_RUN + EPOCH_TICK);
+        assert_eq!(
+            pause,
+            Some(EPOCH_TICK * 2),
+            "one long run, another store busy"
+        );
+        drop(other);
+        assert_eq!(run.tick(&share, start + LONG_RUN + EPOCH_TICK * 4), None);
+    }
+
+    #[test]
+    fn a_short_run_never_pauses() {
+        let share = Arc::new(FairShare::default());
+        let (_mine, _other) = (share.busy(), share.busy());
+        let mut run = Run::default();
+        let start = Instant::now();
+        assert_eq!(run_for(&mut run, &share, start, LONG_RUN / 2), None);
+        // A break longer than a few ticks starts a new stretch.
+        let later = start + LONG_RUN / 2 + EPOCH_TICK * 5;
+        assert_eq!(run_for(&mut run, &share, later, LONG_RUN / 2), None);
+    }
+
+    #[test]
+    fn long_runs_pause_longer_the_more_there_are() {
+        let share = Arc::new(FairShare::default());
+        let _busy: Vec<Busy> = (0..3).map(|_| share.busy()).collect();
+        let start = Instant::now();
+        let mut runs: Vec<Run> = (0..2).map(|_| Run::default()).collect();
+        let pauses: Vec<_> = runs
+            .iter_mut()
+            .map(|run| run_for(run, &share, start, LONG_RUN))
+            .collect();
+        assert_eq!(pauses[1], Some(EPOCH_TICK * 4), "{pauses:?}");
+        runs[0].rest();
+        assert_eq!(
+            runs[1].tick(&share, start + LONG_RUN + EPOCH_TICK),
+            Some(EPOCH_TICK * 2)
+        );
+    }
+}
