@@ -87,48 +87,38 @@ pub(crate) struct Run {
     /// When the stretch began, and its last tick.
     stretch: Option<(Instant, Instant)>,
     long: Option<Long>,
+    /// The pause this run was last told to take.
+    paused: Duration,
 }
 
 impl Run {
     /// The store is on the CPU at an epoch tick: how long it should pause
     /// before it goes on, if at all.
     pub(crate) fn tick(&mut self, share: &Arc<FairShare>, now: Instant) -> Option<Duration> {
-        let (since, _) = match self.stretch {
+        let since = match self.stretch {
             // Ticks come every `EPOCH_TICK` while the guest is on the CPU;
             // a longer gap means it waited in between, and a new stretch
             // begins. A pause of its own is not a break.
-            Some((since, last))
-                if now.duration_since(last) <= EPOCH_TICK * 2 + self.paused_for(share) =>
-            {
-                (since, last)
+            Some((since, last)) if now.duration_since(last) <= EPOCH_TICK * 2 + self.paused => {
+                since
             }
             _ => {
                 self.rest();
-                (now, now)
+                now
             }
         };
         self.stretch = Some((since, now));
         if self.long.is_none() && now.duration_since(since) >= LONG_RUN {
             self.long = Some(share.long());
         }
-        self.long.as_ref().and_then(|_| share.pause())
+        let pause = self.long.as_ref().and_then(|_| share.pause());
+        self.paused = pause.unwrap_or_default();
+        pause
     }
 
     /// The store stopped running calls: its stretch is over.
     pub(crate) fn rest(&mut self) {
-        self.stretch = None;
-        self.long = None;
-    }
-
-    /// The longest pause this run may have taken since its last tick.
-    fn paused_for(&self, share: &FairShare) -> Duration {
-        match self.long {
-            Some(_) => {
-                let long = share.long.load(Ordering::Relaxed).max(1);
-                EPOCH_TICK.saturating_mul(u32::try_from(long * 2 + 1).unwrap_or(u32::MAX))
-            }
-            None => Duration::ZERO,
-        }
+        *self = Self::default();
     }
 }
 
@@ -181,6 +171,22 @@ mod tests {
         // A break longer than a few ticks starts a new stretch.
         let later = start + LONG_RUN / 2 + EPOCH_TICK * 5;
         assert_eq!(run_for(&mut run, &share, later, LONG_RUN / 2), None);
+    }
+
+    #[test]
+    fn a_pause_is_not_a_break_but_a_longer_gap_is() {
+        let share = Arc::new(FairShare::default());
+        let (_mine, _other) = (share.busy(), share.busy());
+        let mut run = Run::default();
+        let start = Instant::now();
+        let end = start + LONG_RUN;
+        let pause = run_for(&mut run, &share, start, LONG_RUN).expect("a long run pauses");
+        // The next tick comes one tick after the pause: the same stretch.
+        let next = end + pause + EPOCH_TICK;
+        assert_eq!(run.tick(&share, next), Some(pause));
+        // A gap of the pause and three ticks is a wait: a new stretch.
+        let after_wait = next + pause + EPOCH_TICK * 3;
+        assert_eq!(run.tick(&share, after_wait), None);
     }
 
     #[test]
