@@ -177,8 +177,13 @@ impl Dispatcher {
     }
 
     fn busy(&self) -> Failure {
+        self.busy_with(self.slots().len())
+    }
+
+    /// The answer when no more calls may wait, for a server with `stores`.
+    fn busy_with(&self, stores: usize) -> Failure {
         Failure::Busy {
-            workers: self.slots().len(),
+            workers: stores,
             max_pending: self.max_pending,
         }
     }
@@ -246,12 +251,7 @@ impl Dispatcher {
                 .map(Arc::clone);
             match least {
                 Some(least) => admit(&least),
-                None => {
-                    return Err(Failure::Busy {
-                        workers: 0,
-                        max_pending: self.max_pending,
-                    });
-                }
+                None => return Err(self.busy_with(slots.len())),
             }
         };
         let gate = Arc::clone(&least.0.gate);
