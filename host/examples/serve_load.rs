@@ -230,6 +230,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// How many samples have each status.
+fn count_statuses<'a>(
+    samples: impl Iterator<Item = &'a Sample>,
+) -> std::collections::BTreeMap<u16, usize> {
+    let mut statuses = std::collections::BTreeMap::new();
+    for sample in samples {
+        *statuses.entry(sample.status).or_insert(0) += 1;
+    }
+    statuses
+}
+
 /// `healthy_elapsed` is how long the clients ran; `elapsed` also covers the
 /// hostile requests still answering after them.
 fn report(options: &Options, samples: &[Sample], healthy_elapsed: Duration, elapsed: Duration) {
@@ -244,14 +255,12 @@ fn report(options: &Options, samples: &[Sample], healthy_elapsed: Duration, elap
         .filter(|s| !s.hostile && s.status == 200)
         .count();
     let hostile: Vec<&Sample> = samples.iter().filter(|s| s.hostile).collect();
-    let mut statuses = std::collections::BTreeMap::new();
-    for sample in &hostile {
-        *statuses.entry(sample.status).or_insert(0) += 1;
-    }
+    let statuses = count_statuses(hostile.iter().copied());
+    let failed = count_statuses(samples.iter().filter(|s| !s.hostile && s.status != 200));
     let seconds = elapsed.as_secs_f64();
     let healthy_seconds = healthy_elapsed.as_secs_f64();
     println!(
-        "{} requests in {seconds:.2} s = {:.0} req/s; healthy {healthy_ok}/{} ok ({:.2} %) in {healthy_seconds:.2} s = {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; hostile {} beside the clients (statuses {statuses:?}); concurrency {}",
+        "{} requests in {seconds:.2} s = {:.0} req/s; healthy {healthy_ok}/{} ok ({:.2} %, failed {failed:?}) in {healthy_seconds:.2} s = {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; hostile {} beside the clients (statuses {statuses:?}); concurrency {}",
         samples.len(),
         samples.len() as f64 / seconds,
         healthy.len(),
