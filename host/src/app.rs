@@ -201,7 +201,7 @@ impl App {
         let matches: Vec<&Arc<Function>> = self
             .functions
             .iter()
-            .filter(|f| f.call_name == name || f.qualified_name() == name)
+            .filter(|f| f.call_name == name || f.has_qualified_name(name))
             .collect();
         let matches = match matches.is_empty() {
             true => self
@@ -550,6 +550,15 @@ impl Session {
         self.app.call_on(
             Target::Worker(&self.worker, self.state.as_ref()),
             name,
+            args,
+        )
+    }
+
+    /// Calls an already looked-up function on this session's store.
+    pub fn call_function(&self, function: Arc<Function>, args: Vec<Val>) -> Call {
+        self.app.submit(
+            Target::Worker(&self.worker, self.state.as_ref()),
+            function,
             args,
         )
     }

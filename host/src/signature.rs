@@ -111,6 +111,18 @@ impl Function {
             None => self.name.clone(),
         }
     }
+
+    /// Whether `name` is [`qualified_name`](Self::qualified_name), without
+    /// building it: calls look functions up by name.
+    pub fn has_qualified_name(&self, name: &str) -> bool {
+        match &self.interface {
+            Some(interface) => name
+                .strip_prefix(interface.as_str())
+                .and_then(|rest| rest.strip_prefix('#'))
+                .is_some_and(|rest| rest == self.name),
+            None => name == self.name,
+        }
+    }
 }
 
 /// One function as the generator described it.

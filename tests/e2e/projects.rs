@@ -343,6 +343,16 @@ async fn a_package_folder_is_one_world_with_an_interface_per_module() {
     .await
     .expect("the full WIT name");
     assert_eq!(described, json!("CY has 2 legs"));
+    for near in [
+        "snakebox-py:zoo/animals#describ",
+        "snakebox-py:zoo/animal#describe",
+        "snakebox-py:zoo/animalsdescribe",
+    ] {
+        assert!(
+            matches!(app.function(near), Err(snakebox::Error::NoSuchFunction(_))),
+            "`{near}` names no function"
+        );
+    }
     // `keepers.py` is unannotated; the stub beside it gives the types.
     let keepers = app.function("keepers.on_duty").expect("exported");
     assert_eq!(

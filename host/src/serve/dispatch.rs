@@ -202,7 +202,7 @@ impl Dispatcher {
         let value = slot
             .0
             .session
-            .call(&function.qualified_name(), args)
+            .call_function(Arc::clone(function), args)
             .await
             .map_err(Failure::Call)?;
         Ok(value)
