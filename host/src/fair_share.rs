@@ -15,6 +15,11 @@
 //! long run is not slowed at all: CPU-bound work still scales across
 //! stores.
 //!
+//! A run whose memory grew by [`GROWING`] or more since its last tick is
+//! not paused at that tick: it is on its way to its memory limit, and
+//! should reach it, with its own clear error, before a back-off stretches
+//! it into its time limit.
+//!
 //! Stores without a time limit have no epoch checks and so no ticks: they
 //! are neither slowed nor counted.
 
@@ -27,6 +32,11 @@ use crate::epoch::EPOCH_TICK;
 /// How long a store runs on the CPU without a break before it counts as a
 /// long run. Far longer than a request a server answers in milliseconds.
 pub(crate) const LONG_RUN: Duration = Duration::from_millis(50);
+
+/// How much a run's memory must grow between two ticks for it to go on
+/// unpaused (see the module's documentation). The memory limit bounds how
+/// long a run can keep that up.
+pub(crate) const GROWING: u64 = 1 << 20;
 
 /// The stores of one engine that have calls in flight, and how many of
 /// them are long runs.
@@ -89,12 +99,21 @@ pub(crate) struct Run {
     long: Option<Long>,
     /// The pause this run was last told to take.
     paused: Duration,
+    /// The store's memory growth so far, in bytes, at the last tick.
+    grown: u64,
 }
 
 impl Run {
-    /// The store is on the CPU at an epoch tick: how long it should pause
-    /// before it goes on, if at all.
-    pub(crate) fn tick(&mut self, share: &Arc<FairShare>, now: Instant) -> Option<Duration> {
+    /// The store is on the CPU at an epoch tick, its memory having grown by
+    /// `grown` bytes in all: how long it should pause before it goes on, if
+    /// at all.
+    pub(crate) fn tick(
+        &mut self,
+        share: &Arc<FairShare>,
+        now: Instant,
+        grown: u64,
+    ) -> Option<Duration> {
+        let growing = grown.saturating_sub(self.grown) >= GROWING;
         let since = match self.stretch {
             // Ticks come every `EPOCH_TICK` while the guest is on the CPU;
             // a longer gap means it waited in between, and a new stretch
@@ -108,10 +127,14 @@ impl Run {
             }
         };
         self.stretch = Some((since, now));
+        self.grown = grown;
         if self.long.is_none() && now.duration_since(since) >= LONG_RUN {
             self.long = Some(share.long());
         }
-        let pause = self.long.as_ref().and_then(|_| share.pause());
+        let pause = match growing {
+            true => None,
+            false => self.long.as_ref().and_then(|_| share.pause()),
+        };
         self.paused = pause.unwrap_or_default();
         pause
     }
@@ -137,7 +160,7 @@ mod tests {
         let mut answer = None;
         let mut at = start;
         while at <= start + for_ {
-            answer = run.tick(share, at);
+            answer = run.tick(share, at, 0);
             at += EPOCH_TICK;
         }
         answer
@@ -151,14 +174,14 @@ mod tests {
         let start = Instant::now();
         assert_eq!(run_for(&mut run, &share, start, LONG_RUN), None, "alone");
         let other = share.busy();
-        let pause = run.tick(&share, start + LONG_RUN + EPOCH_TICK);
+        let pause = run.tick(&share, start + LONG_RUN + EPOCH_TICK, 0);
         assert_eq!(
             pause,
             Some(EPOCH_TICK * 2),
             "one long run, another store busy"
         );
         drop(other);
-        assert_eq!(run.tick(&share, start + LONG_RUN + EPOCH_TICK * 4), None);
+        assert_eq!(run.tick(&share, start + LONG_RUN + EPOCH_TICK * 4, 0), None);
     }
 
     #[test]
@@ -183,10 +206,25 @@ mod tests {
         let pause = run_for(&mut run, &share, start, LONG_RUN).expect("a long run pauses");
         // The next tick comes one tick after the pause: the same stretch.
         let next = end + pause + EPOCH_TICK;
-        assert_eq!(run.tick(&share, next), Some(pause));
+        assert_eq!(run.tick(&share, next, 0), Some(pause));
         // A gap of the pause and three ticks is a wait: a new stretch.
         let after_wait = next + pause + EPOCH_TICK * 3;
-        assert_eq!(run.tick(&share, after_wait), None);
+        assert_eq!(run.tick(&share, after_wait, 0), None);
+    }
+
+    #[test]
+    fn a_long_run_whose_memory_grows_goes_on_unpaused() {
+        let share = Arc::new(FairShare::default());
+        let (_mine, _other) = (share.busy(), share.busy());
+        let mut run = Run::default();
+        let start = Instant::now();
+        let pause = run_for(&mut run, &share, start, LONG_RUN);
+        assert_eq!(pause, Some(EPOCH_TICK * 2), "a long run, memory still");
+        let mut at = start + LONG_RUN + pause.unwrap_or_default() + EPOCH_TICK;
+        // A tick with a megabyte more: no pause; with less: the pause again.
+        assert_eq!(run.tick(&share, at, GROWING), None, "growing");
+        at += EPOCH_TICK;
+        assert_eq!(run.tick(&share, at, GROWING + 4096), Some(EPOCH_TICK * 2));
     }
 
     #[test]
@@ -202,7 +240,7 @@ mod tests {
         assert_eq!(pauses[1], Some(EPOCH_TICK * 4), "{pauses:?}");
         runs[0].rest();
         assert_eq!(
-            runs[1].tick(&share, start + LONG_RUN + EPOCH_TICK),
+            runs[1].tick(&share, start + LONG_RUN + EPOCH_TICK, 0),
             Some(EPOCH_TICK * 2)
         );
     }

@@ -40,6 +40,7 @@ impl StoreData {
             memory: MemoryLimiter {
                 limit: memory_limit,
                 hit: false,
+                grown: 0,
             },
             timers: HashMap::new(),
             calls: Calls(Arc::new(Mutex::new(CallBook {
@@ -68,7 +69,7 @@ impl StoreData {
         } = &mut *book;
         let pause = fair_share
             .as_ref()
-            .and_then(|share| run.tick(share, now))
+            .and_then(|share| run.tick(share, now, self.memory.grown))
             // A pause never holds a deadline back.
             .map(|pause| match first {
                 Some((_, hard)) => pause.min(hard.duration_since(now)),
@@ -258,6 +259,8 @@ pub(crate) struct MemoryLimiter {
     limit: Option<u64>,
     /// Set once the guest asked for more than the limit.
     pub(crate) hit: bool,
+    /// How many bytes the store's memories have grown by, in all.
+    pub(crate) grown: u64,
 }
 
 impl MemoryLimiter {
@@ -269,13 +272,14 @@ impl MemoryLimiter {
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.limit.is_none_or(|limit| desired as u64 <= limit);
-        if !allowed {
-            self.hit = true;
+        match allowed {
+            true => self.grown += desired.saturating_sub(current) as u64,
+            false => self.hit = true,
         }
         Ok(allowed)
     }
