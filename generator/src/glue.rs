@@ -300,8 +300,8 @@ fn params(function: &Function) -> Vec<String> {
                 ""
             };
             format!(
-                "_g.Param({:?}, {convert}, _g.calls.{kind}{default})",
-                param.name
+                "_g.Param({:?}, {convert}, _g.calls.{kind}{default}, wit_name={:?})",
+                param.name, param.wit_name
             )
         })
         .collect()

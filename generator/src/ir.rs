@@ -175,7 +175,28 @@ pub struct Param {
     pub has_default: bool,
 }
 
+/// The one rule for keyword arguments, on every surface (the CLI,
+/// `snakebox serve`, `--http`, OpenAPI, the typed bindings): a caller's
+/// `key` names a parameter by its Python name (`pageURL`), its WIT name
+/// (`page-url`), or its WIT name in snake_case (`page_url`). Without a
+/// description only the WIT forms are known.
+pub fn keyword_names(key: &str, python_name: Option<&str>, wit_name: &str) -> bool {
+    python_name == Some(key)
+        || key == wit_name
+        || (key.len() == wit_name.len()
+            && key
+                .bytes()
+                .zip(wit_name.bytes())
+                .all(|(k, w)| k == w || (k == b'_' && w == b'-')))
+}
+
 impl Param {
+    /// Whether a caller's keyword `key` names this parameter; see
+    /// [`keyword_names`].
+    pub fn is_named(&self, key: &str) -> bool {
+        keyword_names(key, Some(&self.name), &self.wit_name)
+    }
+
     /// The type the parameter has in WIT, after `*args`, `**kwargs` and
     /// defaults are taken into account.
     pub fn wit_type(&self) -> Type {

@@ -644,19 +644,23 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         );
     }
     let _ = writeln!(out, "                _ => {{}}\n            }}\n        }}");
-    let has_float = cases.iter().any(|case| case.ty == Type::Float);
-    if has_float {
+    // As the host reads JSON: an integer tries the float cases last, and a
+    // float (even `3.0`) the integer cases last.
+    if cases.iter().any(|case| case.ty == Type::Float) {
         let _ = writeln!(
             out,
             "        let integer = value.is_i64() || value.is_u64();"
         );
+    }
+    if cases.iter().any(|case| case.ty == Type::Int) {
+        let _ = writeln!(out, "        let float_form = value.is_f64();");
     }
     let attempt = |out: &mut String, case: &VariantCase, guard: Option<&str>| {
         let variant = type_ident(&case.wit_name);
         let _ = match guard {
             Some(guard) => writeln!(
                 out,
-                "        if let ({guard}, ::std::result::Result::Ok(payload)) = (integer, ::snakebox::typed::from_json::<f64>(&value)) {{\n            \
+                "        if let (true, ::std::result::Result::Ok(payload)) = ({guard}, ::snakebox::typed::from_json(&value)) {{\n            \
                  return ::std::result::Result::Ok(Self::{variant}(payload));\n        }}"
             ),
             None => writeln!(
@@ -668,12 +672,17 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
     };
     for case in cases {
         match case.ty {
-            Type::Float => attempt(out, case, Some("false")),
+            Type::Float => attempt(out, case, Some("!integer")),
+            Type::Int => attempt(out, case, Some("!float_form")),
             _ => attempt(out, case, None),
         }
     }
-    for case in cases.iter().filter(|case| case.ty == Type::Float) {
-        attempt(out, case, Some("true"));
+    for case in cases {
+        match case.ty {
+            Type::Float => attempt(out, case, Some("integer")),
+            Type::Int => attempt(out, case, Some("float_form")),
+            _ => {}
+        }
     }
     let _ = writeln!(
         out,

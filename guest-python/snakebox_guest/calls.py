@@ -67,14 +67,21 @@ current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 class Param:
     """One parameter of an exported function, as the glue declares it."""
 
-    __slots__ = ("name", "convert", "kind", "has_default")
+    __slots__ = ("name", "convert", "kind", "has_default", "wit_name")
 
     def __init__(self, name: str, convert: Converter, kind: int = POSITIONAL_OR_KEYWORD,
-                 has_default: bool = False):
+                 has_default: bool = False, wit_name: str = ""):
         self.name = name
         self.convert = convert
         self.kind = kind
         self.has_default = has_default
+        self.wit_name = wit_name or name
+
+    def is_named(self, key: str) -> bool:
+        """The one rule for keyword arguments (``keyword_names`` in the
+        generator): the Python name, the WIT name, or the WIT name in
+        snake_case."""
+        return key in (self.name, self.wit_name, self.wit_name.replace("-", "_"))
 
 
 class Export:

@@ -8,11 +8,12 @@ turns it into what the WIT type needs, raising ``TypeError`` or
 
 ``wit_json`` writes a value in the JSON form the host gives the same value
 as a call's result, so that a stream item reads exactly as a result does.
-``json_accepts`` is the host's reading of JSON as that type, which a union
-needs to know when its payload alone would read back as another case.
-``from_json`` is that reading itself, for a component that serves HTTP with
-no host (``snakebox build --http``): it turns a JSON argument into the WIT
-value the host would have sent, or raises ``JsonError``.
+``from_json`` is the host's reading of JSON as that type, for a component
+that serves HTTP with no host (``snakebox build --http``): it turns a JSON
+argument into the WIT value the host would have sent, or raises
+``JsonError``. It is the only reading: a JSON value is of a type exactly
+when ``from_json`` takes it, which a union asks when its payload alone
+would read back as another case.
 """
 
 import json as _json
@@ -23,8 +24,9 @@ _S64_MIN = -(1 << 63)
 _S64_MAX = (1 << 63) - 1
 _U64_MAX = (1 << 64) - 1
 _INF = float("inf")
-# The strings the host reads as floats.
-_FLOAT_NAMES = ("NaN", "nan", "Infinity", "inf", "-Infinity", "-inf")
+_EXACT_FLOAT_INTS = 2**53
+# The strings the host reads as floats, as Python's `json` writes them.
+_FLOAT_NAMES = {"NaN": float("nan"), "Infinity": _INF, "-Infinity": -_INF}
 
 
 def _wit_label(name: str) -> str:
@@ -72,10 +74,6 @@ class Converter:
         """A value ``to_wit`` made, in the JSON form the host gives results."""
         return value
 
-    def json_accepts(self, value) -> bool:
-        """Whether the host reads the JSON value ``value`` as this type."""
-        return True
-
     def from_json(self, value):
         """The WIT value the host reads the JSON value ``value`` as."""
         return value
@@ -94,15 +92,13 @@ class _Int(Converter):
     def accepts(self, value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
 
-    def json_accepts(self, value) -> bool:
-        return self.accepts(value) and _S64_MIN <= value <= _S64_MAX
-
     def from_json(self, value):
-        if not self.accepts(value):
+        number = _json_int(value)
+        if number is None:
             raise _mismatch("s64", value)
-        if not _S64_MIN <= value <= _S64_MAX:
-            raise JsonError(f"{value} does not fit in s64")
-        return value
+        if not _S64_MIN <= number <= _S64_MAX:
+            raise JsonError(f"{number} does not fit in s64")
+        return number
 
     def to_wit(self, value):
         if not isinstance(value, int):
@@ -125,12 +121,9 @@ class _Float(Converter):
             return "Infinity" if value > 0 else "-Infinity"
         return value
 
-    def json_accepts(self, value) -> bool:
-        return self.accepts(value) or value in _FLOAT_NAMES
-
     def from_json(self, value):
         if isinstance(value, str) and value in _FLOAT_NAMES:
-            return float(value.replace("Infinity", "inf").replace("NaN", "nan"))
+            return _FLOAT_NAMES[value]
         if not self.accepts(value):
             raise _mismatch("f64", value)
         return float(value)
@@ -145,9 +138,6 @@ class _Bool(Converter):
     name = "bool"
 
     def accepts(self, value) -> bool:
-        return isinstance(value, bool)
-
-    def json_accepts(self, value) -> bool:
         return isinstance(value, bool)
 
     def from_json(self, value):
@@ -165,9 +155,6 @@ class _Str(Converter):
     name = "str"
 
     def accepts(self, value) -> bool:
-        return isinstance(value, str)
-
-    def json_accepts(self, value) -> bool:
         return isinstance(value, str)
 
     def from_json(self, value):
@@ -197,21 +184,20 @@ class _Bytes(Converter):
     def wit_json(self, value):
         return list(value)
 
-    def json_accepts(self, value) -> bool:
-        # A string is read as its UTF-8 bytes.
-        return isinstance(value, str) or (
-            isinstance(value, list) and all(_is_int_in(v, 0, 255) for v in value)
-        )
-
     def from_json(self, value):
         if isinstance(value, str):
             return value.encode("utf-8")
         if not isinstance(value, list):
             raise _mismatch("list<u8>", value)
+        items = []
         for i, v in enumerate(value):
-            if not _is_int_in(v, 0, 255):
+            number = _json_int(v)
+            if number is None:
                 raise _at(i, _mismatch("u8", v))
-        return bytes(value)
+            if not 0 <= number <= 255:
+                raise _at(i, JsonError(f"{number} does not fit in u8"))
+            items.append(number)
+        return bytes(items)
 
     def to_wit(self, value):
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -224,10 +210,6 @@ class _NoneType(Converter):
 
     def accepts(self, value) -> bool:
         return value is None
-
-    def json_accepts(self, value) -> bool:
-        # Inside a type, `None` is WIT's empty tuple.
-        return value == []
 
     def from_json(self, value):
         if value != []:
@@ -284,12 +266,6 @@ class List(Converter):
         convert = self.item.wit_json
         return [convert(v) for v in value]
 
-    def json_accepts(self, value) -> bool:
-        if isinstance(value, dict) and _is_string_keyed(self.item):
-            key, val = self.item.items
-            return _object_accepted(value, key, val)
-        return isinstance(value, list) and all(self.item.json_accepts(v) for v in value)
-
     def from_json(self, value):
         if isinstance(value, dict) and _is_string_keyed(self.item):
             key, val = self.item.items
@@ -324,13 +300,6 @@ class Tuple(Converter):
 
     def wit_json(self, value):
         return [c.wit_json(v) for c, v in zip(self.items, value)]
-
-    def json_accepts(self, value) -> bool:
-        return (
-            isinstance(value, list)
-            and len(value) == len(self.items)
-            and all(c.json_accepts(v) for c, v in zip(self.items, value))
-        )
 
     def from_json(self, value):
         if not isinstance(value, list):
@@ -370,17 +339,6 @@ class Dict(Converter):
         if _is_string_key(self.key):
             return _pairs_json(pairs)
         return [[a, b] for a, b in pairs]
-
-    def json_accepts(self, value) -> bool:
-        if isinstance(value, dict):
-            return _is_string_key(self.key) and _object_accepted(value, self.key, self.value)
-        return isinstance(value, list) and all(
-            isinstance(p, list)
-            and len(p) == 2
-            and self.key.json_accepts(p[0])
-            and self.value.json_accepts(p[1])
-            for p in value
-        )
 
     def from_json(self, value):
         if isinstance(value, dict) and _is_string_key(self.key):
@@ -423,9 +381,6 @@ class Option(Converter):
         if isinstance(value, Some):
             value = value.value
         return self.item.wit_json(value)
-
-    def json_accepts(self, value) -> bool:
-        return value is None or self.item.json_accepts(value)
 
     def from_json(self, value):
         # `null` is the innermost `none` that fits, as the host reads it.
@@ -492,20 +447,6 @@ class Record(Converter):
                 item = item.value
             out[_wit_label(attr)] = None if item is None and optional else c.wit_json(item)
         return out
-
-    def json_accepts(self, value) -> bool:
-        if not isinstance(value, dict):
-            return False
-        labels = set()
-        for _, attr, c, optional in self.fields:
-            label = _wit_label(attr)
-            labels.add(label)
-            if label not in value:
-                if not (optional or isinstance(c, Option)):
-                    return False
-            elif not (optional and value[label] is None) and not c.json_accepts(value[label]):
-                return False
-        return labels.issuperset(value)
 
     def from_json(self, value):
         if not isinstance(value, dict):
@@ -578,9 +519,6 @@ class Enum(Converter):
     def wit_json(self, value):
         return _wit_label(value.name)
 
-    def json_accepts(self, value) -> bool:
-        return isinstance(value, str) and value in _case_labels(self.wit_cls)
-
     def from_json(self, value):
         return _case_from_json(self, value)
 
@@ -611,9 +549,6 @@ class Literal(Converter):
 
     def wit_json(self, value):
         return _wit_label(value.name)
-
-    def json_accepts(self, value) -> bool:
-        return isinstance(value, str) and value in _case_labels(self.wit_cls)
 
     def from_json(self, value):
         return _case_from_json(self, value)
@@ -654,9 +589,6 @@ class Variant(Converter):
                 return payload if self.json_case(payload) == name else {name: payload}
         raise TypeError(f"unexpected case {_type_name(value)} for {self.name}")
 
-    def json_accepts(self, value) -> bool:
-        return self.json_case(value) is not None
-
     def json_case(self, value):
         """The case the host reads a JSON value as: ``{"case": payload}``
         when the payload fits that case, else the first case that takes the
@@ -665,22 +597,28 @@ class Variant(Converter):
         if isinstance(value, dict) and len(value) == 1:
             ((tag, payload),) = value.items()
             for _, c, name in self.cases:
-                if name == tag and c.json_accepts(payload):
+                if name == tag and _reads(c, payload):
                     return name
         for _, c, name in self._untagged(value):
-            if c.json_accepts(value):
+            if _reads(c, value):
                 return name
         return None
 
     def _untagged(self, value):
         """The cases in the order the host tries them for an untagged JSON
         value: first those that take it strictly (an integer is not a float,
-        a string is not bytes), then the rest."""
+        a float, even ``3.0``, is not an int, a string is not bytes), then
+        the rest."""
         integer = _is_int_in(value, _S64_MIN, _U64_MAX)
+        loose_cases = []
+        if integer:
+            loose_cases.append(FLOAT)
+        if isinstance(value, float):
+            loose_cases.append(INT)
         for strict in (True, False):
             for case in self.cases:
                 c = case[1]
-                loose = (c is FLOAT and integer) or (isinstance(c, _Bytes) and isinstance(value, str))
+                loose = c in loose_cases or (isinstance(c, _Bytes) and isinstance(value, str))
                 if not (strict and loose):
                     yield case
 
@@ -739,6 +677,29 @@ class Json(Converter):
         return self.wit_cls(text)
 
 
+def _json_int(value):
+    """The int a JSON number stands for: an int, or a float with no fraction
+    (JSON Schema's ``integer`` takes ``3.0``) below 2^53 in size, where every int
+    is a float (past it, the host's reader may have rounded an int literal
+    into a float); ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_FLOAT_INTS:
+        return int(value)
+    return None
+
+
+def _reads(c: Converter, value) -> bool:
+    """Whether the host reads the JSON ``value`` as ``c``'s type."""
+    try:
+        c.from_json(value)
+    except JsonError:
+        return False
+    return True
+
+
 def _is_int_in(value, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
@@ -759,10 +720,6 @@ def _pairs_json(pairs):
     if len({a for a, _ in pairs}) == len(pairs):
         return dict(pairs)
     return [[a, b] for a, b in pairs]
-
-
-def _object_accepted(value: dict, key: Converter, val: Converter) -> bool:
-    return all(key.json_accepts(k) and val.json_accepts(v) for k, v in value.items())
 
 
 def _item_from_json(c: Converter, place, value):

@@ -34,7 +34,7 @@ import logging
 import sys
 from urllib.parse import unquote
 
-from componentize_py_types import Err, Ok
+from componentize_py_types import Err, Ok, Some
 from wit_world.imports import monotonic_clock
 from wit_world.imports.types import (
     Fields,
@@ -47,7 +47,7 @@ from wit_world.imports.types import (
 from wit_world.imports.streams import StreamError_Closed
 
 from .calls import Export, current_function, python_error
-from .convert import JsonError, Option, _wit_label
+from .convert import JsonError, Option
 
 # The most bytes one `blocking-write-and-flush` takes.
 _WRITE_CHUNK = 4096
@@ -151,13 +151,14 @@ class Route:
 class _Reply(Exception):
     """A reply decided before the call: its status and body."""
 
-    def __init__(self, status: int, body):
+    def __init__(self, status: int, body, headers: tuple = ()):
         self.status = status
         self.body = body
+        self.headers = headers
 
 
-def _failure(status: int, kind: str, message: str) -> _Reply:
-    return _Reply(status, {"error": kind, "message": message})
+def _failure(status: int, kind: str, message: str, headers: tuple = ()) -> _Reply:
+    return _Reply(status, {"error": kind, "message": message}, headers)
 
 
 def _dumps(value) -> bytes:
@@ -199,15 +200,17 @@ class Server:
     def handle(self, request, response_out) -> None:
         """``wasi:http/incoming-handler.handle``. Never raises: an exception
         that escapes an export would trap the instance."""
+        headers = ()
         try:
             status, content_type, chunks = self._reply(request)
         except _Reply as reply:
             status, content_type, chunks = reply.status, _JSON, [_dumps(reply.body)]
+            headers = reply.headers
         except BaseException as exc:
             message = f"{type(exc).__name__}: {exc}"
             status, content_type, chunks = 500, _JSON, [_dumps({"error": "internal", "message": message})]
         try:
-            _send(response_out, status, content_type, chunks)
+            _send(response_out, status, content_type, chunks, headers)
         except BaseException as exc:
             print(f"snakebox: the response could not be sent: {exc!r}", file=sys.__stderr__)
 
@@ -216,12 +219,14 @@ class Server:
         path = (request.path_with_query() or "/").split("?", 1)[0]
         if path in self.documents:
             if not isinstance(method, Method_Get):
-                raise _failure(405, "method_not_allowed", f"{path} takes GET")
+                raise _failure(405, "method_not_allowed", f"{path} takes GET", (("allow", b"GET"),))
             return 200, _JSON, [self.documents[path]]
         if not path.startswith("/call/"):
             raise _failure(404, "not_found", f"no route {path}; see GET /functions")
         if not isinstance(method, Method_Post):
-            raise _failure(405, "method_not_allowed", "/call/{name} takes POST")
+            raise _failure(
+                405, "method_not_allowed", "/call/{name} takes POST", (("allow", b"POST"),)
+            )
         name = unquote(path[len("/call/"):])
         route = self._route(name)
         positional, named = _parse(_read(request, self.max_body))
@@ -358,7 +363,7 @@ def _parse(body: bytes):
     if not body.strip():
         return [], {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant)
     except ValueError as exc:
         raise _failure(400, "bad_arguments", f"the body is not valid JSON: {exc}") from None
     if isinstance(value, list):
@@ -371,6 +376,12 @@ def _parse(body: bytes):
         "the body must be a JSON array of positional arguments or an object of named "
         f"arguments, not `{json.dumps(value)}`",
     )
+
+
+def _no_constant(name: str):
+    """``NaN`` and ``Infinity`` are not JSON (Python's reader takes them);
+    the floats they stand for are the strings ``"NaN"`` and ``"Infinity"``."""
+    raise ValueError(f"{name} is not JSON; write the string \"{name}\"")
 
 
 def _bad(message: str) -> _Reply:
@@ -388,10 +399,7 @@ def _bind(export: Export, positional: list, named: dict) -> list:
         raise _bad(f"{name}() takes {len(params)} argument{plural}, got {len(positional)}")
     slots = [(True, value) for value in positional] + [(False, None)] * (len(params) - len(positional))
     for key, value in named.items():
-        index = next(
-            (i for i, p in enumerate(params) if key == p.name or _wit_label(key) == _wit_label(p.name)),
-            None,
-        )
+        index = next((i for i, p in enumerate(params) if p.is_named(key)), None)
         if index is None:
             known = ", ".join(p.name for p in params) or "(none)"
             raise _bad(f"{name}() has no parameter `{key}`; its parameters are: {known}")
@@ -400,21 +408,23 @@ def _bind(export: Export, positional: list, named: dict) -> list:
         slots[index] = (True, value)
     values = []
     for param, (given, value) in zip(params, slots):
-        convert = Option(param.convert) if param.has_default else param.convert
         if not given:
             if not param.has_default:
                 raise _bad(f"{name}() is missing argument `{param.name}` ({param.convert!r})")
             values.append(None)
             continue
         try:
-            values.append(convert.from_json(value))
+            # A value given for a defaulted parameter (WIT `option<T>`) must
+            # be a `T`: `null` is `None` only where the annotation says so.
+            converted = param.convert.from_json(value)
         except JsonError as exc:
             raise _bad(f"argument `{param.name}` of {name}(): {exc}") from None
+        values.append(Some(converted) if param.has_default and isinstance(param.convert, Option) else converted)
     return values
 
 
-def _send(response_out, status: int, content_type: str, chunks) -> None:
-    fields = [("content-type", content_type.encode())]
+def _send(response_out, status: int, content_type: str, chunks, headers: tuple = ()) -> None:
+    fields = [("content-type", content_type.encode()), *headers]
     if isinstance(chunks, list):
         # A whole reply says its length; a stream is sent chunked.
         fields.append(("content-length", str(sum(map(len, chunks))).encode()))

@@ -4,6 +4,8 @@ use serde_json::Value;
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
+use snakebox_generator::keyword_names;
+
 use crate::error::{Error, Result};
 use crate::json;
 use crate::signature::{Function, wit_type};
@@ -28,13 +30,18 @@ pub fn bind(
     }
     let mut slots: Vec<Option<&Value>> = positional.iter().map(Some).collect();
     slots.resize(params.len(), None);
+    let described = function.described.as_ref().map(|d| d.function());
+    let python_name = |index: usize| described.map(|d| d.params[index].name.as_str());
+    // The name a message shows: Python's own when the component says it.
+    let shown = |index: usize| match python_name(index) {
+        Some(name) => name.to_owned(),
+        None => params[index].0.replace('-', "_"),
+    };
     for (key, value) in named {
-        let wanted = key.replace('_', "-");
-        let Some(index) = params
-            .iter()
-            .position(|(param, _)| *param == wanted || param == key)
+        let Some(index) = (0..params.len())
+            .find(|&index| keyword_names(key, python_name(index), &params[index].0))
         else {
-            let known: Vec<String> = params.iter().map(|(p, _)| p.replace('-', "_")).collect();
+            let known: Vec<String> = (0..params.len()).map(shown).collect();
             return Err(Error::BadArguments(format!(
                 "{name}() has no parameter `{key}`; its parameters are: {}",
                 if known.is_empty() {
@@ -53,15 +60,28 @@ pub fn bind(
         .iter()
         .zip(slots)
         .enumerate()
-        .map(|(index, ((param, ty), slot))| {
-            let shown = param.replace('-', "_");
-            match slot {
-                Some(value) => json::to_val(ty, value).map_err(|message| {
-                    Error::BadArguments(format!("argument `{shown}` of {name}(): {message}"))
-                }),
-                None if function.may_omit(index) => Ok(Val::Option(None)),
-                None => Err(Error::BadArguments(format!(
-                    "{name}() is missing argument `{shown}` ({})",
+        .map(|(index, ((_, ty), slot))| {
+            let bad = |message: String| {
+                Error::BadArguments(format!(
+                    "argument `{}` of {name}(): {message}",
+                    shown(index)
+                ))
+            };
+            match (slot, ty) {
+                // A parameter with a Python default travels as `option<T>`,
+                // `none` for "left out". A value given must be a `T`: `null`
+                // is `None` only where the annotation says `Optional`.
+                (Some(value), Type::Option(inner))
+                    if described.is_some_and(|d| d.params[index].has_default) =>
+                {
+                    let value = json::to_val(&inner.ty(), value).map_err(bad)?;
+                    Ok(Val::Option(Some(Box::new(value))))
+                }
+                (Some(value), _) => json::to_val(ty, value).map_err(bad),
+                (None, _) if function.may_omit(index) => Ok(Val::Option(None)),
+                (None, _) => Err(Error::BadArguments(format!(
+                    "{name}() is missing argument `{}` ({})",
+                    shown(index),
                     wit_type(ty)
                 ))),
             }

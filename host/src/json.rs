@@ -2,8 +2,8 @@
 //!
 //! | WIT | JSON |
 //! |---|---|
-//! | integers | numbers |
-//! | `f32`, `f64` | numbers; `"NaN"`, `"Infinity"` and `"-Infinity"` as strings |
+//! | integers | numbers; an integral float (`3.0`, `-0.0`) below 2^53 in size is its integer, as in JSON Schema |
+//! | `f32`, `f64` | numbers; `"NaN"`, `"Infinity"` and `"-Infinity"` as strings (these spellings only, as Python's `json` writes them) |
 //! | `string`, `char` | strings |
 //! | `list<u8>` | an array of numbers (a string is accepted as its UTF-8 bytes) |
 //! | `list<tuple<K, V>>`, K a `string` or an `enum` | an object, unless a key repeats (then an array of pairs, which is always accepted) |
@@ -20,17 +20,15 @@ use serde_json::{Map, Number, Value};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 
+use snakebox_generator::JSON_FIELD;
+
 use crate::signature::wit_type;
 
 /// Converts JSON to a value of type `ty`; the error says what was expected.
 pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {
     let mismatch = || format!("expected {}, got {}", wit_type(ty), describe(json));
     let int = |min: i128, max: i128| -> Result<i128, String> {
-        let n = json
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| json.as_u64().map(i128::from));
-        match n {
+        match integer(json) {
             Some(n) if (min..=max).contains(&n) => Ok(n),
             Some(n) => Err(format!("{n} does not fit in {}", wit_type(ty))),
             None => Err(mismatch()),
@@ -346,9 +344,6 @@ pub fn from_val(ty: &Type, val: &Val) -> Value {
     }
 }
 
-/// The field of snakebox's `json-value` record, which carries `Any` as JSON text.
-const JSON_FIELD: &str = "json-text";
-
 /// `true` for a record with the one string field `json-text`.
 fn is_json_record(record: &wasmtime::component::types::Record) -> bool {
     let mut fields = record.fields();
@@ -380,11 +375,21 @@ fn variant_case(
             (None, Some(_)) => tagged_error = Some(format!("case `{name}` takes no payload")),
         }
     }
-    // An integer goes to an integer case before a float case, and a string to
-    // a string case before a bytes case, whatever the order.
+    // An integer goes to an integer case before a float case, a float (even
+    // an integral one, `3.0`) to a float case before an integer case, and a
+    // string to a string case before a bytes case, whatever the order.
     let integer = json.is_i64() || json.is_u64();
+    let float = json.is_f64();
     let loose = |ty: &Type| match ty {
         Type::Float32 | Type::Float64 => integer,
+        Type::S8
+        | Type::U8
+        | Type::S16
+        | Type::U16
+        | Type::S32
+        | Type::U32
+        | Type::S64
+        | Type::U64 => float,
         Type::List(list) => json.is_string() && matches!(list.ty(), Type::U8),
         _ => false,
     };
@@ -408,15 +413,44 @@ fn is_string_keyed(pair: &wasmtime::component::types::Tuple) -> bool {
     matches!(types.as_slice(), [Type::String | Type::Enum(_), _])
 }
 
+/// The integer a JSON number stands for: an integer, or a float with no
+/// fraction (JSON Schema's `integer` takes `3.0`) below 2^53 in size, where every
+/// integer is a float. Past that a float may be an integer literal that
+/// was rounded on the way in (`-9223372036854775809` reads as -2^63), so it
+/// is no integer. `None` for anything else.
+pub(crate) fn integer(json: &Value) -> Option<i128> {
+    let Value::Number(n) = json else {
+        return None;
+    };
+    if let Some(n) = n.as_i64() {
+        return Some(n.into());
+    }
+    if let Some(n) = n.as_u64() {
+        return Some(n.into());
+    }
+    n.as_f64()
+        .filter(|x| x.fract() == 0.0 && x.abs() < EXACT_FLOAT_INTEGERS)
+        .map(|x| x as i128)
+}
+
+/// 2^53: every integer below it is exactly one float; past it, floats stand for several.
+const EXACT_FLOAT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
 fn float(json: &Value) -> Option<f64> {
     match json {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Some(f64::NAN),
-            "Infinity" | "inf" => Some(f64::INFINITY),
-            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-            _ => None,
-        },
+        Value::String(s) => float_name(s),
+        _ => None,
+    }
+}
+
+/// The float a string stands for: the spellings Python's `json` module and
+/// JavaScript write for the floats JSON cannot hold, and no others.
+pub(crate) fn float_name(text: &str) -> Option<f64> {
+    match text {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
         _ => None,
     }
 }

@@ -15,19 +15,21 @@ use serde::de::{
 };
 use serde_json::Value;
 
+use crate::json::{float_name, integer};
+
 /// Deserializes `value` as `T`, reading the host's float strings as floats.
 pub fn from_json<T: DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
     T::deserialize(Lenient(value))
 }
 
-/// The float a string stands for, as the host writes them.
-fn float_name(text: &str) -> Option<f64> {
-    match text {
-        "NaN" => Some(f64::NAN),
-        "Infinity" => Some(f64::INFINITY),
-        "-Infinity" => Some(f64::NEG_INFINITY),
-        _ => None,
-    }
+/// Reads each integer type as `deserialize_i64` does; the visitor checks
+/// the range.
+macro_rules! forward_integers_to_i64 {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            self.deserialize_i64(visitor)
+        }
+    )*};
 }
 
 #[derive(Clone, Copy)]
@@ -67,11 +69,28 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self.0 {
-            Value::String(text) if float_name(text).is_some() => {
-                visitor.visit_f64(float_name(text).unwrap_or(f64::NAN))
-            }
+            Value::String(text) => match float_name(text) {
+                Some(x) => visitor.visit_f64(x),
+                None => self.deserialize_any(visitor),
+            },
             _ => self.deserialize_any(visitor),
         }
+    }
+
+    /// Integers as the host reads them: an integral float is its integer.
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match integer(self.0) {
+            Some(n) if self.0.is_f64() => match i64::try_from(n) {
+                Ok(n) => visitor.visit_i64(n),
+                Err(_) => visitor.visit_i128(n),
+            },
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    forward_integers_to_i64! {
+        deserialize_i8 deserialize_i16 deserialize_i32
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -115,7 +134,7 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string bytes byte_buf
+        bool i128 u128 char str string bytes byte_buf
         unit unit_struct tuple tuple_struct map struct identifier ignored_any
     }
 }
@@ -197,6 +216,18 @@ mod tests {
         assert!(pairs[1].1.is_nan());
         let map: HashMap<String, i64> = from_json(&json!({"a": 1})).expect("a map");
         assert_eq!(map["a"], 1);
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_not() {
+        let read: Vec<i64> = from_json(&json!([3.0, -0.0, 2376015.0, 7])).expect("integers");
+        assert_eq!(read, [3, 0, 2376015, 7]);
+        let small: u8 = from_json(&json!(255.0)).expect("a u8");
+        assert_eq!(small, 255);
+        from_json::<i64>(&json!(1.5)).expect_err("a fraction is not an integer");
+        from_json::<u8>(&json!(256.0)).expect_err("out of range");
+        from_json::<i64>(&json!(1e19)).expect_err("past s64");
+        from_json::<i64>(&json!(1e17)).expect_err("a float past 2^53 may have been rounded");
     }
 
     #[test]
