@@ -179,23 +179,11 @@ impl Names {
             Type::Tuple(items) => {
                 let items: Vec<Value> = items.iter().map(|t| self.schema(module, t)).collect();
                 let count = items.len();
-                json!({
-                    "type": "array",
-                    "prefixItems": items,
-                    "items": false,
-                    "minItems": count,
-                })
+                tuple(items, count, count)
             }
             Type::Dict(key, value) => {
-                let pairs = json!({
-                    "type": "array",
-                    "items": {
-                        "type": "array",
-                        "prefixItems": [self.schema(module, key), self.schema(module, value)],
-                        "items": false,
-                        "minItems": 2,
-                    },
-                });
+                let pair = vec![self.schema(module, key), self.schema(module, value)];
+                let pairs = json!({ "type": "array", "items": tuple(pair, 2, 2) });
                 if !is_string_key(module, key) {
                     return pairs;
                 }
@@ -283,6 +271,18 @@ impl Names {
     }
 }
 
+/// An array of `least` to `most` items, each with its own schema in
+/// order. The item count bounds it, so no `items: false` is needed (some
+/// client generators cannot read boolean schemas), and an empty
+/// `prefixItems` is never written (JSON Schema requires at least one).
+fn tuple(items: Vec<Value>, least: usize, most: usize) -> Value {
+    let mut schema = json!({ "type": "array", "minItems": least, "maxItems": most });
+    if !items.is_empty() {
+        schema["prefixItems"] = Value::Array(items);
+    }
+    schema
+}
+
 /// Keys that JSON writes as an object's keys: strings and enum cases.
 fn is_string_key(module: &Module, key: &Type) -> bool {
     match key {
@@ -297,7 +297,7 @@ fn is_string_key(module: &Module, key: &Type) -> bool {
 
 impl Names {
     fn operation(&self, operation: &Operation) -> Value {
-        let (call_name, summary, docs, body, result, stream) = match operation {
+        let (call_name, summary, docs, body, body_required, result, stream) = match operation {
             Operation::Described {
                 call_name,
                 module,
@@ -307,6 +307,8 @@ impl Names {
                 function.python_signature(module),
                 function.docs.as_deref(),
                 self.arguments(module, function),
+                // An empty body is no arguments: fine only when none is required.
+                function.params.iter().any(|param| !param.has_default),
                 self.schema(module, &function.result),
                 function.stream,
             ),
@@ -319,6 +321,7 @@ impl Names {
                 signature.clone(),
                 None,
                 json!({ "description": format!("arguments of `{signature}`") }),
+                false,
                 json!({ "description": "the result, typed by the WIT signature" }),
                 *stream,
             ),
@@ -361,7 +364,7 @@ impl Names {
             "operationId": call_name,
             "summary": format!("Calls `{summary}`"),
             "requestBody": {
-                "required": false,
+                "required": body_required,
                 "description": "a JSON array of positional arguments, or an object of named ones; empty for none",
                 "content": { "application/json": { "schema": body } },
             },
@@ -397,13 +400,7 @@ impl Names {
         let count = schemas.len();
         json!({
             "oneOf": [
-                {
-                    "type": "array",
-                    "prefixItems": schemas,
-                    "items": false,
-                    "minItems": least,
-                    "maxItems": count,
-                },
+                tuple(schemas, least, count),
                 {
                     "type": "object",
                     "properties": properties,

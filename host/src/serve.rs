@@ -17,6 +17,7 @@
 
 mod describe;
 mod dispatch;
+mod health;
 mod openapi;
 mod reply;
 
@@ -30,12 +31,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::signature::Function;
 use dispatch::Dispatcher;
+use health::{Health, Limits};
 use reply::Failure;
 use snakebox_generator::http::MAX_BODY_BYTES;
 
@@ -150,19 +152,20 @@ async fn openapi(State(state): State<Arc<ServerState>>) -> Response {
 
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
     let load = state.dispatcher.load();
-    axum::Json(json!({
-        "status": "ok",
-        "workers": load.workers,
-        "stores": load.stores,
-        "max_stores": load.max_stores,
-        "pending": load.pending,
-        "max_pending": load.max_pending,
-        "limits": {
-            "timeout_ms": state.dispatcher.app().timeout().map(|t| t.as_millis()),
-            "memory_bytes": state.dispatcher.app().memory_limit(),
-            "max_result_bytes": state.max_result_bytes,
+    let app = state.dispatcher.app();
+    axum::Json(Health {
+        status: "ok",
+        workers: load.workers,
+        stores: load.stores,
+        max_stores: load.max_stores,
+        pending: load.pending,
+        max_pending: load.max_pending,
+        limits: Limits {
+            timeout_ms: app.timeout().map(|t| t.as_millis()),
+            memory_bytes: app.memory_limit(),
+            max_result_bytes: state.max_result_bytes,
         },
-    }))
+    })
     .into_response()
 }
 

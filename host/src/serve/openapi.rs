@@ -4,7 +4,7 @@
 //! function of a component without a description gets schemas that accept
 //! any JSON.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use snakebox_generator::openapi::{self, Operation};
 
 use crate::app::App;
@@ -27,29 +27,5 @@ pub(super) fn document(app: &App) -> Value {
             },
         })
         .collect();
-    openapi::document(&operations, health())
-}
-
-/// `GET /healthz`'s reply: the server's load and limits.
-fn health() -> Value {
-    json!({
-                "type": "object",
-                "properties": {
-                    "status": { "const": "ok" },
-                    "workers": { "type": "integer" },
-                    "pending": { "type": "integer" },
-                    "max_pending": { "type": "integer" },
-                    "limits": {
-                        "type": "object",
-                        "description": "what each call may use: null is no limit",
-                        "properties": {
-                            "timeout_ms": { "type": ["integer", "null"] },
-                            "memory_bytes": { "type": ["integer", "null"] },
-                            "max_result_bytes": { "type": "integer" },
-                        },
-                        "required": ["timeout_ms", "memory_bytes", "max_result_bytes"],
-                    },
-                },
-                "required": ["status", "workers", "pending", "max_pending", "limits"],
-    })
+    openapi::document(&operations, super::health::schema())
 }
