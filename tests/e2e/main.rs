@@ -7,6 +7,7 @@
 mod asyncio;
 mod cancellation;
 mod cli;
+mod contract;
 mod description;
 mod errors;
 mod gradual;
@@ -15,6 +16,7 @@ mod hostile;
 mod limits;
 mod loading;
 mod openapi;
+mod openapi_tools;
 mod packaging;
 mod projects;
 mod serve;

@@ -4,12 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::contract::check_openapi;
 use crate::description::CORPORA;
 use crate::serve::{Served, stream_request};
-use crate::util::{python_tool, root, stderr};
-
-/// openapi-spec-validator, which brings jsonschema.
-const VALIDATOR: &str = "openapi-spec-validator==0.7.2";
 
 /// One sample for the checker: a body, whether it must fit the request
 /// schema, and the reply it got.
@@ -108,23 +105,7 @@ fn the_served_document_is_valid_openapi_and_fits_real_calls() {
     assert_eq!(raised.body["type"], "IndexError");
     samples.push(sample("result_floats", json!([99]), 422, raised.body));
 
-    let scratch = crate::util::cache_dir().join("openapi");
-    std::fs::create_dir_all(&scratch).expect("dir");
-    let document_file = scratch.join("openapi.json");
-    let samples_file = scratch.join("samples.json");
-    std::fs::write(&document_file, document.to_string()).expect("write the document");
-    std::fs::write(&samples_file, Value::Array(samples.clone()).to_string())
-        .expect("write the samples");
-    // The same Python the validator was installed for.
-    let output = std::process::Command::new(snakebox::builder::python())
-        .arg(root().join("tests/e2e/openapi_check.py"))
-        .arg(&document_file)
-        .arg(&samples_file)
-        .env("PYTHONPATH", python_tool(VALIDATOR))
-        .output()
-        .expect("python3 runs");
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}{}", stderr(&output));
+    let (printed, _) = check_openapi("corpus", &document, &samples);
     assert!(
         printed.contains(&format!("{} samples checked, 0 failed", samples.len())),
         "{printed}"

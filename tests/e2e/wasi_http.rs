@@ -128,7 +128,7 @@ impl Proxy {
         }
     }
 
-    fn call(&self, function: &str, body: &Value) -> (u16, Value) {
+    pub fn call(&self, function: &str, body: &Value) -> (u16, Value) {
         let reply = request(
             &self.address,
             "POST",
