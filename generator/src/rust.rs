@@ -175,7 +175,7 @@ fn write_host_module(out: &mut String, module: &Module) {
             .params
             .iter()
             .map(|param| {
-                let name = match ident(&param.name) {
+                let name = match param_ident(param) {
                     name if name == "caller" => "caller_".to_owned(),
                     name => name,
                 };
@@ -264,7 +264,7 @@ fn write_method(out: &mut String, index: usize, function: &Function, types: &Typ
     let params: Vec<String> = function
         .params
         .iter()
-        .map(|param| format!("{}: {}", ident(&param.name), types.param(param)))
+        .map(|param| format!("{}: {}", param_ident(param), types.param(param)))
         .collect();
     let returns = match function.stream {
         true => format!(
@@ -286,7 +286,7 @@ fn write_method(out: &mut String, index: usize, function: &Function, types: &Typ
     let args: Vec<String> = function
         .params
         .iter()
-        .map(|param| format!("::snakebox::typed::Lower::lower(&{})", ident(&param.name)))
+        .map(|param| format!("::snakebox::typed::Lower::lower(&{})", param_ident(param)))
         .collect();
     let function_ref = format!("::std::sync::Arc::clone(&self.functions[{index}])");
     let args = format!("::std::vec![{}]", args.join(", "));
@@ -572,6 +572,12 @@ fn write_conversions(out: &mut String, name: &str, def: &TypeDef) {
     );
 }
 
+/// The Rust name of a parameter: its WIT name in snake case, as Rust
+/// style asks (`pageURL` is `page_url`).
+fn param_ident(param: &Param) -> String {
+    ident(&param.wit_name.replace('-', "_"))
+}
+
 /// The Rust name of a record field: its WIT name in snake case.
 fn field_ident(field: &Field) -> String {
     ident(&field.wit_name.replace('-', "_"))
@@ -644,8 +650,9 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         );
     }
     let _ = writeln!(out, "                _ => {{}}\n            }}\n        }}");
-    // As the host reads JSON: an integer tries the float cases last, and a
-    // float (even `3.0`) the integer cases last.
+    // As the host reads JSON: an integer tries the float cases last, a
+    // float (even `3.0`) the integer cases last, and a string the bytes
+    // cases last.
     if cases.iter().any(|case| case.ty == Type::Float) {
         let _ = writeln!(
             out,
@@ -674,6 +681,7 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         match case.ty {
             Type::Float => attempt(out, case, Some("!integer")),
             Type::Int => attempt(out, case, Some("!float_form")),
+            Type::Bytes | Type::ByteArray => attempt(out, case, Some("!value.is_string()")),
             _ => attempt(out, case, None),
         }
     }
@@ -681,6 +689,7 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         match case.ty {
             Type::Float => attempt(out, case, Some("integer")),
             Type::Int => attempt(out, case, Some("float_form")),
+            Type::Bytes | Type::ByteArray => attempt(out, case, Some("value.is_string()")),
             _ => {}
         }
     }

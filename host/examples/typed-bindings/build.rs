@@ -2,6 +2,7 @@
 //! component built from it, and the same for the shared JSON corpus of the
 //! end-to-end tests, which `tests/corpus.rs` reads through typed bindings,
 //! for their type table, whose parameter kinds `tests/kinds.rs` calls,
+//! for the value contract's fixture, which `tests/contract.rs` runs,
 //! and for the host-functions fixture, whose host `tests/host.rs` implements
 //! as the generated trait.
 
@@ -10,6 +11,7 @@ fn main() {
         "python/inventory.py",
         "../../../tests/fixtures/corpus.py",
         "../../../tests/fixtures/types_table.py",
+        "../../../tests/fixtures/contract.py",
     ] {
         if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
             println!("cargo::error={error}");

@@ -1,13 +1,18 @@
 //! Reads the host's JSON into the bindings' Rust types with serde.
 //!
-//! The host's JSON has two forms that serde does not read as the bindings'
-//! types would (see `json.rs`):
+//! It reads as the host does (`json.rs`, whose helpers it calls), where
+//! serde_json's own reading would differ:
 //! - floats that JSON cannot hold are the strings `"NaN"`, `"Infinity"` and
 //!   `"-Infinity"`; they are read wherever a float is asked for;
+//! - an integral float below 2^53 in size is an integer;
 //! - a list of string-keyed pairs with no repeated key is an object; it is
-//!   read as its pairs wherever a sequence is asked for.
+//!   read as its pairs wherever a sequence is asked for, and an array of
+//!   pairs is read wherever a map is;
+//! - a string is its UTF-8 bytes where a sequence of `u8` is asked for;
+//! - a record (a struct) is an object, never an array.
 //!
-//! Everything else defers to serde_json's own reading.
+//! Everything else defers to serde_json's own reading. The value contract's
+//! table (`tests/fixtures/contract.json`) holds it to the host.
 
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{
@@ -105,7 +110,51 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
                 seq.end()?;
                 Ok(value)
             }
+            // Each byte reads only as a `u8`: a list of anything else refuses it.
+            Value::String(text) => {
+                let mut seq = SeqDeserializer::new(text.bytes().map(Byte));
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
             _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(items) => {
+                let pairs = items
+                    .iter()
+                    .map(|item| match item.as_array().map(Vec::as_slice) {
+                        Some([key, value]) => Ok((Lenient(key), Lenient(value))),
+                        _ => Err(serde::de::Error::invalid_type(
+                            serde::de::Unexpected::Other("an item that is not a pair"),
+                            &"a [key, value] pair",
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, Self::Error>>()?;
+                let mut map = MapDeserializer::new(pairs.into_iter());
+                let value = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Object(_) => self.deserialize_any(visitor),
+            _ => Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Other("a value that is not an object"),
+                &visitor,
+            )),
         }
     }
 
@@ -135,7 +184,39 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
 
     serde::forward_to_deserialize_any! {
         bool i128 u128 char str string bytes byte_buf
-        unit unit_struct tuple tuple_struct map struct identifier ignored_any
+        unit unit_struct tuple tuple_struct identifier ignored_any
+    }
+}
+
+/// One byte of a string read as bytes: a `u8`, and nothing else.
+struct Byte(u8);
+
+impl<'de> IntoDeserializer<'de, serde_json::Error> for Byte {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for Byte {
+    type Error = serde_json::Error;
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_u8(self.0)
+    }
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::invalid_type(
+            serde::de::Unexpected::Other("a string"),
+            &visitor,
+        ))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
     }
 }
 
@@ -228,6 +309,33 @@ mod tests {
         from_json::<u8>(&json!(256.0)).expect_err("out of range");
         from_json::<i64>(&json!(1e19)).expect_err("past s64");
         from_json::<i64>(&json!(1e17)).expect_err("a float past 2^53 may have been rounded");
+    }
+
+    #[test]
+    fn a_string_is_bytes_only_where_bytes_are_asked_for() {
+        let bytes: Vec<u8> = from_json(&json!("aé")).expect("bytes");
+        assert_eq!(bytes, [97, 195, 169]);
+        from_json::<Vec<i64>>(&json!("ab")).expect_err("not a list of integers");
+        from_json::<Vec<f64>>(&json!("ab")).expect_err("not a list of floats");
+    }
+
+    #[test]
+    fn pairs_are_read_where_a_map_is_wanted_and_a_struct_is_an_object() {
+        let map: HashMap<String, i64> =
+            from_json(&json!([["a", 1], ["a", 2], ["b", 3]])).expect("pairs");
+        assert_eq!(
+            map,
+            HashMap::from([("a".to_owned(), 2), ("b".to_owned(), 3)])
+        );
+        from_json::<HashMap<String, i64>>(&json!([["a"]])).expect_err("not a pair");
+        #[derive(serde::Deserialize, Debug)]
+        #[expect(dead_code, reason = "only whether it reads matters")]
+        struct Pair {
+            left: i64,
+            right: String,
+        }
+        from_json::<Pair>(&json!({"left": 1, "right": "r"})).expect("an object");
+        from_json::<Pair>(&json!([1, "r"])).expect_err("an array is no record");
     }
 
     #[test]
