@@ -37,6 +37,7 @@ mod names;
 pub mod openapi;
 mod python;
 mod python_signature;
+pub mod replies;
 pub mod rust;
 pub mod wit;
 

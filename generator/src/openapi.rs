@@ -10,39 +10,25 @@
 use serde_json::{Map, Value, json};
 
 use crate::ir::{Function, Module, Param, ParamKind, Type, TypeDef, TypeDefKind};
+use crate::replies::ErrorKind;
 
-/// Every status a call may fail with, what it means, and the `error` kinds
-/// its body carries (a `422` carries the Python exception instead).
-pub const STATUSES: &[(u16, &str, &[&str])] = &[
-    (
-        400,
-        "the body or the arguments do not fit the function",
-        &["bad_arguments"],
-    ),
-    (404, "no function of that name", &["no_such_function"]),
-    (
-        413,
-        "the body is larger than the server reads",
-        &["body_too_large"],
-    ),
-    (422, "Python raised", &[]),
+/// Every status a call may fail with and what it means; the `error` kinds
+/// each carries are the [`ErrorKind`]s of that status (a `422` carries the
+/// Python exception instead).
+pub const STATUSES: &[(u16, &str)] = &[
+    (400, "the body or the arguments do not fit the function"),
+    (404, "no function of that name"),
+    (413, "the body is larger than the server reads"),
+    (422, "Python raised"),
     (
         500,
         "the store ran past its memory limit or trapped (it was replaced), the call was cancelled, or the result is over the server's limit",
-        &[
-            "memory_limit",
-            "trap",
-            "cancelled",
-            "internal",
-            "result_too_large",
-        ],
     ),
     (
         503,
         "every store is busy and the queue is full; retry after `Retry-After` seconds",
-        &["busy"],
     ),
-    (504, "the call ran past its time limit", &["timeout"]),
+    (504, "the call ran past its time limit"),
 ];
 
 /// One `POST /call/{name}` operation.
@@ -347,7 +333,7 @@ impl Names {
         };
         let mut responses = Map::new();
         responses.insert("200".into(), success);
-        for (status, description, _) in STATUSES {
+        for (status, description) in STATUSES {
             let schema = match status {
                 422 => json!({ "$ref": "#/components/schemas/PythonError" }),
                 _ => json!({ "$ref": "#/components/schemas/Error" }),
@@ -412,7 +398,8 @@ impl Names {
     }
 }
 
-fn python_error() -> Value {
+/// The schema of a Python exception's body (`422`).
+pub fn python_error() -> Value {
     json!({
         "description": "the Python exception that escaped the function",
         "type": "object",
@@ -425,11 +412,9 @@ fn python_error() -> Value {
     })
 }
 
-fn error_body() -> Value {
-    let kinds: Vec<&str> = STATUSES
-        .iter()
-        .flat_map(|(_, _, kinds)| kinds.iter().copied())
-        .collect();
+/// The schema of [`ErrorBody`](crate::replies::ErrorBody).
+pub fn error_body() -> Value {
+    let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
     json!({
         "type": "object",
         "properties": {

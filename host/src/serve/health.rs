@@ -1,6 +1,7 @@
 //! `GET /healthz`: the server's load and limits, one Rust type serialized
 //! with serde, and the JSON Schema the OpenAPI document gives it, tested
-//! to name exactly the fields the type writes.
+//! to name exactly the fields the type writes (and the same for the error
+//! bodies, whose schemas the generator writes).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -65,6 +66,8 @@ pub(super) fn schema() -> Value {
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
+    use snakebox_generator::openapi;
+    use snakebox_generator::replies::{ErrorBody, ErrorKind};
 
     use super::{Health, Limits, schema};
 
@@ -113,5 +116,31 @@ mod tests {
         same_keys(&value, &schema);
         same_keys(&value["limits"], &schema["properties"]["limits"]);
         assert_eq!(value["limits"]["memory_bytes"], json!(null));
+    }
+
+    /// The other fixed bodies are described by the generator's document:
+    /// the same check holds them to the types `serve` writes.
+    #[test]
+    fn the_error_schemas_name_every_field_the_bodies_have() {
+        let python = crate::error::PythonError {
+            type_name: "ValueError".into(),
+            message: "boom".into(),
+            traceback: "Traceback".into(),
+        };
+        let value = serde_json::to_value(&python).expect("serializes");
+        same_keys(&value, &openapi::python_error());
+        let schema = openapi::error_body();
+        let kinds = &schema["properties"]["error"]["enum"];
+        for kind in ErrorKind::ALL {
+            let value = serde_json::to_value(ErrorBody::new(kind, "m")).expect("serializes");
+            same_keys(&value, &schema);
+            assert!(
+                kinds
+                    .as_array()
+                    .is_some_and(|k| k.contains(&value["error"])),
+                "{value} is not in {kinds}"
+            );
+        }
+        assert_eq!(kinds.as_array().map(Vec::len), Some(ErrorKind::ALL.len()));
     }
 }

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use wasmtime::component::Val;
 
+use snakebox_generator::replies::{ErrorBody, ErrorKind};
+
 use crate::error::Error;
 use crate::signature::Function;
 
@@ -26,72 +28,71 @@ pub(super) enum Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Failure::Call(error) => call_error(error),
-            Failure::Body(message) => (
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "bad_arguments", "message": message }),
-            ),
+        let body = match self {
+            Failure::Call(error) => {
+                let (status, body) = call_error(error);
+                return (status, axum::Json(body)).into_response();
+            }
+            Failure::Body(message) => ErrorBody::new(ErrorKind::BadArguments, message),
             Failure::Busy {
                 workers,
                 max_pending,
             } => {
-                let body = json!({
-                    "error": "busy",
-                    "message": format!(
+                let body = ErrorBody::new(
+                    ErrorKind::Busy,
+                    format!(
                         "all {workers} workers are busy and {max_pending} requests are already admitted; retry later"
                     ),
-                });
-                let mut response =
-                    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+                );
+                let mut response = (status_of(body.error), axum::Json(body)).into_response();
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
-            Failure::BodyTooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({
-                    "error": "body_too_large",
-                    "message": format!("the body is larger than the limit of {limit} bytes"),
-                }),
+            Failure::BodyTooLarge { limit } => ErrorBody::new(
+                ErrorKind::BodyTooLarge,
+                format!("the body is larger than the limit of {limit} bytes"),
             ),
-            Failure::TooLarge { limit } => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({
-                    "error": "result_too_large",
-                    "message": format!("the result is larger than the server's limit of {limit} bytes of JSON"),
-                }),
+            Failure::TooLarge { limit } => ErrorBody::new(
+                ErrorKind::ResultTooLarge,
+                format!("the result is larger than the server's limit of {limit} bytes of JSON"),
             ),
         };
-        (status, axum::Json(body)).into_response()
+        (status_of(body.error), axum::Json(body)).into_response()
     }
 }
 
-/// The status and JSON body of a failed call.
+/// The status of a failure of `kind`, as the document lists it.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The status and JSON body of a failed call: the Python exception, or an
+/// [`ErrorBody`].
 pub(super) fn call_error(error: Error) -> (StatusCode, Value) {
     if let Error::Python(error) = error {
-        let body = json!({
-            "type": error.type_name,
-            "message": error.message,
-            "traceback": error.traceback,
-        });
-        return (StatusCode::UNPROCESSABLE_ENTITY, body);
+        return (StatusCode::UNPROCESSABLE_ENTITY, to_json(&error));
     }
-    let (status, kind) = match &error {
-        Error::BadArguments(_) => (StatusCode::BAD_REQUEST, "bad_arguments"),
-        Error::NoSuchFunction(_) => (StatusCode::NOT_FOUND, "no_such_function"),
-        Error::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-        Error::MemoryLimit(_) => (StatusCode::INTERNAL_SERVER_ERROR, "memory_limit"),
-        Error::Trap(_) => (StatusCode::INTERNAL_SERVER_ERROR, "trap"),
-        Error::Cancelled => (StatusCode::INTERNAL_SERVER_ERROR, "cancelled"),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    let kind = match &error {
+        Error::BadArguments(_) => ErrorKind::BadArguments,
+        Error::NoSuchFunction(_) => ErrorKind::NoSuchFunction,
+        Error::Timeout(_) => ErrorKind::Timeout,
+        Error::MemoryLimit(_) => ErrorKind::MemoryLimit,
+        Error::Trap(_) => ErrorKind::Trap,
+        Error::Cancelled => ErrorKind::Cancelled,
+        _ => ErrorKind::Internal,
     };
     let mut message = error.to_string();
     if matches!(error, Error::MemoryLimit(_) | Error::Trap(_)) {
         message.push_str("; the store was replaced");
     }
-    (status, json!({ "error": kind, "message": message }))
+    (status_of(kind), to_json(&ErrorBody::new(kind, message)))
+}
+
+/// A fixed body as JSON; these types always serialize.
+fn to_json(body: &impl serde::Serialize) -> Value {
+    serde_json::to_value(body).unwrap_or_default()
 }
 
 /// One line of a streamed reply: `{"item": value}`, or, last, the failure

@@ -1,0 +1,116 @@
+//! The fixed bodies of a module's HTTP API, as Rust types that `snakebox
+//! serve` serializes and the OpenAPI document describes: the error body
+//! and its kinds, each with its status. The `--http` guest writes the same
+//! bodies, and the end-to-end tests compare its answers with `serve`'s.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a call failed: the `error` field of an [`ErrorBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The body or the arguments do not fit the function.
+    BadArguments,
+    /// No function of that name.
+    NoSuchFunction,
+    /// The body is larger than the server reads.
+    BodyTooLarge,
+    /// The store ran past its memory limit (it was replaced).
+    MemoryLimit,
+    /// The guest trapped (the store was replaced).
+    Trap,
+    /// The call was cancelled.
+    Cancelled,
+    /// Anything else that went wrong in the server.
+    Internal,
+    /// The result is over the server's limit.
+    ResultTooLarge,
+    /// Every store is busy and the queue is full.
+    Busy,
+    /// The call ran past its time limit.
+    Timeout,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order the document lists them.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::BadArguments,
+        ErrorKind::NoSuchFunction,
+        ErrorKind::BodyTooLarge,
+        ErrorKind::MemoryLimit,
+        ErrorKind::Trap,
+        ErrorKind::Cancelled,
+        ErrorKind::Internal,
+        ErrorKind::ResultTooLarge,
+        ErrorKind::Busy,
+        ErrorKind::Timeout,
+    ];
+
+    /// The HTTP status a failure of this kind is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadArguments => 400,
+            ErrorKind::NoSuchFunction => 404,
+            ErrorKind::BodyTooLarge => 413,
+            ErrorKind::MemoryLimit
+            | ErrorKind::Trap
+            | ErrorKind::Cancelled
+            | ErrorKind::Internal
+            | ErrorKind::ResultTooLarge => 500,
+            ErrorKind::Busy => 503,
+            ErrorKind::Timeout => 504,
+        }
+    }
+
+    /// The name the body carries (`bad_arguments`), as serde writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadArguments => "bad_arguments",
+            ErrorKind::NoSuchFunction => "no_such_function",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::MemoryLimit => "memory_limit",
+            ErrorKind::Trap => "trap",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Internal => "internal",
+            ErrorKind::ResultTooLarge => "result_too_large",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Timeout => "timeout",
+        }
+    }
+}
+
+/// The body of every failed call except one where Python raised (that is
+/// the exception: type, message, traceback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Why.
+    pub error: ErrorKind,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// A body of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: kind,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorBody, ErrorKind};
+
+    #[test]
+    fn each_kind_is_written_by_its_name() {
+        for kind in ErrorKind::ALL {
+            let written = serde_json::to_value(ErrorBody::new(kind, "m")).expect("serializes");
+            assert_eq!(written["error"], kind.name());
+            let read: ErrorKind =
+                serde_json::from_value(serde_json::Value::from(kind.name())).expect("reads");
+            assert_eq!(read, kind);
+        }
+    }
+}
