@@ -23,6 +23,34 @@ def schema_errors(document, schema, value):
     return [error.message for error in Draft202012Validator(root).iter_errors(value)]
 
 
+def schemas(document):
+    """Every schema of the document: named ones and each body's and reply's."""
+    yield from document["components"]["schemas"].values()
+    for path in document["paths"].values():
+        for operation in path.values():
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                yield content["schema"]
+            for reply in operation["responses"].values():
+                for content in reply.get("content", {}).values():
+                    yield content["schema"]
+
+
+def shape_errors(schema, where="#"):
+    """What client generators stumble on though JSON Schema allows it: a
+    boolean `items` (openapi-python-client cannot read it) and an empty
+    `prefixItems` (2020-12 forbids it)."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("items"), bool):
+            yield f"{where}: a boolean `items`"
+        if schema.get("prefixItems") == []:
+            yield f"{where}: an empty `prefixItems`"
+        for key, value in schema.items():
+            yield from shape_errors(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from shape_errors(value, f"{where}/{index}")
+
+
 def main():
     with open(sys.argv[1]) as file:
         document = json.load(file)
@@ -30,6 +58,12 @@ def main():
         samples = json.load(file)
     validate(document)
     failures = []
+    for schema in schemas(document):
+        try:
+            Draft202012Validator.check_schema(schema)
+        except Exception as exc:  # the validator's SchemaError, with its path
+            failures.append(f"not a JSON Schema 2020-12 schema: {exc}")
+    failures.extend(shape_errors(document))
     for sample in samples:
         operation = document["paths"][sample["path"]]["post"]
         body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
