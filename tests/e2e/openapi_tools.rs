@@ -64,6 +64,10 @@ fn schemathesis(base: &str, name: &str) {
     // It read every operation, and none of its schemas was an error.
     assert!(!printed.contains("errored"), "{printed}");
     assert!(printed.contains("passed"), "{printed}");
+    // Its summary, for `--nocapture`: how many cases it ran.
+    for line in printed.lines().filter(|line| line.contains("generated")) {
+        println!("schemathesis against {name}: {}", line.trim());
+    }
 }
 
 #[test]
