@@ -5,20 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use anyhow::Context as _;
 use snakebox_generator::description::Description;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{CacheStore, Config, Engine};
+use wasmtime::component::Component;
 
 use crate::app::App;
 use crate::bundle;
-use crate::epoch::EpochClock;
+use crate::engine::Flavor;
 use crate::error::{Error, Result};
-use crate::function_cache::FunctionCache;
 use crate::policy::Policy;
-use crate::store::StoreData;
 use crate::worker::Shared;
-use crate::{cache, described, host_functions, imports, signature};
+use crate::{cache, described, host_functions, signature};
 
 /// The wasmtime release snakebox runs components on, as the workspace
 /// manifest pins it (a test compares the two).
@@ -226,52 +222,6 @@ impl Runtime {
             policy,
         };
         Ok(App::new(Arc::new(shared), functions))
-    }
-}
-
-/// One wasmtime engine and the linker of the imports snakebox provides.
-pub(crate) struct Flavor {
-    pub(crate) engine: Engine,
-    /// The machine code of functions compiled before, when there is a cache.
-    pub(crate) functions: Option<Arc<FunctionCache>>,
-    linker: Linker<StoreData>,
-    /// The clock that advances the epoch, when the engine's code checks it.
-    clock: Option<Arc<EpochClock>>,
-}
-
-impl Flavor {
-    /// An engine whose compiled code checks the epoch (`epoch`), or not,
-    /// and keeps the functions it compiles in `cache_dir`.
-    fn new(epoch: bool, cache_dir: Option<&Path>) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model_async(true);
-        config.epoch_interruption(epoch);
-        let name = match epoch {
-            true => "epoch-checks",
-            false => "plain",
-        };
-        let functions =
-            cache_dir.map(|dir| Arc::new(FunctionCache::new(dir.join("functions").join(name))));
-        if let Some(functions) = &functions {
-            config
-                .enable_incremental_compilation(Arc::clone(functions) as Arc<dyn CacheStore>)
-                .map_err(anyhow::Error::from)
-                .context("failed to enable the compiled-function cache")?;
-        }
-        let engine = Engine::new(&config)
-            .map_err(anyhow::Error::from)
-            .context("failed to create the wasmtime engine")?;
-        let linker = imports::linker(&engine)?;
-        let clock = match epoch {
-            true => Some(EpochClock::start(&engine)?),
-            false => None,
-        };
-        Ok(Flavor {
-            engine,
-            functions,
-            linker,
-            clock,
-        })
     }
 }
 
