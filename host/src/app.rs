@@ -27,8 +27,8 @@ use wasmtime::component::Val;
 
 use crate::arguments;
 use crate::error::{Error, Result};
-use crate::host_functions::{CallerState, GiveUp};
 use crate::signature::Function;
+use crate::store::{CallerState, GiveUp};
 use crate::streaming;
 use crate::worker::{self, CallRequest, Shared, WorkerHandle};
 

@@ -1,6 +1,9 @@
 //! What each store holds: WASI state, limits, timers and the book of its
 //! calls in flight.
 
+mod caller;
+mod output;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,9 +12,14 @@ use tokio::sync::{oneshot, watch};
 use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::fair_share::{Busy, FairShare, Run};
-use crate::host_functions::{Caller, GivenUp};
-use crate::imports::output_budget::Budget;
+use crate::limits::fair_share::{Busy, FairShare, Run};
+
+pub use caller::Caller;
+pub(crate) use caller::{CallerState, GiveUp, GivenUp};
+use output::Budget;
+
+/// The `tracing` target of what the guest prints and logs.
+pub(crate) const GUEST_TARGET: &str = "snakebox::guest";
 
 /// The data of one store: one Python interpreter and its event loop.
 pub(crate) struct StoreData {

@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::Engine;
 
-use crate::fair_share::FairShare;
-
-/// How often the epoch advances; the granularity of CPU time limits.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+use super::EPOCH_TICK;
+use super::fair_share::FairShare;
 
 /// Ticks while any holder of it is alive: the runtime, and every app loaded
 /// from it, so that time limits hold after the `Runtime` is dropped.

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::epoch::EPOCH_TICK;
+use super::EPOCH_TICK;
 
 /// How long a store runs on the CPU without a break before it counts as a
 /// long run. Far longer than a request a server answers in milliseconds.
