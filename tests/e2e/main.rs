@@ -13,6 +13,7 @@ mod errors;
 mod gradual;
 mod host_functions;
 mod hostile;
+mod layout;
 mod limits;
 mod loading;
 mod openapi;
