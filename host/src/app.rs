@@ -25,12 +25,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use wasmtime::component::Val;
 
-use crate::arguments;
+use crate::component::signature::Function;
 use crate::error::{Error, Result};
-use crate::signature::Function;
+use crate::exec::streaming;
+use crate::exec::worker::{self, CallRequest, Shared, WorkerHandle};
 use crate::store::{CallerState, GiveUp};
-use crate::streaming;
-use crate::worker::{self, CallRequest, Shared, WorkerHandle};
+use crate::values::arguments;
 
 /// A loaded component. Cheap to clone and to send between threads.
 ///

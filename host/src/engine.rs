@@ -1,6 +1,11 @@
 //! The wasmtime engines snakebox runs on: one flavour with epoch checks
 //! compiled in (for apps with a time limit) and one without, each with the
-//! linker of the imports snakebox provides and its compiled-function cache.
+//! linker of the imports snakebox provides; and the on-disk caches of
+//! compiled components and compiled functions.
+
+pub(crate) mod cache;
+pub(crate) mod files;
+pub(crate) mod function_cache;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,11 +14,11 @@ use anyhow::Context as _;
 use wasmtime::component::Linker;
 use wasmtime::{CacheStore, Config, Engine};
 
+use crate::engine::function_cache::FunctionCache;
 use crate::error::Result;
-use crate::function_cache::FunctionCache;
-use crate::imports;
 use crate::limits::epoch::EpochClock;
 use crate::store::StoreData;
+use crate::store::imports;
 
 /// One wasmtime engine and the linker of the imports snakebox provides.
 pub(crate) struct Flavor {

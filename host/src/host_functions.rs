@@ -30,7 +30,7 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, Linker, Val};
 
 use crate::error::{Error, Result};
-use crate::json;
+use crate::values::json;
 
 mod http;
 use crate::store::{Caller, StoreData};

@@ -19,6 +19,22 @@
 //!   `asyncio.CancelledError` at its `await`, and its `finally` blocks run.
 //! - A trap or a limit discards that store only; the next call gets a fresh one.
 //!
+//! # Layout
+//! Each module imports only those above it in this list (a test keeps the
+//! files free of import cycles):
+//! - `error`; `limits` (the epoch clock, the fair share of the CPU);
+//! - `store` (what a store holds, the runtime's own WIT imports);
+//! - `engine` (wasmtime engines and their linker, the caches of compiled
+//!   components and functions);
+//! - `component` (what a component file is: exports, description, the
+//!   files it carries);
+//! - `values` (the one JSON ⇄ WIT value rule, and argument binding);
+//! - `host_functions` (Rust that Python calls); `policy` (what a store may
+//!   use);
+//! - `exec` (worker threads, streams);
+//! - `app` (`App`, `Session`, `Pool`); then `runtime` (loading), `serve`
+//!   (the HTTP server) and `typed` (support for generated bindings).
+//!
 //! # Example
 //! This runs: it builds `examples/async_demo.py` (cached by content), loads
 //! it, and calls it from several kinds of store.
@@ -56,41 +72,32 @@
 //! ```
 
 mod app;
-mod arguments;
-mod bindings;
-mod bundle;
-mod cache;
-mod described;
+mod component;
 mod engine;
 mod error;
-mod files;
-mod function_cache;
+mod exec;
 mod host_functions;
-mod imports;
-mod json;
 mod limits;
 mod policy;
 mod runtime;
 pub mod serve;
-mod signature;
 mod store;
-mod streaming;
 pub mod typed;
-mod worker;
+mod values;
 
 pub use app::{App, Call, JsonStream, Pool, Session};
-pub use arguments::{bind, result_json};
-pub use bundle::extract as extract_files;
+pub use component::bundle::extract as extract_files;
+pub use component::signature::{Described, Function, wit_type};
 pub use error::{Error, PythonError, Result};
 pub use futures;
 pub use host_functions::{HostError, HostFunctions, HostFuture, HostResult};
-pub use json::{from_val, to_val};
 pub use policy::{DirGrant, Policy};
 pub use runtime::{Runtime, WASMTIME_VERSION};
 pub use serde;
 pub use serde_json;
-pub use signature::{Described, Function, wit_type};
 pub use snakebox_generator::builder;
 pub use snakebox_generator::builder::default_cache_dir;
 pub use store::Caller;
+pub use values::arguments::{bind, result_json};
+pub use values::json::{from_val, to_val};
 pub use wasmtime::component::Val;

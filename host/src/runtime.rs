@@ -9,12 +9,12 @@ use snakebox_generator::description::Description;
 use wasmtime::component::Component;
 
 use crate::app::App;
-use crate::bundle;
+use crate::component::bundle;
 use crate::engine::Flavor;
 use crate::error::{Error, Result};
+use crate::exec::worker::Shared;
 use crate::policy::Policy;
-use crate::worker::Shared;
-use crate::{cache, described, host_functions, signature};
+use crate::{component::described, component::signature, engine::cache, host_functions};
 
 /// The wasmtime release snakebox runs components on, as the workspace
 /// manifest pins it (a test compares the two).

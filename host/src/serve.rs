@@ -34,8 +34,8 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::app::App;
+use crate::component::signature::Function;
 use crate::error::{Error, Result};
-use crate::signature::Function;
 use dispatch::Dispatcher;
 use health::{Health, Limits};
 use reply::Failure;
@@ -212,7 +212,7 @@ async fn run_call(
     body: &[u8],
 ) -> std::result::Result<Vec<u8>, Failure> {
     let (positional, named) = reply::parse_body(body)?;
-    let args = crate::arguments::bind(function, &positional, &named)?;
+    let args = crate::values::arguments::bind(function, &positional, &named)?;
     let value = state.dispatcher.call(function, args).await?;
     reply::encode_result(function, value.as_ref(), state.max_result_bytes)
 }
@@ -227,7 +227,7 @@ async fn run_stream(
 ) -> std::result::Result<Response, Failure> {
     let (positional, named) = reply::parse_body(body)?;
     // Bad arguments get their 400 before the request takes a store.
-    crate::arguments::bind(function, &positional, &named)?;
+    crate::values::arguments::bind(function, &positional, &named)?;
     let (held, mut stream) = state
         .dispatcher
         .stream(function, &positional, &named)

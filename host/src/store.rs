@@ -1,7 +1,11 @@
 //! What each store holds: WASI state, limits, timers and the book of its
-//! calls in flight.
+//! calls in flight; and the runtime's own WIT imports that the guest calls
+//! on it (timers, output, call tokens), through the bindings generated over
+//! `wit/runtime.wit`.
 
+pub(crate) mod bindings;
 mod caller;
+pub(crate) mod imports;
 mod output;
 
 use std::collections::HashMap;

@@ -18,9 +18,9 @@ use snakebox_generator::Module;
 use wasmtime::component::Val;
 
 use crate::app::{App, JsonStream};
-use crate::described;
+use crate::component::described;
+use crate::component::signature::Function;
 use crate::error::{Error, Result};
-use crate::signature::Function;
 
 pub use lenient::from_json;
 pub use values::{Lift, Lower, field, mismatch};

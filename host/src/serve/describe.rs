@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use wasmtime::component::types::Type;
 
 use crate::app::App;
-use crate::signature::{Function, wit_type};
+use crate::component::signature::{Function, wit_type};
 
 /// Every export of `app`, with its parameters, types and docs.
 pub(super) fn functions(app: &App) -> Value {

@@ -33,8 +33,8 @@ use wasmtime::component::Val;
 
 use super::reply::Failure;
 use crate::app::{App, JsonStream, Session};
+use crate::component::signature::Function;
 use crate::error::Result;
-use crate::signature::Function;
 
 /// How long a store started on demand may go without a request before it
 /// is let go.

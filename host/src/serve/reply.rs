@@ -9,8 +9,8 @@ use wasmtime::component::Val;
 
 use snakebox_generator::replies::{ErrorBody, ErrorKind};
 
+use crate::component::signature::Function;
 use crate::error::Error;
-use crate::signature::Function;
 
 /// Why a request did not produce a result.
 pub(super) enum Failure {
@@ -143,7 +143,7 @@ pub(super) fn encode_result(
     {
         return Err(Failure::TooLarge { limit });
     }
-    let json = crate::arguments::result_json(function, value);
+    let json = crate::values::arguments::result_json(function, value);
     let mut out = Capped {
         bytes: Vec::new(),
         limit,

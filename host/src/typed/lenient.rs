@@ -20,7 +20,7 @@ use serde::de::{
 };
 use serde_json::Value;
 
-use crate::json::{float_name, integer};
+use crate::values::json::{float_name, integer};
 
 /// Deserializes `value` as `T`, reading the host's float strings as floats.
 pub fn from_json<T: DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {

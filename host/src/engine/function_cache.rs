@@ -17,7 +17,7 @@ use std::sync::{Mutex, PoisonError};
 
 use wasmtime::CacheStore;
 
-use crate::files::write_atomic;
+use crate::engine::files::write_atomic;
 
 /// The first bytes of the file; another format, or a file cut short, is
 /// read as empty.

@@ -26,13 +26,13 @@ use tokio::sync::{mpsc, oneshot};
 use wasmtime::component::{Accessor, ComponentExportIndex, Instance, InstancePre, Val};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use crate::component::signature::Function;
 use crate::error::{Error, PythonError, Result};
+use crate::exec::streaming;
 use crate::limits::epoch::EpochClock;
 use crate::policy::Policy;
-use crate::signature::Function;
 use crate::store::{CallEntry, Deadline, StoreData, Tick};
 use crate::store::{Caller, CallerState, GivenUp};
-use crate::streaming;
 
 /// What every worker of one app shares.
 pub(crate) struct Shared {

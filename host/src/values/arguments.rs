@@ -6,9 +6,9 @@ use wasmtime::component::types::Type;
 
 use snakebox_generator::keyword_names;
 
+use crate::component::signature::{Function, wit_type};
 use crate::error::{Error, Result};
-use crate::json;
-use crate::signature::{Function, wit_type};
+use crate::values::json;
 
 /// Converts positional and `name=value` arguments to the values of a call.
 /// A parameter that [`Function::may_omit`] may be left out, and is then

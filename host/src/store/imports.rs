@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use wasmtime::component::{Access, Accessor, HasSelf, Linker};
 use wasmtime::{AsContextMut as _, Engine};
 
-use crate::bindings::{self, host};
+use crate::store::bindings::{self, host};
 use crate::store::{StoreData, Watch};
 
 /// The target of guest output events.

@@ -9,7 +9,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::engine::Flavor;
-use crate::files::{sha256, write_atomic};
+use crate::engine::files::{sha256, write_atomic};
 
 /// Where the compiled form of a component's bytes lives in `dir`.
 fn compiled_path(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {

@@ -17,8 +17,8 @@ use snakebox_generator::description::{self, Description};
 use snakebox_generator::{Module, Param, Type as PyType, TypeDefKind, wit};
 use wasmtime::component::types::Type;
 
+use crate::component::signature::{Described, Function, is_python_error, wit_type};
 use crate::error::{Error, Result};
-use crate::signature::{Described, Function, is_python_error, wit_type};
 
 /// Reads the description of the component file at `path`, if it has one.
 pub(crate) fn read_file(path: &Path) -> Result<Option<Description>> {

@@ -22,7 +22,7 @@ use wasmtime::component::types::Type;
 
 use snakebox_generator::JSON_FIELD;
 
-use crate::signature::wit_type;
+use crate::component::signature::wit_type;
 
 /// Converts JSON to a value of type `ty`; the error says what was expected.
 pub fn to_val(ty: &Type, json: &Value) -> Result<Val, String> {

@@ -34,7 +34,7 @@ pub(crate) fn grants(section: &[u8], cache_dir: Option<&Path>) -> Result<Vec<Dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| std::env::temp_dir().join("snakebox"))
         .join("files")
-        .join(&crate::files::sha256(section)[..16]);
+        .join(&crate::engine::files::sha256(section)[..16]);
     let done = root.join(".snakebox-complete");
     if !done.is_file() {
         unpack(section, &root)?;
