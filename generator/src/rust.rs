@@ -13,7 +13,7 @@
 //! module's description, which `new` checks against the loaded component.
 //!
 //! The module's named types become Rust types whose serde shape is the JSON
-//! the host reads and writes (see `host/src/json.rs`): a record is a struct
+//! the host reads and writes (see `host/src/values/json.rs`): a record is a struct
 //! keyed by WIT field names, an enum or a `Literal` is a field-less enum
 //! written as its case name, and a union is an enum written `{"case":
 //! payload}` that reads both that and the host's untagged output. `Any`
