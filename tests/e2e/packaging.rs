@@ -60,7 +60,8 @@ fn every_included_file_lies_inside_its_crate() {
     }
     assert!(checked >= 6, "found only {checked} includes");
     // `bindgen!` reads `wit/` relative to the host crate.
-    let bindings = std::fs::read_to_string(root().join("host/src/store/bindings.rs")).expect("read");
+    let bindings =
+        std::fs::read_to_string(root().join("host/src/store/bindings.rs")).expect("read");
     assert!(
         bindings.contains("path: \"wit\""),
         "bindgen! reads the crate's own wit/"
