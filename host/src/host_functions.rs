@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::values::json;
 
 mod http;
-use crate::store::{Caller, StoreData};
+use crate::store::{Caller, CallerView};
 
 /// A host function's failure, raised in Python as `HostError`, or as the
 /// exception class named by its kind.
@@ -224,8 +224,8 @@ impl Eq for HostFunctions {}
 /// Links the host modules the component imports, as its description names
 /// them, to `host`. Every function must be bound: a missing one is refused
 /// here, at load time, by name, before any call could fail halfway.
-pub(crate) fn link(
-    linker: &mut Linker<StoreData>,
+pub(crate) fn link<T: CallerView>(
+    linker: &mut Linker<T>,
     engine: &Engine,
     component: &Component,
     imports: &[Module],
@@ -297,8 +297,8 @@ fn unbound(name: &str) -> Implementation {
     }))
 }
 
-fn define(
-    linker: &mut wasmtime::component::LinkerInstance<'_, StoreData>,
+fn define<T: CallerView>(
+    linker: &mut wasmtime::component::LinkerInstance<'_, T>,
     wit_name: &str,
     name: String,
     implementation: Implementation,
@@ -351,10 +351,10 @@ fn store_result(ty: &ComponentFunc, name: &str, outcome: Outcome, results: &mut 
 
 /// Which Python call is asking: the root of the async call stack is the
 /// export call, which the worker entered in the store's book.
-fn caller_of(store: &mut impl wasmtime::AsContextMut<Data = StoreData>) -> (Caller, Watch) {
+fn caller_of<T: CallerView>(store: &mut impl wasmtime::AsContextMut<Data = T>) -> (Caller, Watch) {
     let mut context = store.as_context_mut();
     let root = context.async_call_stack().ok().and_then(Iterator::last);
-    let found = root.and_then(|task| context.data().calls.lock().caller_of(task));
+    let found = root.and_then(|task| context.data().caller_of(task));
     match found {
         Some((caller, given_up, deadline)) => (
             caller,

@@ -22,6 +22,28 @@ pub use caller::Caller;
 pub(crate) use caller::{CallerState, GiveUp, GivenUp};
 use output::Budget;
 
+/// What host functions need of a store, and all they may see of it: the
+/// Python call a guest task belongs to, as the store's book of calls knows
+/// it. Host functions reach the store through this view, as WASI's reach
+/// theirs through `WasiView`, never through its fields.
+pub(crate) trait CallerView: Send + 'static {
+    /// The call `task` runs: its caller, the signal that the host gave up
+    /// on it, and its hard deadline.
+    fn caller_of(
+        &self,
+        task: GuestTaskId,
+    ) -> Option<(Caller, watch::Receiver<bool>, Option<Instant>)>;
+}
+
+impl CallerView for StoreData {
+    fn caller_of(
+        &self,
+        task: GuestTaskId,
+    ) -> Option<(Caller, watch::Receiver<bool>, Option<Instant>)> {
+        self.calls.lock().caller_of(task)
+    }
+}
+
 /// The `tracing` target of what the guest prints and logs.
 pub(crate) const GUEST_TARGET: &str = "snakebox::guest";
 
