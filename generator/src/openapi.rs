@@ -414,7 +414,8 @@ pub fn python_error() -> Value {
 
 /// The schema of [`ErrorBody`](crate::replies::ErrorBody).
 pub fn error_body() -> Value {
-    let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.name()).collect();
+    // As serde writes them: the names come from `ErrorKind` alone.
+    let kinds: Vec<Value> = ErrorKind::ALL.iter().map(|kind| json!(kind)).collect();
     json!({
         "type": "object",
         "properties": {
