@@ -85,9 +85,10 @@ impl<'de> Deserializer<'de> for Lenient<'de> {
     /// Integers as the host reads them: an integral float is its integer.
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match integer(self.0) {
+            // Below 2^53 in size, so it always fits.
             Some(n) if self.0.is_f64() => match i64::try_from(n) {
                 Ok(n) => visitor.visit_i64(n),
-                Err(_) => visitor.visit_i128(n),
+                Err(_) => self.deserialize_any(visitor),
             },
             _ => self.deserialize_any(visitor),
         }

@@ -12,7 +12,7 @@
 //! | `record` | an object by field name |
 //! | `record json-value { json-text: string }` | any JSON value (the record carries it as JSON text) |
 //! | `enum` | the case name |
-//! | `variant` | the payload alone when the first case that accepts it is its own case (untagged; an integer prefers an integer case to a float one, a string a string case to `list<u8>`), else `{"case": payload}`; a case without payload is its name |
+//! | `variant` | the payload alone when the first case that accepts it is its own case (untagged; an integer prefers an integer case to a float one, a float such as `3.0` a float case to an integer one, a string a string case to `list<u8>`), else `{"case": payload}`; a case without payload is its name |
 //! | `result` | `{"ok": value}` or `{"err": value}` |
 //! | `flags` | an array of names |
 
