@@ -610,15 +610,15 @@ class Variant(Converter):
         a float, even ``3.0``, is not an int, a string is not bytes), then
         the rest."""
         integer = _is_int_in(value, _S64_MIN, _U64_MAX)
-        loose_cases = []
-        if integer:
-            loose_cases.append(FLOAT)
-        if isinstance(value, float):
-            loose_cases.append(INT)
+        float_form = isinstance(value, float)
         for strict in (True, False):
             for case in self.cases:
                 c = case[1]
-                loose = c in loose_cases or (isinstance(c, _Bytes) and isinstance(value, str))
+                loose = (
+                    (c is FLOAT and integer)
+                    or (c is INT and float_form)
+                    or (isinstance(c, _Bytes) and isinstance(value, str))
+                )
                 if not (strict and loose):
                     yield case
 
