@@ -662,7 +662,7 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
     if cases.iter().any(|case| case.ty == Type::Int) {
         let _ = writeln!(out, "        let float_form = value.is_f64();");
     }
-    let attempt = |out: &mut String, case: &VariantCase, guard: Option<&str>| {
+    let attempt = |out: &mut String, case: &VariantCase, guard: Option<String>| {
         let variant = type_ident(&case.wit_name);
         let _ = match guard {
             Some(guard) => writeln!(
@@ -677,20 +677,17 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
             ),
         };
     };
+    // First every case that takes the value strictly, then the loose ones.
     for case in cases {
-        match case.ty {
-            Type::Float => attempt(out, case, Some("!integer")),
-            Type::Int => attempt(out, case, Some("!float_form")),
-            Type::Bytes | Type::ByteArray => attempt(out, case, Some("!value.is_string()")),
-            _ => attempt(out, case, None),
-        }
+        attempt(
+            out,
+            case,
+            loose_when(&case.ty).map(|loose| format!("!{loose}")),
+        );
     }
     for case in cases {
-        match case.ty {
-            Type::Float => attempt(out, case, Some("integer")),
-            Type::Int => attempt(out, case, Some("float_form")),
-            Type::Bytes | Type::ByteArray => attempt(out, case, Some("value.is_string()")),
-            _ => {}
+        if let Some(loose) = loose_when(&case.ty) {
+            attempt(out, case, Some(loose.to_owned()));
         }
     }
     let _ = writeln!(
@@ -698,6 +695,19 @@ fn write_variant(out: &mut String, name: &str, cases: &[VariantCase], types: &Ty
         "        ::std::result::Result::Err(<D::Error as ::snakebox::serde::de::Error>::custom(\n            \
          ::std::format_args!(\"expected {name}, got {{value}}\"),\n        ))\n    }}\n}}"
     );
+}
+
+/// When a union case of type `ty` takes a JSON value only loosely, as
+/// generated code tests it: a float case an integer, an int case a float
+/// such as `3.0`, a bytes case a string. `None` for a case that is never
+/// loose.
+fn loose_when(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Float => Some("integer"),
+        Type::Int => Some("float_form"),
+        Type::Bytes | Type::ByteArray => Some("value.is_string()"),
+        _ => None,
+    }
 }
 
 /// A WIT label as a Rust type or variant name: PascalCase, `Self` escaped.
