@@ -16,7 +16,7 @@ if [ ! -f "$tools/.installed" ]; then
   touch "$tools/.installed"
 fi
 
-cargo build --quiet -p snakebox
+cargo build --quiet -p snakebox-cli
 address_file="$(mktemp)"
 target/debug/snakebox serve "$app" --listen 127.0.0.1:0 --workers 2 >"$address_file" &
 server=$!

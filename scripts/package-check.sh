@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The packaging check: both crates packaged and built from their packages
-# alone, as `cargo publish --dry-run` would. Packaged together, cargo
-# resolves snakebox's dependency on the unpublished generator locally.
+# The packaging check: the three crates (the generator, the library, the
+# command) packaged and built from their packages alone, as `cargo publish
+# --dry-run` would. Packaged together, cargo resolves each one's dependency
+# on the unpublished others locally.
 # After a build of the workspace it takes about three minutes on two cores;
 # CI runs it after the tests. tests/e2e/packaging.rs checks the same
 # files without building.
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 # folder exists, so a second run would verify against the first run's
 # sources. Drop those stale copies (only snakebox's, only local registries).
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/snakebox-*
-# Its compiled form is fingerprinted by version alone, as a registry crate
-# is: forget it too, so that it is built from the sources just packaged.
-rm -rf "${CARGO_TARGET_DIR:-target}"/debug/.fingerprint/snakebox-generator-*
-cargo package -p snakebox-generator -p snakebox "$@"
+# Their compiled forms are fingerprinted by version alone, as a registry
+# crate's is: forget them too, so that they are built from the sources
+# just packaged.
+rm -rf "${CARGO_TARGET_DIR:-target}"/debug/.fingerprint/snakebox-*
+cargo package -p snakebox-generator -p snakebox -p snakebox-cli "$@"

@@ -10,7 +10,7 @@ WASMTIME=${WASMTIME:-wasmtime}
 TARGET=${CARGO_TARGET_DIR:-target}
 # A release build by default; PROFILE=dev uses a debug build instead.
 PROFILE=${PROFILE:-release}
-cargo build --profile "$PROFILE" -p snakebox --bin snakebox --example serve_load >&2
+cargo build --profile "$PROFILE" -p snakebox-cli --bin snakebox --example serve_load >&2
 OUT="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 SNAKEBOX="$OUT/snakebox"
 LOAD="$OUT/examples/serve_load"

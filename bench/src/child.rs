@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use snakebox::Calls as _;
 use snakebox::Val;
 
 use crate::measure;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use pyo3::prelude::*;
+use snakebox::Calls as _;
 use snakebox::serde_json::json;
 use snakebox::{App, HostFunctions, Policy, Val};
 use tokio::runtime::Runtime as Tokio;

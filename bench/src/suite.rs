@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use futures::future::try_join_all;
+use snakebox::Calls as _;
 use snakebox::{App, Val};
 use tokio::runtime::Runtime as Tokio;
 

@@ -26,10 +26,97 @@ use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, pip_install, python};
 
-/// Why a build failed, in words for the user.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct BuildError(pub String);
+/// Why a build failed: its [kind](BuildErrorKind), a message in words for
+/// the user, and the error underneath (a `std::io::Error`), if any, as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub struct BuildError {
+    kind: BuildErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// What a build failure asks the user to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildErrorKind {
+    /// The Python given cannot be built as it is: nothing to export, a
+    /// stub, a name with no WIT form, a bad requirements file.
+    Input,
+    /// The module raised while componentize-py imported it. The message is
+    /// a diagnostic that leads with the position in the user's code
+    /// (`app.py:8:9: error: KeyError: 'missing'`), then the traceback.
+    ModuleRaised,
+    /// A tool the build runs (python3, pip, componentize-py) could not be
+    /// run, installed, or failed.
+    Toolchain,
+    /// A file or folder could not be read or written; the source is the
+    /// `std::io::Error`.
+    Io,
+}
+
+impl BuildError {
+    /// An error of `kind`, with nothing underneath.
+    pub fn new(kind: BuildErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The Python given cannot be built as it is.
+    pub(crate) fn input(message: impl Into<String>) -> Self {
+        Self::new(BuildErrorKind::Input, message)
+    }
+
+    /// A tool the build runs failed.
+    pub(crate) fn toolchain(message: impl Into<String>) -> Self {
+        Self::new(BuildErrorKind::Toolchain, message)
+    }
+
+    /// `doing` (`cannot read app.py`) failed with `source`.
+    pub(crate) fn io(doing: impl Into<String>, source: std::io::Error) -> Self {
+        Self::new(BuildErrorKind::Io, doing).with_source(source)
+    }
+
+    /// The same error, with `source` underneath.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The same error, with a line of `note` after the message.
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.message.push('\n');
+        self.message.push_str(note);
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> BuildErrorKind {
+        self.kind
+    }
+
+    /// The message, without the error underneath.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Shorthand for results of a build.
 pub type Result<T, E = BuildError> = std::result::Result<T, E>;
@@ -258,7 +345,7 @@ pub fn generate_with_imports(
                 .iter()
                 .map(|d| d.render(&file))
                 .collect();
-            return Err(BuildError(format!(
+            return Err(BuildError::input(format!(
                 "cannot read the host functions of {file}:\n{}",
                 rendered.join("\n")
             )));
@@ -270,7 +357,7 @@ pub fn generate_with_imports(
     }
     let exported: Vec<Module> = generated.exported().cloned().collect();
     let imported: Vec<Module> = generated.imported().cloned().collect();
-    crate::imports::check_names(&imported, &exported).map_err(BuildError)?;
+    crate::imports::check_names(&imported, &exported).map_err(BuildError::input)?;
     let (python_name, wit_name) = &generated.naming;
     generated.wit = (!exported.is_empty())
         .then(|| wit::emit_package(python_name, wit_name, &exported, &imported));
@@ -280,7 +367,7 @@ pub fn generate_with_imports(
 fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
     let init = dir.join("__init__.py");
     if !init.is_file() {
-        return Err(BuildError(format!(
+        return Err(BuildError::input(format!(
             "{} is a folder without `__init__.py`: name a module file, or a package folder",
             dir.display()
         )));
@@ -289,7 +376,7 @@ fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
     let package = layout.import_name.clone();
     let short = package.rsplit('.').next().unwrap_or(&package).to_owned();
     let package_wit = crate::kebab(&short).ok_or_else(|| {
-        BuildError(format!(
+        BuildError::input(format!(
             "the package name `{short}` has no WIT form; rename the folder"
         ))
     })?;
@@ -307,8 +394,9 @@ fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
             }
         };
         let path = dir.join(file.strip_prefix('/').unwrap_or(&file));
-        let source = String::from_utf8(bytes.to_vec())
-            .map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))?;
+        let source = String::from_utf8(bytes.to_vec()).map_err(|e| {
+            BuildError::input(format!("{} is not UTF-8", path.display())).with_source(e)
+        })?;
         let interface = match inner.trim_end_matches("__init__").trim_matches('/') {
             "" => short.clone(),
             relative => relative.replace('/', "_"),
@@ -318,7 +406,7 @@ fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
             if let Some(module) = &mut analysis.module {
                 module.name = import_name.clone();
                 if let Some(other) = exported.iter().find(|m| m.wit_name == module.wit_name) {
-                    return Err(BuildError(format!(
+                    return Err(BuildError::input(format!(
                         "`{}` and `{}` would both be the WIT interface `{}`; rename one",
                         other.name, module.name, module.wit_name
                     )));
@@ -346,7 +434,7 @@ fn generate_package(dir: &Path, options: Options) -> Result<Generated> {
 
 fn read_source(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
-        .map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))
+        .map_err(|e| BuildError::io(format!("cannot read {}", path.display()), e))
 }
 
 /// The import name of a module file: its stem, or its folder for `__init__.py`.
@@ -371,7 +459,7 @@ fn module_name(path: &Path) -> Result<String> {
     if valid {
         Ok(name.to_owned())
     } else {
-        Err(BuildError(format!(
+        Err(BuildError::input(format!(
             "`{}` is not an importable Python module name; rename the file",
             path.display()
         )))
@@ -421,18 +509,18 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let mut generated = generate_with_imports(path, strict, &options.imports)?;
     let file = path.display().to_string();
     if options.http && !options.imports.is_empty() {
-        return Err(BuildError(format!(
+        return Err(BuildError::input(format!(
             "{file}: a component built with --http runs with no snakebox host, so nothing can bind its host functions; leave out --imports, or build without --http"
         )));
     }
     let Some(mut world) = generated.wit.clone() else {
         let rendered = generated.rendered_diagnostics().join("\n");
-        return Err(BuildError(format!(
+        return Err(BuildError::input(format!(
             "nothing to build from {file}:\n{rendered}"
         )));
     };
     if path.extension().is_some_and(|ext| ext == "pyi") {
-        return Err(BuildError(format!(
+        return Err(BuildError::input(format!(
             "{file} is a stub: it has no implementation to build; build from the .py file"
         )));
     }
@@ -449,7 +537,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 .exported()
                 .next()
                 .cloned()
-                .ok_or_else(|| BuildError(format!("nothing to build from {file}")))?;
+                .ok_or_else(|| BuildError::input(format!("nothing to build from {file}")))?;
             module.name = layout.import_name.clone();
             let glue = vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))];
             (layout, vec![module], glue)
@@ -457,7 +545,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     };
     let top = layout.import_name.split('.').next().unwrap_or_default();
     if glue::is_runtime_module(top) {
-        return Err(BuildError(format!(
+        return Err(BuildError::input(format!(
             "{file}: the module name `{top}` is taken by snakebox's runtime inside the component; rename the {}",
             if path.is_dir() { "folder" } else { "file" }
         )));
@@ -569,7 +657,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         let target = app_dir.join(name);
         std::fs::create_dir_all(target.parent().unwrap_or(&app_dir))
             .and_then(|()| std::fs::write(&target, bytes))
-            .map_err(|e| BuildError(format!("cannot stage {name}: {e}")))?;
+            .map_err(|e| BuildError::io(format!("cannot stage {name}"), e))?;
     }
 
     tracing::info!(
@@ -595,12 +683,11 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         .and_then(|failed| match failed {
             None => Ok(()),
             Some(log) => {
-                let mut explained = failure::explain(&log, &layout.root);
-                match options.verbose {
-                    true => explained.push_str(&format!("\n\ncomponentize-py's log:\n{log}")),
-                    false => explained.push_str("\n(--verbose shows componentize-py's whole log)"),
-                }
-                Err(BuildError(explained))
+                let explained = failure::explain(&log, &layout.root);
+                Err(match options.verbose {
+                    true => explained.with_note(&format!("\ncomponentize-py's log:\n{log}")),
+                    false => explained.with_note("(--verbose shows componentize-py's whole log)"),
+                })
             }
         });
     let files = data_files(&python_path)?;
@@ -619,7 +706,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
             })
             .and_then(|()| std::fs::create_dir_all(wasm.parent().unwrap_or(cache_dir)))
             .and_then(|()| std::fs::rename(&output, &wasm))
-            .map_err(|e| BuildError(format!("failed to store the component: {e}")))
+            .map_err(|e| BuildError::io("failed to store the component", e))
     });
     let _ = std::fs::remove_dir_all(&work);
     finished?;
@@ -647,7 +734,7 @@ fn main_glue(files: &mut [(String, String)]) -> Option<&mut String> {
 fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
     fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
         let entries = std::fs::read_dir(dir)
-            .map_err(|e| BuildError(format!("cannot read {}: {e}", dir.display())))?;
+            .map_err(|e| BuildError::io(format!("cannot read {}", dir.display()), e))?;
         let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for entry in entries {
@@ -668,7 +755,7 @@ fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
                 && !name.starts_with(".snakebox")
             {
                 let bytes = std::fs::read(&entry)
-                    .map_err(|e| BuildError(format!("cannot read {}: {e}", entry.display())))?;
+                    .map_err(|e| BuildError::io(format!("cannot read {}", entry.display()), e))?;
                 files.push((path, bytes));
             }
         }
@@ -707,22 +794,22 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .and_then(|()| std::fs::write(path, contents))
-        .map_err(|e| BuildError(format!("failed to write {}: {e}", path.display())))
+        .map_err(|e| BuildError::io(format!("failed to write {}", path.display()), e))
 }
 
 fn tempdir_in(parent: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(parent)
-        .map_err(|e| BuildError(format!("cannot create {}: {e}", parent.display())))?;
+        .map_err(|e| BuildError::io(format!("cannot create {}", parent.display()), e))?;
     for attempt in 0..100u32 {
         let dir = parent.join(format!("{}-{attempt}", std::process::id()));
         if std::fs::create_dir(&dir).is_ok() {
             return Ok(dir);
         }
     }
-    Err(BuildError(format!(
-        "cannot create a build directory in {}",
-        parent.display()
-    )))
+    Err(BuildError::new(
+        BuildErrorKind::Io,
+        format!("cannot create a build directory in {}", parent.display()),
+    ))
 }
 
 #[cfg(test)]
@@ -735,8 +822,12 @@ mod tests {
         for name in ["snakebox_glue", "snakebox_guest", "wit_world"] {
             let path = dir.path().join(format!("{name}.py"));
             std::fs::write(&path, "def f() -> int:\n    return 1\n").expect("written");
-            let error = build(&path, dir.path()).err().expect("refused").0;
-            assert!(error.contains(&format!("`{name}` is taken")), "{error}");
+            let error = build(&path, dir.path()).err().expect("refused");
+            assert_eq!(error.kind(), BuildErrorKind::Input);
+            assert!(
+                error.message().contains(&format!("`{name}` is taken")),
+                "{error}"
+            );
         }
         // A name that only starts like the runtime's is the user's to take.
         assert!(!glue::is_runtime_module("snakebox_demo"));

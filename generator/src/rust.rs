@@ -293,11 +293,11 @@ fn write_method(out: &mut String, index: usize, function: &Function, types: &Typ
     let _ = match function.stream {
         true => writeln!(
             out,
-            "        ::snakebox::typed::stream(self.app.stream_function({function_ref}, {args}))\n    }}"
+            "        ::snakebox::typed::stream(::snakebox::Calls::stream_function(&self.app, {function_ref}, {args}))\n    }}"
         ),
         false => writeln!(
             out,
-            "        let call = self.app.call_function({function_ref}, {args});\n        \
+            "        let call = ::snakebox::Calls::call_function(&self.app, {function_ref}, {args});\n        \
              async move {{ ::snakebox::typed::lift(call.await?) }}\n    }}"
         ),
     };

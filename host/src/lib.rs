@@ -11,7 +11,8 @@
 //! - Each calling thread gets its own store: one CPython instance with its own
 //!   asyncio event loop, on a dedicated worker thread, created on the thread's
 //!   first call and dropped when the thread ends or the app is dropped.
-//!   [`App::session`] pins a store; [`App::pool`] spreads calls over several.
+//!   [`App::session`] pins a store; [`App::pool`] spreads calls over several;
+//!   all three call alike, through [`Calls`].
 //! - Every call is a `Send + 'static` future ([`Call`]). Async Python
 //!   functions interleave on their store's event loop; separate stores run in
 //!   parallel, with no lock between them.
@@ -33,7 +34,14 @@
 //!   use);
 //! - `exec` (worker threads, streams);
 //! - `app` (`App`, `Session`, `Pool`); then `runtime` (loading), `serve`
-//!   (the HTTP server) and `typed` (support for generated bindings).
+//!   (the HTTP server, behind the default feature `serve`) and `typed`
+//!   (support for generated bindings).
+//!
+//! # Features
+//! - `serve` (default): [`serve`], the HTTP server with its OpenAPI
+//!   document, on axum. `default-features = false` leaves the runtime
+//!   alone, without axum. The `snakebox` command is the package
+//!   `snakebox-cli`.
 //!
 //! # Example
 //! This runs: it builds `examples/async_demo.py` (cached by content), loads
@@ -41,6 +49,7 @@
 //! ```
 //! # fn main() -> Result<(), snakebox::Error> {
 //! use std::time::Duration;
+//! use snakebox::Calls as _;
 //!
 //! let runtime = snakebox::Runtime::new()?;
 //! let source = std::path::Path::new("../examples/async_demo.py");
@@ -80,15 +89,16 @@ mod host_functions;
 mod limits;
 mod policy;
 mod runtime;
+#[cfg(feature = "serve")]
 pub mod serve;
 mod store;
 pub mod typed;
 mod values;
 
-pub use app::{App, Call, JsonStream, Pool, Session};
+pub use app::{App, Call, Calls, JsonStream, Pool, Session};
 pub use component::bundle::extract as extract_files;
 pub use component::signature::{Described, Function, wit_type};
-pub use error::{Error, PythonError, Result};
+pub use error::{Detail, Error, PythonError, Result};
 pub use futures;
 pub use host_functions::{HostError, HostFunctions, HostFuture, HostResult};
 pub use policy::{DirGrant, Policy};

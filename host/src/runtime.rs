@@ -11,7 +11,7 @@ use wasmtime::component::Component;
 use crate::app::App;
 use crate::component::bundle;
 use crate::engine::Flavor;
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 use crate::exec::worker::Shared;
 use crate::policy::Policy;
 use crate::{component::described, component::signature, engine::cache, host_functions};
@@ -132,8 +132,12 @@ impl Runtime {
                 .instantiate_pre(flavor, component, description, policy)
                 .map_err(|e| e.in_file(path));
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::BadComponent(Detail::caused_by(
+                format!("cannot read {}", path.display()),
+                e,
+            ))
+        })?;
         let component = self.compile_or_load(flavor, &bytes)?;
         let description = described::read_bytes(&bytes, &path.display().to_string())?;
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
@@ -171,7 +175,7 @@ impl Runtime {
         }
         let compilations = &self.inner.compilations;
         cache::load_component(flavor, self.cache_dir(), bytes, compilations)
-            .map_err(|e| Error::BadComponent(format!("{e:#}")))
+            .map_err(|e| Error::BadComponent(Detail::caused_by("wasmtime cannot compile it", e)))
     }
 
     fn instantiate_pre(
@@ -209,8 +213,9 @@ impl Runtime {
             }
         };
         let pre = linker.instantiate_pre(&component).map_err(|e| {
-            Error::BadComponent(format!(
-                "the component needs imports snakebox does not provide: {e:#}"
+            Error::BadComponent(Detail::caused_by(
+                "the component needs imports snakebox does not provide",
+                e,
             ))
         })?;
         let shared = Shared {

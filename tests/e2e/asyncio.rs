@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::util::{app, call};
+use snakebox::Calls as _;
 
 #[tokio::test]
 async fn all_three_coroutine_forms_are_async_exports() {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use snakebox::Calls as _;
 use snakebox::{Error, Policy, Session};
 
 use crate::util::app_with;

@@ -142,35 +142,42 @@ fn call_reports_python_errors_on_stderr() {
 #[test]
 fn call_rejects_bad_arguments_clearly() {
     let demo = demo();
-    let cases: &[(&[&str], &str)] = &[
-        (&["add", "2"], "missing argument `b`"),
-        (&["add", "1", "2", "3"], "takes 2 arguments, got 3"),
+    // Exit 1: the call refused them. Exit 2: clap did, before loading
+    // anything, naming the flag or ARG the value came from.
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["add", "2"], 1, "missing argument `b`"),
+        (&["add", "1", "2", "3"], 1, "takes 2 arguments, got 3"),
         (
             &["add", "2", "\"x\""],
+            1,
             "argument `b` of add(): expected s64, got \"x\"",
         ),
-        (&["add", "2", "x"], "is not valid JSON"),
-        (&["add", "2", "c=3"], "has no parameter `c`"),
-        (&["nope"], "no function `nope`"),
+        (&["add", "2", "c=3"], 1, "has no parameter `c`"),
+        (&["nope"], 1, "no function `nope`"),
+        (&["add", "2", "x"], 2, "`x` is not valid JSON"),
         (
             &["add", "1", "2", "--timeout", "99999999999999999999999s"],
+            2,
             "too long a duration",
         ),
         (
             &["add", "1", "2", "--timeout", "5x"],
-            "unknown duration unit",
+            2,
+            "invalid value '5x' for '--timeout <DURATION>': unknown duration unit",
         ),
-        (&["add", "1", "2", "--memory", "1KiB"], "too small"),
+        (&["add", "1", "2", "--memory", "1KiB"], 2, "too small"),
         (
             &["add", "1", "2", "--dir", ":ro"],
+            2,
             "must be HOST[:GUEST][:ro]",
         ),
+        (&["add", "1", "2", "--bind", "nourl"], 2, "write NAME=URL"),
     ];
-    for (args, expected) in cases {
+    for (args, code, expected) in cases {
         let mut full = vec!["call", demo.as_str()];
         full.extend_from_slice(args);
         let output = snakebox(&full);
-        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(output.status.code(), Some(*code), "{args:?}");
         let errors = stderr(&output);
         assert!(errors.contains(expected), "{args:?}: {errors}");
         assert!(!errors.contains("panicked"), "{errors}");

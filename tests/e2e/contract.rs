@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
+use snakebox::Calls as _;
 use snakebox::futures::StreamExt as _;
 
 use crate::serve::{Served, stream_request};

@@ -4,6 +4,7 @@
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
+use snakebox::Calls as _;
 use snakebox::{Error, Policy};
 use snakebox_generator::Type;
 use snakebox_generator::description::{self, Description};
@@ -207,7 +208,7 @@ fn load_with(bare: &[u8], description: Option<&Description>) -> snakebox::Result
 
 fn bad_component(result: snakebox::Result<snakebox::App>) -> String {
     match result {
-        Err(Error::BadComponent(message)) => message,
+        Err(error @ Error::BadComponent(_)) => crate::util::chain(&error),
         Err(other) => panic!("expected a bad component, got {other}"),
         Ok(_) => panic!("expected a bad component, and it loaded"),
     }
@@ -264,7 +265,7 @@ fn an_unknown_or_corrupt_description_is_a_clear_load_error() {
     description::append(&mut bytes, &newer);
     std::fs::write(&file, bytes).expect("write");
     let message = match runtime().load(&file) {
-        Err(Error::BadComponent(message)) => message,
+        Err(error @ Error::BadComponent(_)) => crate::util::chain(&error),
         Err(other) => panic!("expected a bad component, got {other}"),
         Ok(_) => panic!("a newer description loaded"),
     };

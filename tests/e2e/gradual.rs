@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::util::{app, fixture, snakebox, stderr, stdout};
+use snakebox::Calls as _;
 
 #[tokio::test]
 async fn unannotated_values_cross_as_json_of_every_shape() {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use snakebox::Calls as _;
 use snakebox::{App, Error, HostError, HostFunctions, Policy};
 use tokio::sync::oneshot;
 
@@ -219,6 +220,29 @@ async fn each_session_hands_its_own_state_to_the_host() {
     assert_eq!(a.expect("acme"), "acme");
     assert_eq!(g.expect("globex"), "globex");
     assert_eq!(none.expect("no session state"), "nobody");
+
+    // Every handle calls through `Calls`, so a pool and an app carry state
+    // too, and the sessions and pools they hand out inherit it.
+    let pool = app.pool(2).expect("a pool").with_state(Tenant("initech"));
+    let tenant_app = app.clone().with_state(Tenant("hooli"));
+    let inherited = tenant_app.session().expect("a session");
+    let function = app.function("whose").expect("whose");
+    let (p, t, i) = tokio::join!(
+        pool.call_function(Arc::clone(&function), Vec::new()),
+        tenant_app.call_json("whose", &[], &[]),
+        inherited.call_json("whose", &[], &[]),
+    );
+    let p = p.expect("pool").expect("a value");
+    assert_eq!(snakebox::result_json(&function, Some(&p)), "initech");
+    assert_eq!(t.expect("app"), "hooli");
+    assert_eq!(i.expect("inherited"), "hooli");
+    assert_eq!(
+        app.call_json("whose", &[], &[])
+            .await
+            .expect("the first app"),
+        "nobody",
+        "with_state gave a new handle; the app it came from is unchanged"
+    );
 }
 
 #[tokio::test]

@@ -187,3 +187,43 @@ fn the_cycle_check_sees_a_cycle() {
     assert!(edges[&a].contains(&b), "{edges:?}");
     assert!(edges[&b].contains(&a), "{edges:?}");
 }
+
+/// The library's own dependencies, from its manifest: `(name, optional)`.
+fn library_dependencies() -> Vec<(String, bool)> {
+    let manifest = std::fs::read_to_string(root().join("host/Cargo.toml")).expect("reads");
+    let manifest: toml::Table = manifest.parse().expect("TOML");
+    manifest["dependencies"]
+        .as_table()
+        .expect("a dependency table")
+        .iter()
+        .map(|(name, spec)| {
+            let optional = spec
+                .get("optional")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false);
+            (name.clone(), optional)
+        })
+        .collect()
+}
+
+#[test]
+fn the_library_leaves_the_command_line_to_the_cli() {
+    let dependencies = library_dependencies();
+    assert!(dependencies.len() > 10, "{dependencies:?}");
+    for cli_only in ["clap", "tracing-subscriber", "indicatif"] {
+        assert!(
+            dependencies.iter().all(|(name, _)| name != cli_only),
+            "the library depends on {cli_only}, which only the command needs"
+        );
+    }
+    // The server is a feature: `default-features = false` leaves it out.
+    assert!(
+        dependencies.contains(&("axum".to_owned(), true)),
+        "{dependencies:?}"
+    );
+    let cli = std::fs::read_to_string(root().join("cli/Cargo.toml")).expect("reads");
+    assert!(
+        cli.contains("name = \"snakebox\""),
+        "the binary is `snakebox`"
+    );
+}

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use snakebox::Calls as _;
 use snakebox::{Error, Policy};
 
 use crate::util::app_with;
@@ -98,8 +99,14 @@ async fn a_trap_is_an_error_and_the_store_is_replaced() {
         .await
         .expect_err("aborts");
     assert!(
-        matches!(&error, Error::Trap(message) if message.contains("`unreachable`") && message.contains("abort")),
+        matches!(&error, Error::Trap(detail) if detail.message().contains("`unreachable`") && detail.message().contains("abort")),
         "{error}"
+    );
+    // wasmtime's own error, with the guest's backtrace, is kept underneath.
+    let source = std::error::Error::source(&error).expect("the trap keeps wasmtime's error");
+    assert!(
+        format!("{source:?}").contains("wasm backtrace"),
+        "{source:?}"
     );
     assert_eq!(count().await, json!(1), "the store was not replaced");
 }

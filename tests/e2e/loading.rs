@@ -43,7 +43,7 @@ fn malformed_components_are_clear_errors() {
     ];
     for (name, bytes) in cases {
         match runtime.load_bytes(&bytes, Policy::default()) {
-            Err(Error::BadComponent(message)) => assert!(!message.is_empty(), "{name}"),
+            Err(Error::BadComponent(detail)) => assert!(!detail.message().is_empty(), "{name}"),
             Err(other) => panic!("{name}: expected BadComponent, got {other}"),
             Ok(_) => panic!("{name}: loaded"),
         }
@@ -53,6 +53,11 @@ fn malformed_components_are_clear_errors() {
         .err()
         .expect("missing file");
     assert!(matches!(missing, Error::BadComponent(_)), "{missing}");
+    // The error underneath is kept, for the caller to match on.
+    let io = std::error::Error::source(&missing)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .expect("the io error underneath");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! components built elsewhere, from a hand-written WIT.
 
 use serde_json::json;
+use snakebox::Calls as _;
 use snakebox::builder::{self, BuildOptions, Toolchain};
 
 use crate::util::{app, cache_dir, call, fixture, root, runtime, snakebox, stderr, stdout};
@@ -448,9 +449,21 @@ fn package_mistakes_are_clear_errors() {
     );
     assert!(message.contains("`barn-door`"), "{message}");
 
+    assert_eq!(error.kind(), builder::BuildErrorKind::Input);
+
     let error = builder::generate(&package.join("barn").join("..").join("..")).err();
     let message = error.expect("a folder without __init__.py").to_string();
     assert!(message.contains("without `__init__.py`"), "{message}");
+
+    // A file that is not there: the io error is kept underneath.
+    let error = builder::build(&package.join("missing.py"), &cache_dir())
+        .err()
+        .expect("nothing to build");
+    assert_eq!(error.kind(), builder::BuildErrorKind::Io);
+    let io = std::error::Error::source(&error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .expect("the io error underneath");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 
     std::fs::remove_file(package.join("barn/door.py")).expect("remove");
     std::fs::write(

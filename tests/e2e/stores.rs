@@ -4,6 +4,7 @@ use futures::FutureExt as _;
 use serde_json::json;
 
 use crate::util::app;
+use snakebox::Calls as _;
 
 #[test]
 fn each_thread_keeps_its_own_store() {

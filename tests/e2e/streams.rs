@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
+use snakebox::Calls as _;
 use snakebox::{Error, JsonStream, Policy, Session};
 
 use crate::util::{app, app_with, component, snakebox, stderr, stdout};

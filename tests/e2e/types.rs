@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use snakebox::Calls as _;
 use snakebox::futures::StreamExt as _;
 
 use crate::util::{app, call, component, snakebox, stderr, stdout};

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::util::{app, call};
+use snakebox::Calls as _;
 
 async fn echo(name: &str, args: &[Value]) -> Value {
     call(&app("basics"), name, args)

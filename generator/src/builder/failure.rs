@@ -10,16 +10,20 @@
 
 use std::path::Path;
 
+use super::{BuildError, BuildErrorKind};
+
 /// The first line of every Python traceback.
 const TRACEBACK: &str = "Traceback (most recent call last):";
 
 /// Explains `log`, where `/0/` on the guest's Python path is the folder
-/// `root` on disk. Without a Python traceback in it, the log is given as it
-/// is, less componentize-py's stack backtrace.
-pub(crate) fn explain(log: &str, root: &Path) -> String {
+/// `root` on disk: the module raised, or (without a Python traceback in
+/// the log) componentize-py failed, and its log is given as it is, less
+/// its stack backtrace.
+pub(crate) fn explain(log: &str, root: &Path) -> BuildError {
     let log = log.replace("File \"/0/", &format!("File \"{}", shown(root)));
     let Some(start) = log.rfind(TRACEBACK) else {
-        return without_backtrace(&log).trim_end().to_owned();
+        let log = without_backtrace(&log);
+        return BuildError::toolchain(format!("componentize-py failed:\n{}", log.trim_end()));
     };
     let rest = &log[start..];
     let end = ["\n\nCaused by:", "\nStack backtrace:"]
@@ -37,10 +41,13 @@ pub(crate) fn explain(log: &str, root: &Path) -> String {
     let position = innermost_user_frame(traceback, root)
         .map(|(file, line, column)| format!("{file}:{line}:{column}: "))
         .unwrap_or_default();
-    format!(
-        "{position}error: {exception}\n\
-         The module raised while componentize-py imported it to build the component:\n\
-         {traceback}"
+    BuildError::new(
+        BuildErrorKind::ModuleRaised,
+        format!(
+            "{position}error: {exception}\n\
+             The module raised while componentize-py imported it to build the component:\n\
+             {traceback}"
+        ),
     )
 }
 
@@ -123,7 +130,7 @@ pub(crate) fn without_backtrace(log: &str) -> &str {
 mod tests {
     use std::path::Path;
 
-    use super::explain;
+    use super::{BuildErrorKind, explain};
 
     const LOG: &str = "Traceback (most recent call last):
   File \"<string>\", line 1, in <module>
@@ -146,7 +153,9 @@ Stack backtrace:
 
     #[test]
     fn names_the_users_frame_and_drops_the_backtrace() {
-        let explained = explain(LOG, Path::new("/src/proj"));
+        let error = explain(LOG, Path::new("/src/proj"));
+        assert_eq!(error.kind(), BuildErrorKind::ModuleRaised);
+        let explained = error.message();
         let mut lines = explained.lines();
         assert_eq!(
             lines.next(),
@@ -176,6 +185,10 @@ Stack backtrace:
             "error: something else\n\nStack backtrace:\n   0: main\n",
             Path::new("/x"),
         );
-        assert_eq!(explained, "error: something else");
+        assert_eq!(explained.kind(), BuildErrorKind::Toolchain);
+        assert_eq!(
+            explained.message(),
+            "componentize-py failed:\nerror: something else"
+        );
     }
 }

@@ -30,7 +30,7 @@ pub(crate) struct Layout {
 impl Layout {
     pub(crate) fn of(path: &Path) -> Result<Layout> {
         let path = std::fs::canonicalize(path)
-            .map_err(|e| BuildError(format!("cannot find {}: {e}", path.display())))?;
+            .map_err(|e| BuildError::io(format!("cannot find {}", path.display()), e))?;
         let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
         let stem = path
             .file_stem()
@@ -154,7 +154,7 @@ fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
             continue;
         }
         if files.len() >= MAX_FILES {
-            return Err(BuildError(format!(
+            return Err(BuildError::input(format!(
                 "the package under {} has more than {MAX_FILES} files; is the entry module in the right folder?",
                 root.display()
             )));
@@ -171,12 +171,12 @@ fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| BuildError(format!("cannot list {}: {e}", dir.display())))?;
+        .map_err(|e| BuildError::io(format!("cannot list {}", dir.display()), e))?;
     Ok(entries.flatten().map(|entry| entry.path()).collect())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| BuildError(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| BuildError::io(format!("cannot read {}", path.display()), e))
 }
 
 fn file_name(path: &Path) -> String {

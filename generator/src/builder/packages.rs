@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::toolchain::{pip_install, python};
-use super::{BuildError, Result};
+use super::{BuildError, BuildErrorKind, Result};
 
 /// The Python version of the guest interpreter.
 const GUEST_PYTHON: &str = "3.14";
@@ -17,7 +17,7 @@ const GUEST_PYTHON: &str = "3.14";
 /// Reads the requirements of a `requirements.txt` or a `pyproject.toml`.
 pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| BuildError(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| BuildError::io(format!("cannot read {}", file.display()), e))?;
     if file
         .file_name()
         .is_some_and(|name| name == "pyproject.toml")
@@ -31,7 +31,7 @@ pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
             continue;
         }
         if line.starts_with('-') {
-            return Err(BuildError(format!(
+            return Err(BuildError::input(format!(
                 "{}: pip options such as `{line}` are not supported; list packages only",
                 file.display()
             )));
@@ -42,9 +42,9 @@ pub(crate) fn read_requirements(file: &Path) -> Result<Vec<String>> {
 }
 
 fn pyproject_dependencies(text: &str, file: &Path) -> Result<Vec<String>> {
-    let document: toml::Table = text
-        .parse()
-        .map_err(|e| BuildError(format!("{} is not valid TOML: {e}", file.display())))?;
+    let document: toml::Table = text.parse().map_err(|e| {
+        BuildError::input(format!("{} is not valid TOML", file.display())).with_source(e)
+    })?;
     let dependencies = document
         .get("project")
         .and_then(|project| project.get("dependencies"))
@@ -56,7 +56,7 @@ fn pyproject_dependencies(text: &str, file: &Path) -> Result<Vec<String>> {
         .iter()
         .map(|dep| {
             dep.as_str().map(str::to_owned).ok_or_else(|| {
-                BuildError(format!(
+                BuildError::input(format!(
                     "{}: every [project] dependency must be a string",
                     file.display()
                 ))
@@ -109,7 +109,7 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
             .args(requirements)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
+            .map_err(|e| BuildError::toolchain("cannot run pip").with_source(e))?;
         if output.status.success() {
             break Ok(());
         }
@@ -123,7 +123,7 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
             PURE_FALLBACK.contains(&name.as_str()) && !repacked.contains(&name)
         });
         let Some(spec) = fallback else {
-            break Err(BuildError(explain_failure(&log)));
+            break Err(BuildError::toolchain(explain_failure(&log)));
         };
         if let Err(error) = repack_pure(&spec, &pure) {
             break Err(error);
@@ -136,12 +136,12 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
         return Err(error);
     }
     std::fs::write(staging.join(".snakebox-complete"), requirements.join("\n"))
-        .map_err(|e| BuildError(format!("cannot finish {}: {e}", staging.display())))?;
+        .map_err(|e| BuildError::io(format!("cannot finish {}", staging.display()), e))?;
     if std::fs::rename(&staging, &dir).is_err() && !complete.is_file() {
-        return Err(BuildError(format!(
-            "cannot move packages into {}",
-            dir.display()
-        )));
+        return Err(BuildError::new(
+            BuildErrorKind::Io,
+            format!("cannot move packages into {}", dir.display()),
+        ));
     }
     let _ = std::fs::remove_dir_all(&staging);
     Ok(dir)
@@ -264,9 +264,9 @@ fn repack_pure(spec: &str, into: &Path) -> Result<()> {
         .arg(spec)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| BuildError(format!("cannot run pip: {e}")))?;
+        .map_err(|e| BuildError::toolchain("cannot run pip").with_source(e))?;
     if !output.status.success() {
-        return Err(BuildError(format!(
+        return Err(BuildError::toolchain(format!(
             "cannot download `{spec}` to install its pure-Python half:\n{}",
             String::from_utf8_lossy(&output.stderr).trim()
         )));
@@ -277,11 +277,11 @@ fn repack_pure(spec: &str, into: &Path) -> Result<()> {
         .arg(into)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| BuildError(format!("cannot run python3: {e}")))?;
+        .map_err(|e| BuildError::toolchain("cannot run python3").with_source(e))?;
     let _ = std::fs::remove_dir_all(&download);
     match output.status.success() {
         true => Ok(()),
-        false => Err(BuildError(format!(
+        false => Err(BuildError::toolchain(format!(
             "cannot repack `{spec}` without its native modules:\n{}",
             String::from_utf8_lossy(&output.stderr).trim()
         ))),

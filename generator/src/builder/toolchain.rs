@@ -118,7 +118,7 @@ impl Toolchain {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|e| BuildError(format!("cannot run componentize-py: {e}")))?;
+            .map_err(|e| BuildError::toolchain("cannot run componentize-py").with_source(e))?;
         if result.status.success() {
             return Ok(None);
         }
@@ -132,7 +132,7 @@ impl Toolchain {
 /// The error of a componentize-py `command` that failed: its log, less
 /// its stack backtrace.
 fn command_error(command: &str, log: &str) -> BuildError {
-    BuildError(format!(
+    BuildError::toolchain(format!(
         "componentize-py {command} failed:\n{}",
         trim_log(failure::without_backtrace(log))
     ))
@@ -193,10 +193,12 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| BuildError(format!("cannot run {}: {e}; {hint}", python.display())))?;
+        .map_err(|e| {
+            BuildError::toolchain(format!("cannot run {}; {hint}", python.display())).with_source(e)
+        })?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(BuildError(format!(
+        return Err(BuildError::toolchain(format!(
             "pip could not install componentize-py ({status}); {hint}"
         )));
     }
@@ -204,7 +206,7 @@ fn install(python: &Path, dir: &Path) -> Result<()> {
         let _ = std::fs::create_dir_all(parent);
     }
     if std::fs::rename(&staging, dir).is_err() && !dir.join("componentize_py").is_dir() {
-        return Err(BuildError(format!(
+        return Err(BuildError::toolchain(format!(
             "cannot move componentize-py into {}; {hint}",
             dir.display()
         )));

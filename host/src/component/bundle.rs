@@ -9,21 +9,30 @@ use std::path::{Path, PathBuf};
 use snakebox_generator::bundle;
 use snakebox_generator::description;
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 use crate::policy::DirGrant;
 
 /// The files section of the component file at `path`, if it has one.
 pub(crate) fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
-    let file = File::open(path)
-        .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
-    description::find_section(&mut BufReader::new(file), bundle::SECTION)
-        .map_err(|e| Error::BadComponent(format!("{}: {e}", path.display())))
+    let file = File::open(path).map_err(|e| {
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot read {}", path.display()),
+            e,
+        ))
+    })?;
+    description::find_section(&mut BufReader::new(file), bundle::SECTION).map_err(|e| {
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot read the sections of {}", path.display()),
+            e,
+        ))
+    })
 }
 
 /// The files section of a component's bytes, if it has one.
 pub(crate) fn read_bytes(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
-    description::find_section(&mut Cursor::new(bytes), bundle::SECTION)
-        .map_err(|e| Error::BadComponent(format!("the component: {e}")))
+    description::find_section(&mut Cursor::new(bytes), bundle::SECTION).map_err(|e| {
+        Error::BadComponent(Detail::caused_by("cannot read the component's sections", e))
+    })
 }
 
 /// Unpacks `section` (once per content) under `cache_dir`, or the system's
@@ -40,7 +49,9 @@ pub(crate) fn grants(section: &[u8], cache_dir: Option<&Path>) -> Result<Vec<Dir
         unpack(section, &root)?;
     }
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", root.display())))?
+        .map_err(|e| {
+            Error::BadComponent(Detail::new(format!("cannot read {}: {e}", root.display())))
+        })?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.is_dir())
         .collect();
@@ -67,13 +78,18 @@ pub fn extract(component: &Path, dir: &Path) -> Result<Vec<DirGrant>> {
     let Some(section) = read_file(component)? else {
         return Ok(Vec::new());
     };
-    let files = bundle::decode(&section).map_err(|e| Error::BadComponent(e.to_string()))?;
+    let files = bundle::decode(&section)
+        .map_err(|e| Error::BadComponent(Detail::caused_by("its files cannot be read", e)))?;
     let mut grants: Vec<DirGrant> = Vec::new();
     for (path, bytes) in &files {
         let target = dir.join(path);
         std::fs::create_dir_all(target.parent().unwrap_or(dir))
             .and_then(|()| std::fs::write(&target, bytes))
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write {}: {e}", target.display())))?;
+            .map_err(|e| {
+                Error::Other(
+                    anyhow::Error::new(e).context(format!("cannot write {}", target.display())),
+                )
+            })?;
         let index = path.split('/').next().unwrap_or_default();
         if !grants.iter().any(|g| g.guest == format!("/{index}")) {
             grants.push(DirGrant {
@@ -87,12 +103,13 @@ pub fn extract(component: &Path, dir: &Path) -> Result<Vec<DirGrant>> {
 }
 
 fn unpack(section: &[u8], root: &Path) -> Result<()> {
-    let files = bundle::decode(section).map_err(|e| Error::BadComponent(e.to_string()))?;
+    let files = bundle::decode(section)
+        .map_err(|e| Error::BadComponent(Detail::caused_by("its files cannot be read", e)))?;
     let failed = |e: std::io::Error| {
-        Error::Other(anyhow::anyhow!(
-            "cannot unpack the component's files into {}: {e}",
+        Error::Other(anyhow::Error::new(e).context(format!(
+            "cannot unpack the component's files into {}",
             root.display()
-        ))
+        )))
     };
     let staging = root.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);

@@ -17,13 +17,18 @@ use snakebox_generator::description::{self, Description};
 use snakebox_generator::{Module, Param, Type as PyType, TypeDefKind, wit};
 use wasmtime::component::types::Type;
 
-use crate::component::signature::{Described, Function, is_python_error, wit_type};
-use crate::error::{Error, Result};
+use crate::component::signature::{Described, Function, wit_type};
+use crate::error::{Detail, Error, Result};
+use crate::store::records::is_python_error;
 
 /// Reads the description of the component file at `path`, if it has one.
 pub(crate) fn read_file(path: &Path) -> Result<Option<Description>> {
-    let file = File::open(path)
-        .map_err(|e| Error::BadComponent(format!("cannot read {}: {e}", path.display())))?;
+    let file = File::open(path).map_err(|e| {
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot read {}", path.display()),
+            e,
+        ))
+    })?;
     let section = description::find(&mut BufReader::new(file));
     decode(section, &path.display().to_string())
 }
@@ -35,11 +40,21 @@ pub(crate) fn read_bytes(bytes: &[u8], source: &str) -> Result<Option<Descriptio
 }
 
 fn decode(section: std::io::Result<Option<Vec<u8>>>, source: &str) -> Result<Option<Description>> {
-    let section = section.map_err(|e| Error::BadComponent(format!("{source}: {e}")))?;
+    let section = section.map_err(|e| {
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot read the sections of {source}"),
+            e,
+        ))
+    })?;
     section
         .map(|bytes| Description::from_bytes(&bytes))
         .transpose()
-        .map_err(|e| Error::BadComponent(format!("{source}: {e}")))
+        .map_err(|e| {
+            Error::BadComponent(Detail::caused_by(
+                format!("the description of {source} cannot be read"),
+                e,
+            ))
+        })
 }
 
 /// Pairs every export with its described function, checking that the two
@@ -47,9 +62,9 @@ fn decode(section: std::io::Result<Option<Vec<u8>>>, source: &str) -> Result<Opt
 pub(crate) fn attach(functions: &mut [Function], description: Description) -> Result<()> {
     let modules: Vec<Arc<Module>> = description.modules.into_iter().map(Arc::new).collect();
     let disagree = |what: String| {
-        Error::BadComponent(format!(
+        Error::BadComponent(Detail::new(format!(
             "its description and its WIT types disagree: {what}; rebuild the component"
-        ))
+        )))
     };
     for function in functions.iter_mut() {
         let interface = function.interface_name().unwrap_or_default();

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use snakebox_generator::Module;
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
+use crate::store::records::is_python_error;
 
 /// One function a component exports.
 #[derive(Clone)]
@@ -166,15 +167,15 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
         }
         match item.ty {
             ComponentItem::ComponentFunc(func) => {
-                let index = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| Error::BadComponent(format!("export `{name}` has no index")))?;
+                let index = component.get_export_index(None, name).ok_or_else(|| {
+                    Error::BadComponent(Detail::new(format!("export `{name}` has no index")))
+                })?;
                 functions.push(function(name, None, &func, index));
             }
             ComponentItem::ComponentInstance(instance) => {
-                let parent = component
-                    .get_export_index(None, name)
-                    .ok_or_else(|| Error::BadComponent(format!("export `{name}` has no index")))?;
+                let parent = component.get_export_index(None, name).ok_or_else(|| {
+                    Error::BadComponent(Detail::new(format!("export `{name}` has no index")))
+                })?;
                 for (func_name, item) in instance.exports(engine) {
                     let ComponentItem::ComponentFunc(func) = item.ty else {
                         continue;
@@ -182,7 +183,9 @@ pub(crate) fn exports(engine: &Engine, component: &Component) -> Result<Vec<Func
                     let index = component
                         .get_export_index(Some(&parent), func_name)
                         .ok_or_else(|| {
-                            Error::BadComponent(format!("export `{name}#{func_name}` has no index"))
+                            Error::BadComponent(Detail::new(format!(
+                                "export `{name}#{func_name}` has no index"
+                            )))
                         })?;
                     functions.push(function(func_name, Some(name), &func, index));
                 }
@@ -260,15 +263,6 @@ fn function(
         described: None,
         index,
     }
-}
-
-/// `true` for snakebox's `python-error` record.
-pub(crate) fn is_python_error(ty: &Type) -> bool {
-    let Type::Record(record) = ty else {
-        return false;
-    };
-    let names: Vec<&str> = record.fields().map(|field| field.name).collect();
-    names == ["type-name", "message", "traceback"]
 }
 
 /// The WIT spelling of a type. Records, variants, enums and flags have no

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Accessor, Source, StreamAny, StreamConsumer, StreamResult};
 
-use crate::error::{Error, PythonError, Result};
+use crate::error::{Detail, Error, PythonError, Result};
 use crate::store::{CallDeadline, CallEntry, Deadline, StoreData};
 
 /// How many items wait in the channel before the generator is held back.
@@ -142,7 +142,10 @@ pub(crate) async fn forward(
         reader.pipe(&mut access, consumer)
     });
     if let Err(error) = piped {
-        return Err(Error::Trap(format!("cannot read the stream: {error:#}")));
+        return Err(Error::Trap(Detail::caused_by(
+            "cannot read the stream",
+            error,
+        )));
     }
     let stopped = loop {
         let remaining = |limit| {
@@ -181,9 +184,16 @@ pub(crate) fn decode_item(text: &str) -> Result<serde_json::Value> {
     if let Some(error) = text.strip_prefix(ERROR_MARK) {
         return Err(match serde_json::from_str::<PythonError>(error) {
             Ok(error) => Error::Python(error),
-            Err(e) => Error::Trap(format!("the generator ended with an unreadable error: {e}")),
+            Err(e) => Error::Trap(Detail::caused_by(
+                "the generator ended with an unreadable error",
+                e,
+            )),
         });
     }
-    serde_json::from_str(text)
-        .map_err(|e| Error::Trap(format!("the generator sent an item that is not JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        Error::Trap(Detail::caused_by(
+            "the generator sent an item that is not JSON",
+            e,
+        ))
+    })
 }

@@ -27,10 +27,11 @@ use wasmtime::component::{Accessor, ComponentExportIndex, Instance, InstancePre,
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::component::signature::Function;
-use crate::error::{Error, PythonError, Result};
+use crate::error::{Detail, Error, Result};
 use crate::exec::streaming;
 use crate::limits::epoch::EpochClock;
 use crate::policy::Policy;
+use crate::store::records;
 use crate::store::{CallEntry, Deadline, StoreData, Tick};
 use crate::store::{Caller, CallerState, GivenUp};
 
@@ -161,9 +162,9 @@ impl WorkerHandle {
         if let Err(mpsc::error::SendError(job)) = self.requests.send(Job::Call(request)) {
             self.station.queued.fetch_sub(1, Ordering::SeqCst);
             if let Job::Call(request) = job {
-                let _ = request.reply.send(Err(Error::Trap(
-                    "the store's worker thread has stopped".into(),
-                )));
+                let _ = request.reply.send(Err(Error::Trap(Detail::new(
+                    "the store's worker thread has stopped",
+                ))));
             }
         }
     }
@@ -201,7 +202,7 @@ impl WorkerHandle {
             });
             block_on(run, nested)
         };
-        if !keeps_serving(store, &inflight, &outcome) {
+        if !keeps_serving(store, &inflight, outcome) {
             *resident = None;
             self.station.ready.store(false, Ordering::Release);
             // The worker instantiates the replacement, off the caller's
@@ -348,7 +349,7 @@ fn run(
                 })
                 .await;
             let closed = matches!(outcome, Ok(Served::Closed));
-            if !keeps_serving(store, &inflight, &outcome) {
+            if !keeps_serving(store, &inflight, outcome) {
                 *resident = None;
                 station.ready.store(false, Ordering::Release);
                 if let Err(error) = fill(&shared, &station, &mut resident, false).await {
@@ -382,7 +383,7 @@ async fn fill(
 fn keeps_serving(
     store: &Store<StoreData>,
     inflight: &Inflight,
-    outcome: &wasmtime::Result<Served>,
+    outcome: wasmtime::Result<Served>,
 ) -> bool {
     match outcome {
         Ok(Served::Idle | Served::Closed) => true,
@@ -395,11 +396,11 @@ fn keeps_serving(
         }
         Err(error) => {
             let memory = store.data().memory.hit.then(|| store.data().memory.limit());
-            fail_inflight(inflight, error, memory.flatten());
             // The cause in one line; the guest's wasm backtrace only when
             // asked for (`SNAKEBOX_LOG=debug`).
             tracing::warn!("discarding a store: {}", error.root_cause());
             tracing::debug!("the store was discarded after: {error:?}");
+            fail_inflight(inflight, error, memory.flatten());
             false
         }
     }
@@ -450,8 +451,9 @@ async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<Stor
 }
 
 /// Gives every call still in flight on a discarded store its error.
-fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Option<u64>) {
+fn fail_inflight(inflight: &Inflight, error: wasmtime::Error, memory_limit: Option<u64>) {
     let culprit = error.downcast_ref::<TimeLimitExceeded>().map(|e| e.token);
+    let trap = trap(error);
     let pending: Vec<(u64, Pending)> = inflight
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -468,12 +470,12 @@ fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Opt
             (Some(culprit), _) if culprit == token || out_of_time => {
                 Error::Timeout(pending.timeout.unwrap_or_default())
             }
-            (Some(_), _) => Error::Trap(format!(
+            (Some(_), _) => Error::Trap(Detail::new(format!(
                 "the store was discarded because another call on it ({}) ran past its time limit",
                 culprit_name.as_deref().unwrap_or("unknown")
-            )),
+            ))),
             (None, Some(limit)) => Error::MemoryLimit(limit),
-            (None, None) => Error::Trap(trap_message(error)),
+            (None, None) => Error::Trap(trap.clone()),
         };
         let _ = pending.reply.send(Err(outcome));
     }
@@ -482,6 +484,11 @@ fn fail_inflight(inflight: &Inflight, error: &wasmtime::Error, memory_limit: Opt
 /// A trap in one line: its cause and the guest function it happened in
 /// (`wasm trap: wasm \`unreachable\` instruction executed, in libc.so!abort`).
 /// The whole wasm backtrace is logged at debug level.
+fn trap(error: wasmtime::Error) -> Detail {
+    let message = trap_message(&error);
+    Detail::caused_by(message, error)
+}
+
 fn trap_message(error: &wasmtime::Error) -> String {
     let place = error
         .downcast_ref::<wasmtime::WasmBacktrace>()
@@ -657,7 +664,7 @@ async fn call(
     entry.deadline().set(None);
     let outcome = match outcome {
         Ok(()) => decode(&function, results.pop()),
-        Err(error) => Err(Error::Trap(trap_message(&error))),
+        Err(error) => Err(Error::Trap(trap(error))),
     };
     // A call that ran into the memory limit and survived it (Python raised
     // `MemoryError`): the store is replaced once its calls finish, and the
@@ -726,29 +733,14 @@ fn decode(function: &Function, result: Option<Val>) -> Result<Option<Val>> {
     }
     match result {
         Some(Val::Result(Ok(value))) => Ok(value.map(|value| *value)),
-        Some(Val::Result(Err(Some(error)))) => Err(Error::Python(python_error(*error))),
-        other => Err(Error::Trap(format!(
+        Some(Val::Result(Err(Some(error)))) => match records::python_error(*error) {
+            Some(error) => Err(Error::Python(error)),
+            None => Err(Error::Trap(Detail::new(
+                "the guest raised with an error that is not a python-error",
+            ))),
+        },
+        other => Err(Error::Trap(Detail::new(format!(
             "unexpected result shape from the guest: {other:?}"
-        ))),
+        )))),
     }
-}
-
-fn python_error(value: Val) -> PythonError {
-    let mut error = PythonError {
-        type_name: String::new(),
-        message: String::new(),
-        traceback: String::new(),
-    };
-    if let Val::Record(fields) = value {
-        for (name, value) in fields {
-            let Val::String(text) = value else { continue };
-            match name.as_str() {
-                "type-name" => error.type_name = text,
-                "message" => error.message = text,
-                "traceback" => error.traceback = text,
-                _ => {}
-            }
-        }
-    }
-    error
 }

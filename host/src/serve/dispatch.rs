@@ -32,6 +32,7 @@ use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, Semaphore
 use wasmtime::component::Val;
 
 use super::reply::Failure;
+use crate::Calls as _;
 use crate::app::{App, JsonStream, Session};
 use crate::component::signature::Function;
 use crate::error::Result;

@@ -53,7 +53,7 @@ impl Caller {
     }
 
     /// The state of the session the call came through
-    /// ([`Session::with_state`](crate::Session::with_state)), if it is a `T`.
+    /// ([`Calls::with_state`](crate::Calls::with_state)), if it is a `T`.
     pub fn state<T: Any>(&self) -> Option<&T> {
         self.state.as_deref()?.downcast_ref()
     }

@@ -6,6 +6,7 @@
 
 use std::fmt::Debug;
 
+use snakebox::Calls as _;
 use snakebox::futures::StreamExt as _;
 
 include!(concat!(env!("OUT_DIR"), "/corpus.rs"));

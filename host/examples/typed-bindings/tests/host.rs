@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use snakebox::Calls as _;
 use snakebox::{Caller, HostError};
 
 include!(concat!(env!("OUT_DIR"), "/host_calls.rs"));

@@ -20,7 +20,7 @@ use wasmtime::component::Val;
 use crate::app::{App, JsonStream};
 use crate::component::described;
 use crate::component::signature::Function;
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 
 pub use lenient::from_json;
 pub use values::{Lift, Lower, field, mismatch};
@@ -30,7 +30,10 @@ pub use values::{Lift, Lower, field, mismatch};
 /// each checked against its WIT signature; the first mismatch is the error.
 pub fn bind(app: &App, description: &str) -> Result<Arc<[Arc<Function>]>> {
     let module: Module = serde_json::from_str(description).map_err(|e| {
-        Error::BadComponent(format!("the bindings' description cannot be read: {e}"))
+        Error::BadComponent(Detail::caused_by(
+            "the bindings' description cannot be read",
+            e,
+        ))
     })?;
     module
         .functions
@@ -44,16 +47,16 @@ pub fn bind(app: &App, description: &str) -> Result<Arc<[Arc<Function>]>> {
                         && f.name == expected.wit_name
                 })
                 .ok_or_else(|| {
-                    Error::BadComponent(format!(
+                    Error::BadComponent(Detail::new(format!(
                         "the component does not match the bindings: it has no function `{}` in `{}`",
                         expected.name, module.wit_name
-                    ))
+                    )))
                 })?;
             described::check(function, &module, expected).map_err(|what| {
-                Error::BadComponent(format!(
+                Error::BadComponent(Detail::new(format!(
                     "the component does not match the bindings: `{}`: {what}",
                     expected.name
-                ))
+                )))
             })?;
             Ok(Arc::clone(function))
         })

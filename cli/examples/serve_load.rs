@@ -1,7 +1,7 @@
 //! A bounded HTTP load generator for `snakebox serve`, on loopback.
 //!
 //! ```sh
-//! cargo run --release -p snakebox --example serve_load -- \
+//! cargo run --release -p snakebox-cli --example serve_load -- \
 //!     --address 127.0.0.1:8000 --function add --body '[2, 40]' \
 //!     --concurrency 16 --requests 5000 --seconds 20 \
 //!     --hostile 'spin=[]' --hostile-percent 1

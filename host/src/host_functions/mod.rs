@@ -29,10 +29,11 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, Linker, Val};
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 use crate::values::json;
 
 mod http;
+use crate::store::records;
 use crate::store::{Caller, CallerView};
 
 /// A host function's failure, raised in Python as `HostError`, or as the
@@ -247,15 +248,15 @@ pub(crate) fn link<T: CallerView>(
             .iter()
             .find(|name| name.split('@').next().is_some_and(|n| n.ends_with(&suffix)))
         else {
-            return Err(Error::BadComponent(format!(
+            return Err(Error::BadComponent(Detail::new(format!(
                 "its description names the host module `{}`, which it does not import",
                 module.name
-            )));
+            ))));
         };
         let mut linked = linker.instance(instance).map_err(|e| {
-            Error::BadComponent(format!(
-                "cannot link the host module `{}`: {e}",
-                module.name
+            Error::BadComponent(Detail::caused_by(
+                format!("cannot link the host module `{}`", module.name),
+                e,
             ))
         })?;
         for function in &module.functions {
@@ -332,7 +333,10 @@ fn define<T: CallerView>(
         }),
     };
     defined.map_err(|e| {
-        Error::BadComponent(format!("cannot link the host function `{wit_name}`: {e}"))
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot link the host function `{wit_name}`"),
+            e,
+        ))
     })
 }
 
@@ -444,18 +448,10 @@ fn lower(ty: &ComponentFunc, name: &str, outcome: Outcome) -> Val {
         return Val::Bool(false);
     };
     let failed = |kind: &str, message: String| {
-        Val::Result(Err(Some(Box::new(Val::Variant(
-            "failed".into(),
-            Some(Box::new(Val::Record(vec![
-                ("kind".into(), Val::String(kind.into())),
-                ("message".into(), Val::String(message)),
-            ]))),
-        )))))
+        Val::Result(Err(Some(Box::new(records::host_failed(kind, message)))))
     };
     match outcome {
-        Outcome::Cancelled => {
-            Val::Result(Err(Some(Box::new(Val::Variant("cancelled".into(), None)))))
-        }
+        Outcome::Cancelled => Val::Result(Err(Some(Box::new(records::host_cancelled())))),
         Outcome::Done(Err(error)) => failed(&error.kind, error.message),
         Outcome::Done(Ok(value)) => match result.ok() {
             None => Val::Result(Ok(None)),

@@ -1,12 +1,13 @@
 //! What each store holds: WASI state, limits, timers and the book of its
-//! calls in flight; and the runtime's own WIT imports that the guest calls
-//! on it (timers, output, call tokens), through the bindings generated over
-//! `wit/runtime.wit`.
+//! calls in flight; the runtime's own WIT imports that the guest calls on
+//! it (timers, output, call tokens), through the bindings generated over
+//! `wit/runtime.wit`; and that WIT's records as call values (`records`).
 
 pub(crate) mod bindings;
 mod caller;
 pub(crate) mod imports;
 mod output;
+pub(crate) mod records;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -1,0 +1,88 @@
+//! `snakebox serve`: a component's functions over HTTP until SIGTERM or
+//! Ctrl-C, with the requests in flight finished first.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use snakebox::Runtime;
+use snakebox::serve::{ServeOptions, Server};
+
+use crate::flags::{BuildArgs, ServeArgs};
+
+pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut policy = super::policy(&args.sandbox)?;
+    // A server without limits is one bad request away from hanging: serve
+    // caps time and memory unless told otherwise.
+    policy.timeout.get_or_insert(Duration::from_secs(30));
+    policy.memory.get_or_insert(512 << 20);
+    let component = super::component(path, build)?;
+    // Kept alive to the end: dropping the runtime stops the epoch clock
+    // that enforces time limits.
+    let runtime = Runtime::new()?;
+    let app = runtime.load_with(&component, policy)?;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let mut options = ServeOptions::new(workers);
+    if let Some(max_pending) = args.max_pending {
+        options.max_pending = max_pending;
+    }
+    if let Some(max_stores) = args.max_stores {
+        options.max_stores = max_stores;
+    }
+    if let Some(max_result) = args.max_result {
+        options.max_result_bytes =
+            usize::try_from(max_result).context("--max-result is too large for this machine")?;
+    }
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    executor.block_on(async move {
+        let server = Server::new(&app, options)?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("failed to listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        println!("listening on http://{address}");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        tracing::info!("serving {} with {workers} workers", path.display());
+        server.serve(listener, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.
+async fn shutdown_signal() {
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing the requests in flight (signal again to stop now)");
+    tokio::spawn(async {
+        wait_for_signal().await;
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,200 @@
+//! The command line's shape: every subcommand and flag, as clap reads them.
+//! Values are parsed here too (by the parsers in [`crate::parse`]), so
+//! that a bad `--timeout` or `--dir` is a usage error, reported by clap
+//! with the flag it came from, before anything is built or loaded.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use snakebox::DirGrant;
+
+use crate::parse::{self, Argument};
+
+/// `snakebox --version`: this release and the toolchain it pins.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (componentize-py {}, wasmtime {})",
+        env!("CARGO_PKG_VERSION"),
+        snakebox::builder::COMPONENTIZE_PY_VERSION,
+        snakebox::WASMTIME_VERSION
+    )
+});
+
+/// Run Python modules as sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "snakebox", version = VERSION.as_str(), about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Print the WIT world generated from a Python module (.py or .pyi) or package folder.
+    Wit(WitArgs),
+    /// Build a Python module or package folder into a component.
+    Build {
+        /// The Python module, or a package folder (one interface per module).
+        file: PathBuf,
+        /// Where to write the component.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Build a component that serves the module's HTTP API by itself
+        /// over `wasi:http` 0.2, for `wasmtime serve`, Spin or wasmCloud.
+        #[arg(long)]
+        http: bool,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Write the files a component carries (package data, metadata) into a
+    /// folder, for a wasi:http engine to grant (`--http` builds).
+    Files {
+        /// The component.
+        component: PathBuf,
+        /// The folder to write them into.
+        dir: PathBuf,
+    },
+    /// List a component's exports with their WIT signatures.
+    Inspect {
+        /// The component.
+        component: PathBuf,
+    },
+    /// Call a function of a component and print its result as JSON.
+    Call {
+        /// The component.
+        component: PathBuf,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// Build a Python module or package (cached by content), then call a function of it.
+    Run {
+        /// The Python module, or a package folder.
+        file: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
+        call: CallArgs,
+    },
+    /// Compile a component into the cache ahead of time (a .py module is
+    /// built first), so that the first call or request on this machine, or
+    /// in an image built with it, starts without compiling.
+    Precompile {
+        /// The component, or a Python module or package folder.
+        app: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Serve a component's functions over HTTP (a .py module is built first).
+    Serve {
+        /// The component, or a Python module.
+        app: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+}
+
+/// `snakebox wit`.
+#[derive(Args)]
+pub(crate) struct WitArgs {
+    /// The Python module, or a package folder (one interface per module).
+    #[arg(required_unless_present = "from")]
+    pub file: Option<PathBuf>,
+    /// Read the module's stub (.pyi) instead: no source needed.
+    #[arg(long = "from", value_name = "STUB", conflicts_with = "file")]
+    pub from: Option<PathBuf>,
+    /// Write a whole WIT folder instead (`world.wit` and its `deps/`),
+    /// which componentize-py, wit-bindgen and jco take as it is.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Refuse unannotated values instead of carrying them as `Any` (JSON).
+    #[arg(long)]
+    pub strict: bool,
+    /// A stub (.pyi) of host functions the module calls, imported in
+    /// Python by its file name; may be given more than once.
+    #[arg(long = "imports", value_name = "STUB")]
+    pub imports: Vec<PathBuf>,
+}
+
+/// How a Python module is built.
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    /// Bundle the pure-Python packages of a requirements.txt or pyproject.toml.
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// When the build fails, show componentize-py's whole log, not only the
+    /// Python traceback.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Refuse unannotated values instead of carrying them as `Any` (JSON).
+    #[arg(long)]
+    pub strict: bool,
+    /// A stub (.pyi) of host functions the module calls, imported in Python
+    /// by its file name; may be given more than once. Bind each function
+    /// with --bind when calling or serving.
+    #[arg(long = "imports", value_name = "STUB")]
+    pub imports: Vec<PathBuf>,
+}
+
+/// `snakebox serve` options besides the sandbox.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port. The bound address
+    /// is printed on stdout as `listening on http://ADDR`.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: String,
+    /// The most requests admitted at once, running or waiting for a store;
+    /// past it, 503 [default: 128 per worker].
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<usize>,
+    /// The largest result sent, in JSON bytes [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub max_result: Option<u64>,
+    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// The most stores at once: when every store is taken, a request gets a
+    /// new one, so that a slow or spinning call holds up no other
+    /// [default: 16, or twice the workers if more].
+    #[arg(long, value_name = "N")]
+    pub max_stores: Option<usize>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// A function to call, and its arguments.
+#[derive(Args)]
+pub(crate) struct CallArgs {
+    /// The function, by its Python name (`async_function`) or WIT name; in a
+    /// package, `module.function` (`animals.describe`).
+    pub function: String,
+    /// Arguments: each one JSON value, or `name=JSON` for a keyword argument.
+    /// Negative numbers are values, not flags: `add -1 2`.
+    #[arg(allow_negative_numbers = true, value_parser = parse::argument)]
+    pub args: Vec<Argument>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// The sandbox policy; nothing is granted by default.
+#[derive(Args)]
+pub(crate) struct SandboxArgs {
+    /// Grant a directory: HOST[:GUEST][:ro].
+    #[arg(long = "dir", value_name = "HOST[:GUEST][:ro]", value_parser = parse::dir_grant)]
+    pub dirs: Vec<DirGrant>,
+    /// Pass an environment variable: NAME[=VALUE] (without a value, the host's).
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse::env_var)]
+    pub env: Vec<(String, String)>,
+    /// Cap each store's memory, for example 256MiB (at least 16MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse::memory)]
+    pub memory: Option<u64>,
+    /// Cap each call's time, for example 500ms or 5s.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub timeout: Option<Duration>,
+    /// Bind a host function to an HTTP endpoint, which is POSTed the
+    /// arguments as a JSON array: `directory.find_person=http://127.0.0.1:9000/person`.
+    #[arg(long = "bind", value_name = "NAME=URL", value_parser = parse::binding)]
+    pub binds: Vec<(String, String)>,
+}
