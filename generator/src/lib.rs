@@ -24,6 +24,7 @@
 //! assert!(wit.contains("answer: async func() -> result<s64, python-error>;"));
 //! ```
 
+#[cfg(feature = "rust")]
 pub mod bindings;
 pub mod builder;
 pub mod bundle;
@@ -38,6 +39,7 @@ pub mod openapi;
 mod python;
 mod python_signature;
 pub mod replies;
+#[cfg(feature = "rust")]
 pub mod rust;
 pub mod wit;
 
