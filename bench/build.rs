@@ -8,6 +8,8 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib_dir}");
     }
     if let Err(error) = snakebox_generator::bindings::Bindings::new("python/peers.py").generate() {
-        println!("cargo::error={error}");
+        for line in error.lines() {
+            println!("cargo::error={line}");
+        }
     }
 }

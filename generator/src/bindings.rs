@@ -42,17 +42,56 @@ pub struct Bindings {
     imports: Vec<PathBuf>,
 }
 
-/// Why bindings could not be generated.
+/// Why bindings could not be generated: a message, and the error
+/// underneath (a `std::io::Error`, the build's error), if any, as its
+/// source.
 #[derive(Debug)]
-pub struct BindingsError(String);
+pub struct BindingsError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
 
-impl fmt::Display for BindingsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl BindingsError {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            source: None,
+        }
+    }
+
+    fn caused_by(message: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The message and every error under it, one per line, as a build
+    /// script reports them (`cargo::error=` takes one line).
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.message.lines().map(str::to_owned).collect();
+        let mut next = std::error::Error::source(self);
+        while let Some(source) = next {
+            lines.extend(source.to_string().lines().map(|line| format!("  {line}")));
+            next = source.source();
+        }
+        lines
     }
 }
 
-impl std::error::Error for BindingsError {}
+impl fmt::Display for BindingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BindingsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl Bindings {
     /// Bindings for the module at `python` (relative to the crate's root).
@@ -105,13 +144,16 @@ impl Bindings {
         let folder = python.parent().unwrap_or(Path::new("."));
         println!("cargo::rerun-if-changed={}", folder.display());
         println!("cargo::rerun-if-env-changed=SNAKEBOX_CACHE_DIR");
-        let source = std::fs::read_to_string(&python)
-            .map_err(|e| BindingsError(format!("cannot read {}: {e}", python.display())))?;
+        let source = std::fs::read_to_string(&python).map_err(|e| {
+            BindingsError::caused_by(format!("cannot read {}", python.display()), e)
+        })?;
         let module_name = python
             .file_stem()
             .and_then(|s| s.to_str())
             .map(str::to_owned)
-            .ok_or_else(|| BindingsError(format!("{} has no module name", python.display())))?;
+            .ok_or_else(|| {
+                BindingsError::new(format!("{} has no module name", python.display()))
+            })?;
         let options = python::Options {
             strict: self.strict,
         };
@@ -129,7 +171,7 @@ impl Bindings {
                 .filter(|d| d.severity == Severity::Error)
                 .map(|d| d.render(&file))
                 .collect();
-            BindingsError(format!("no bindings for {file}:\n{}", errors.join("\n")))
+            BindingsError::new(format!("no bindings for {file}:\n{}", errors.join("\n")))
         })?;
         let out_dir = match self
             .out_dir
@@ -137,7 +179,7 @@ impl Bindings {
         {
             Some(dir) => dir,
             None => {
-                return Err(BindingsError(
+                return Err(BindingsError::new(
                     "OUT_DIR is not set; call from a build script".into(),
                 ));
             }
@@ -156,7 +198,7 @@ impl Bindings {
             println!("cargo::rerun-if-changed={}", stub.display());
             let stub_file = stub.display().to_string();
             let source = std::fs::read_to_string(stub)
-                .map_err(|e| BindingsError(format!("cannot read {stub_file}: {e}")))?;
+                .map_err(|e| BindingsError::caused_by(format!("cannot read {stub_file}"), e))?;
             let name = stub
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -168,7 +210,7 @@ impl Bindings {
             }
             let module = analysis
                 .module
-                .ok_or_else(|| BindingsError(format!("cannot read the stub {stub_file}")))?;
+                .ok_or_else(|| BindingsError::new(format!("cannot read the stub {stub_file}")))?;
             host_modules.push(module);
         }
         let build = builder::BuildOptions {
@@ -177,10 +219,11 @@ impl Bindings {
             ..builder::BuildOptions::default()
         };
         let built = builder::build_with(&python, &cache_dir, &build)
-            .map_err(|e| BindingsError(format!("cannot build {file}: {e}")))?;
+            .map_err(|e| BindingsError::caused_by(format!("cannot build {file}"), e))?;
         let component = out_dir.join(format!("{module_name}.wasm"));
-        std::fs::copy(&built.wasm, &component)
-            .map_err(|e| BindingsError(format!("cannot write {}: {e}", component.display())))?;
+        std::fs::copy(&built.wasm, &component).map_err(|e| {
+            BindingsError::caused_by(format!("cannot write {}", component.display()), e)
+        })?;
         let code =
             rust::emit_with_imports(&module, &host_modules, &component.display().to_string());
         let target = out_dir.join(format!("{module_name}.rs"));
@@ -191,5 +234,5 @@ impl Bindings {
 
 fn write(path: &Path, code: &str) -> Result<(), BindingsError> {
     std::fs::write(path, code)
-        .map_err(|e| BindingsError(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| BindingsError::caused_by(format!("cannot write {}", path.display()), e))
 }

@@ -14,13 +14,20 @@ fn main() {
         "../../../tests/fixtures/contract.py",
     ] {
         if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
-            println!("cargo::error={error}");
+            report(&error);
         }
     }
     let host =
         snakebox_generator::bindings::Bindings::new("../../../tests/fixtures/host/host_calls.py")
             .import("../../../tests/fixtures/host/directory.pyi");
     if let Err(error) = host.generate() {
-        println!("cargo::error={error}");
+        report(&error);
+    }
+}
+
+/// Fails the build with `error`, the errors under it included.
+fn report(error: &snakebox_generator::bindings::BindingsError) {
+    for line in error.lines() {
+        println!("cargo::error={line}");
     }
 }

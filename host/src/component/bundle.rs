@@ -50,7 +50,10 @@ pub(crate) fn grants(section: &[u8], cache_dir: Option<&Path>) -> Result<Vec<Dir
     }
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
         .map_err(|e| {
-            Error::BadComponent(Detail::new(format!("cannot read {}: {e}", root.display())))
+            Error::BadComponent(Detail::caused_by(
+                format!("cannot read {}", root.display()),
+                e,
+            ))
         })?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.is_dir())
