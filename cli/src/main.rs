@@ -88,11 +88,11 @@ fn report(error: &anyhow::Error) {
         .downcast_ref::<snakebox::Error>()
         .and_then(snakebox::Error::python)
     {
-        // The exception as Python prints it: the last line first, then
-        // where it came from.
-        eprintln!("{python}");
-        if !python.traceback.is_empty() {
-            eprint!("{}", python.traceback);
+        // The exception as Python prints it: the traceback, which ends
+        // with the exception and its notes; or the exception alone.
+        match python.traceback.is_empty() {
+            true => eprintln!("{python}"),
+            false => eprint!("{}", python.traceback),
         }
         return;
     }

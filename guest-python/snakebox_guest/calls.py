@@ -123,8 +123,14 @@ class Export:
                 args, kwargs = self._bind(values)
                 # The watcher cancels the task running this call, so that
                 # `CancelledError` is raised where the user's code awaits.
-                _watch(token, asyncio.current_task())
+                task = asyncio.current_task()
+                _watch(token, task)
                 outcome = await self.func(*args, **kwargs)
+                if _cancel_requested(task):
+                    # The coroutine cancelled its own task and returned
+                    # before awaiting again: natively, the task ends
+                    # cancelled, not with the value.
+                    raise asyncio.CancelledError()
             finally:
                 host.leave(token)
             return self._result(outcome)
@@ -178,8 +184,12 @@ class Export:
                     await writer.write_all([STREAM_ERROR + _json.dumps(fields)])
                 finally:
                     host.leave(token)
-        except BaseException:
-            pass
+        except BaseException as exc:
+            # Not raised: it would trap the instance. Reported as asyncio
+            # reports a failed callback, through the loop's handler.
+            asyncio.get_running_loop().call_exception_handler(
+                {"message": f"the stream of {self.name}() failed", "exception": exc}
+            )
 
     async def _produce(self, source, writer) -> None:
         if inspect.isawaitable(source):
@@ -205,10 +215,13 @@ class Export:
         try:
             return convert(value)
         except (TypeError, OverflowError, ValueError) as exc:
-            raise type(exc)(
+            # The exception itself, as Python raised it (a UnicodeEncodeError
+            # takes five arguments, not one), with where it happened.
+            exc.add_note(
                 f"{self.name}() {verb} a value that does not match its annotation "
-                f"{self.result!r}: {exc}"
-            ) from None
+                f"{self.result!r}"
+            )
+            raise
 
     def _bind(self, values):
         if self._direct:
@@ -259,6 +272,12 @@ def _watch(token: int, task: asyncio.Future) -> None:
     subtasks.start(host.cancelled, (token,), functools.partial(_cancel_if, task))
 
 
+def _cancel_requested(task) -> bool:
+    """Whether ``task`` has a cancellation not yet delivered: asyncio's
+    ``Task`` keeps it in ``_must_cancel`` until its next step."""
+    return bool(getattr(task, "_must_cancel", False))
+
+
 def _cancel_if(task: asyncio.Future, ok: bool, cancelled) -> None:
     if ok and cancelled:
         task.cancel()
@@ -298,6 +317,10 @@ def python_error(exc: BaseException) -> Err:
         message = str(exc)
     except BaseException:
         message = "(str() of the exception failed)"
+    # Notes follow the message, as Python prints them.
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        message = "\n".join([message, *(str(note) for note in notes)])
     return Err(PythonError(_type_name(exc), message, formatted))
 
 

@@ -495,7 +495,8 @@ class Record(Converter):
                     converted = Some(converted)
                 items.append(converted)
             except (TypeError, OverflowError, ValueError) as exc:
-                raise type(exc)(f"field {name!r} of {self.name}: {exc}") from None
+                exc.add_note(f"in field {name!r} of {self.name}")
+                raise
         return self.wit_cls(*items)
 
 

@@ -5,7 +5,9 @@ rarely, if ever. Without their C modules, that import fails and takes the
 whole package with it. A stand-in makes the import work and raises
 ``ModuleNotFoundError`` ("bz2 is not available in the sandbox") at the
 first use instead. It never fakes a result: its only values are constants
-that the real module defines.
+that the real module defines. An attribute it lacks is an
+``AttributeError`` that says why, as a module's ``__getattr__`` must raise
+for ``hasattr`` and ``getattr(module, name, default)`` to answer.
 """
 
 import sys
@@ -39,9 +41,10 @@ def _module(name: str, what: str, values: dict, refuse_the_rest: bool) -> types.
     module.__dict__.update(values)
 
     def __getattr__(attribute: str):
-        if attribute.startswith("__") or not refuse_the_rest:
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
-        raise _unavailable(what, name)
+        missing = f"module {name!r} has no attribute {attribute!r}"
+        if refuse_the_rest and not attribute.startswith("__"):
+            missing += f": {_unavailable(what, name)}"
+        raise AttributeError(missing, name=attribute, obj=module)
 
     module.__getattr__ = __getattr__
     return module

@@ -20,6 +20,7 @@ mod openapi;
 mod openapi_tools;
 mod packaging;
 mod projects;
+mod python;
 mod serve;
 mod stores;
 mod streams;

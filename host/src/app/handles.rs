@@ -190,7 +190,9 @@ impl App {
         let matches: Vec<&Arc<Function>> = self
             .functions
             .iter()
-            .filter(|f| f.call_name == name || f.has_qualified_name(name))
+            .filter(|f| {
+                f.call_name == name || f.has_qualified_name(name) || f.has_module_name(name)
+            })
             .collect();
         let matches = match matches.is_empty() {
             true => self

@@ -113,6 +113,19 @@ impl Function {
         }
     }
 
+    /// Whether `name` is `module.function`: the Python module of its
+    /// interface (as a package names it) and its Python or WIT name. A
+    /// package's functions take it whether it has one module or several.
+    pub fn has_module_name(&self, name: &str) -> bool {
+        let (Some(interface), Some((module, function))) =
+            (self.interface_name(), name.split_once('.'))
+        else {
+            return false;
+        };
+        (function == self.python_name || function == self.name)
+            && module == snakebox_generator::binding_name(interface)
+    }
+
     /// Whether `name` is [`qualified_name`](Self::qualified_name), without
     /// building it: calls look functions up by name.
     pub fn has_qualified_name(&self, name: &str) -> bool {

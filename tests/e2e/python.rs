@@ -1,0 +1,121 @@
+//! Python behaves as native CPython 3.14 does: each case here differed
+//! once, on a module a new user would write.
+
+use serde_json::json;
+use snakebox::{Calls as _, Error};
+
+use crate::util::{app, call, snakebox, stderr, stdout};
+
+#[tokio::test]
+async fn an_unencodable_result_raises_python_s_own_error() {
+    let basics = app("basics");
+    let error = call(&basics, "unencodable", &[])
+        .await
+        .expect_err("a lone surrogate");
+    let python = error.python().unwrap_or_else(|| panic!("{error}"));
+    // The exception itself, not a copy built with one argument.
+    assert_eq!(python.type_name, "UnicodeEncodeError", "{python:?}");
+    assert!(
+        python.message.contains("surrogates not allowed"),
+        "{python:?}"
+    );
+    assert!(
+        python
+            .message
+            .contains("unencodable() returned a value that does not match its annotation"),
+        "the context is a note: {python:?}"
+    );
+    assert!(
+        !python.traceback.contains("snakebox_guest"),
+        "runtime frames in {}",
+        python.traceback
+    );
+    assert!(
+        python.traceback.contains("UnicodeEncodeError"),
+        "{python:?}"
+    );
+}
+
+#[tokio::test]
+async fn stand_in_modules_answer_feature_detection() {
+    let basics = app("basics");
+    assert_eq!(
+        call(&basics, "feature_detection", &[])
+            .await
+            .expect("answers"),
+        json!([false, true, true, true])
+    );
+    let error = call(&basics, "missing_attribute", &[])
+        .await
+        .expect_err("no windll");
+    let python = error.python().unwrap_or_else(|| panic!("{error}"));
+    assert_eq!(python.type_name, "AttributeError");
+    assert!(
+        python.message.contains("not available in the sandbox"),
+        "it says why: {}",
+        python.message
+    );
+}
+
+#[tokio::test]
+async fn logging_is_the_user_s_to_configure() {
+    let basics = app("basics");
+    // As natively: WARNING and no handler until `basicConfig` adds one.
+    assert_eq!(
+        call(&basics, "logging_config", &[]).await.expect("levels"),
+        json!([30, 0, 40, 1])
+    );
+}
+
+#[tokio::test]
+async fn a_coroutine_that_cancels_itself_is_cancelled() {
+    let aio = app("aio");
+    let error = call(&aio, "cancels_itself", &[])
+        .await
+        .expect_err("natively, asyncio.run raises CancelledError");
+    assert!(matches!(error, Error::Cancelled), "{error}");
+    // The store is fine.
+    assert_eq!(
+        aio.call_json("sleep_echo", &[json!(7), json!(0.0)], &[])
+            .await
+            .expect("after"),
+        7
+    );
+}
+
+#[tokio::test]
+async fn module_function_names_a_function_of_a_one_module_package() {
+    let solo = app("solo");
+    for name in ["hello", "greet.hello"] {
+        assert_eq!(
+            call(&solo, name, &[json!("ada")]).await.expect(name),
+            json!("hello, ada"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_command_prints_a_python_error_once() {
+    let basics = crate::util::component("basics").display().to_string();
+    let output = snakebox(&["call", &basics, "unencodable"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    let errors = stderr(&output);
+    assert_eq!(
+        errors.matches("does not match its annotation").count(),
+        1,
+        "{errors}"
+    );
+    assert_eq!(errors.matches("UnicodeEncodeError").count(), 1, "{errors}");
+    // No frame of the user's raised it (the runtime's are left out), so
+    // Python prints the exception and its note alone.
+    let first = errors
+        .lines()
+        .find(|line| !line.contains("INFO"))
+        .expect("an error line");
+    assert!(
+        first.starts_with("UnicodeEncodeError: 'utf-8' codec can't encode"),
+        "{errors}"
+    );
+}
