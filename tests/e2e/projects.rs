@@ -211,6 +211,40 @@ async fn packages_without_a_pure_wheel_run_on_their_pure_half() {
     );
 }
 
+#[tokio::test]
+async fn pinned_versions_without_a_wheel_for_the_guest_s_cpython_run_too() {
+    // PyYAML 6.0.2 and msgpack 1.1.0 came out before CPython 3.14: their
+    // pure half comes from an older CPython's wheel.
+    let app = load_pypi("speedups", "pinned-requirements.txt");
+    assert_eq!(
+        call(&app, "versions", &[]).await.expect("versions"),
+        json!(["6.0.2", "1.1.0"])
+    );
+    assert_eq!(
+        call(&app, "halves", &[]).await.expect("halves"),
+        json!(["markupsafe._native", false, "msgpack.fallback"])
+    );
+    assert_eq!(
+        call(
+            &app,
+            "load_yaml",
+            &[json!("b: [1, 2.5, null]\na: {x: y}\n")]
+        )
+        .await
+        .expect("load_yaml"),
+        json!("a:\n  x: y\nb:\n- 1\n- 2.5\n- null\n")
+    );
+    // {"values": [1, 300, -2], "n": 3} in MessagePack.
+    assert_eq!(
+        call(&app, "pack", &[json!([1, 300, -2])])
+            .await
+            .expect("pack"),
+        json!([
+            130, 166, 118, 97, 108, 117, 101, 115, 147, 1, 205, 1, 44, 254, 161, 110, 3
+        ])
+    );
+}
+
 #[test]
 fn requirements_come_from_a_pyproject_too() {
     let output = snakebox(&[

@@ -237,38 +237,64 @@ fn project_name(spec: &str) -> String {
         .collect()
 }
 
-/// Takes the CPython 3.14 wheel of `spec` for Linux, leaves its native
-/// modules out, and writes what is left to `into` as a pure wheel, which
-/// the next pip run finds there.
+/// The CPython versions whose Linux wheels may give a package's pure
+/// half, newest first: the guest's own, then older ones, for a pinned
+/// version released before CPython 3.14 (PyYAML 6.0.2, msgpack 1.1.0).
+/// The Python modules of a wheel do not depend on the CPython it was
+/// built for; only its native modules, which are left out, do.
+const WHEEL_PYTHONS: &[(&str, &str)] = &[
+    ("3.14", "cp314"),
+    ("3.13", "cp313"),
+    ("3.12", "cp312"),
+    ("3.11", "cp311"),
+    ("3.10", "cp310"),
+    ("3.9", "cp39"),
+];
+
+/// Takes a CPython wheel of `spec` for Linux (the guest's CPython's, or the
+/// newest older one there is), leaves its native modules out, and writes
+/// what is left to `into` as a pure wheel, which the next pip run finds
+/// there.
 fn repack_pure(spec: &str, into: &Path) -> Result<()> {
     tracing::info!("`{spec}` has no pure-Python wheel; installing it without its native speedups");
     let download = into.join("download");
-    let output = std::process::Command::new(python())
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--disable-pip-version-check",
-            "--no-input",
-        ])
-        .args(["--no-deps", "--only-binary=:all:", "--progress-bar", "off"])
-        .args([
-            "--platform",
-            "manylinux_2_17_x86_64",
-            "--platform",
-            "manylinux2014_x86_64",
-        ])
-        .args(["--python-version", GUEST_PYTHON, "--implementation", "cp"])
-        .args(["--abi", "cp314", "--dest"])
-        .arg(&download)
-        .arg(spec)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| BuildError::toolchain("cannot run pip").with_source(e))?;
-    if !output.status.success() {
-        return Err(BuildError::toolchain(format!(
-            "cannot download `{spec}` to install its pure-Python half:\n{}",
+    let mut refusals = Vec::new();
+    for (version, abi) in WHEEL_PYTHONS {
+        let output = std::process::Command::new(python())
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--disable-pip-version-check",
+                "--no-input",
+            ])
+            .args(["--no-deps", "--only-binary=:all:", "--progress-bar", "off"])
+            .args([
+                "--platform",
+                "manylinux_2_17_x86_64",
+                "--platform",
+                "manylinux2014_x86_64",
+            ])
+            .args(["--python-version", version, "--implementation", "cp"])
+            .args(["--abi", abi, "--dest"])
+            .arg(&download)
+            .arg(spec)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| BuildError::toolchain("cannot run pip").with_source(e))?;
+        if output.status.success() {
+            refusals.clear();
+            break;
+        }
+        refusals.push(format!(
+            "for CPython {version}: {}",
             String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    if !refusals.is_empty() {
+        return Err(BuildError::toolchain(format!(
+            "cannot download a CPython wheel of `{spec}` to install its pure-Python half:\n{}",
+            refusals.join("\n")
         )));
     }
     let output = std::process::Command::new(python())
