@@ -163,6 +163,10 @@ const GUEST_FILES: &[(&str, &str)] = &[
     ),
     ("http.py", include_str!("../guest/snakebox_guest/http.py")),
     (
+        "internals.py",
+        include_str!("../guest/snakebox_guest/internals.py"),
+    ),
+    (
         "host_functions.py",
         include_str!("../guest/snakebox_guest/host_functions.py"),
     ),

@@ -12,6 +12,8 @@ code, and gives the generated glue one place to call into:
   function that produced them.
 - ``standins``: importable stand-ins for the C modules CPython on WASI
   lacks (``_bz2``, ``_lzma``, ``ctypes``), which raise when used.
+- ``internals``: every private name of asyncio and componentize-py the
+  runtime relies on, checked when it is imported.
 
 - ``http``: serves the module over ``wasi:http`` with no snakebox host, in
   a component built with ``snakebox build --http``.

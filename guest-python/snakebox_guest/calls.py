@@ -29,7 +29,7 @@ from componentize_py_types import Err, Some
 
 from . import world
 from . import convert
-from . import subtasks
+from . import internals, subtasks
 from .convert import Converter
 
 if world.HOSTED:
@@ -126,7 +126,7 @@ class Export:
                 task = asyncio.current_task()
                 _watch(token, task)
                 outcome = await self.func(*args, **kwargs)
-                if _cancel_requested(task):
+                if internals.cancel_requested(task):
                     # The coroutine cancelled its own task and returned
                     # before awaiting again: natively, the task ends
                     # cancelled, not with the value.
@@ -270,12 +270,6 @@ async def _from_sync(items):
 def _watch(token: int, task: asyncio.Future) -> None:
     """Cancels ``task`` if the host cancels the call with ``token``."""
     subtasks.start(host.cancelled, (token,), functools.partial(_cancel_if, task))
-
-
-def _cancel_requested(task) -> bool:
-    """Whether ``task`` has a cancellation not yet delivered: asyncio's
-    ``Task`` keeps it in ``_must_cancel`` until its next step."""
-    return bool(getattr(task, "_must_cancel", False))
 
 
 def _cancel_if(task: asyncio.Future, ok: bool, cancelled) -> None:

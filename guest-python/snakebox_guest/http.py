@@ -46,6 +46,7 @@ from wit_world.imports.types import (
 )
 from wit_world.imports.streams import StreamError_Closed
 
+from . import internals
 from .calls import Export, current_function, python_error
 from .convert import JsonError, Option
 
@@ -187,12 +188,12 @@ class Server:
         which no export of this world uses; it is set aside meanwhile."""
         if self._loop is None:
             self._loop = Loop()
-        outer = asyncio.events._get_running_loop()
-        asyncio.events._set_running_loop(None)
+        outer = internals.get_running_loop()
+        internals.set_running_loop(None)
         try:
             done, outcome = self._loop.run_until_complete(_outcome(awaitable))
         finally:
-            asyncio.events._set_running_loop(outer)
+            internals.set_running_loop(outer)
         if not done:
             raise outcome  # its traceback starts where the user's code raised
         return outcome

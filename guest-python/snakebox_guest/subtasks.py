@@ -18,7 +18,7 @@ the component-model task does not exit while the import is pending.
 import contextvars
 import functools
 
-import componentize_py_async_support as _cas
+from . import internals
 
 
 def start(func, args, done) -> None:
@@ -28,7 +28,7 @@ def start(func, args, done) -> None:
     ``done`` runs as a loop callback, never inside ``start``, and what it
     raises goes to the loop's exception handler. Raises ``LookupError``
     outside a component-model task, before the import is called."""
-    state = _cas._future_state.get()
+    state = internals.task_state()
     coroutine = func(*args)
     state.pending_count += 1
     _step(state, coroutine, done, None)
@@ -42,7 +42,7 @@ def _step(state, coroutine, done, _future) -> None:
     except BaseException as exc:
         _finish(state, done, False, exc, _future is None)
     else:
-        future._asyncio_future_blocking = False
+        internals.mark_not_blocking(future)
         future.add_done_callback(functools.partial(_step, state, coroutine, done))
 
 
@@ -52,6 +52,6 @@ def _finish(state, done, ok: bool, value, synchronous: bool) -> None:
         # The import completed at once: keep `done` out of the caller's
         # frame, as asyncio never runs a callback inside the call that
         # scheduled it.
-        _cas._loop.call_soon(done, ok, value, context=contextvars.copy_context())
+        internals.cas_loop().call_soon(done, ok, value, context=contextvars.copy_context())
     else:
         done(ok, value)

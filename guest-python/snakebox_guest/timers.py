@@ -16,10 +16,9 @@ import logging
 import math
 import time
 
-import componentize_py_async_support as _cas
 from wit_world.imports import host
 
-from . import subtasks
+from . import internals, subtasks
 
 # `asyncio.TimerHandle` has `__slots__`, so the timer ids live here, keyed by
 # the handle's identity.
@@ -58,7 +57,7 @@ def _timer_handle_cancelled(loop, handle) -> None:
 def _fire(handle: asyncio.TimerHandle, _ok: bool, _value) -> None:
     _timer_ids.pop(id(handle), None)
     if not handle.cancelled():
-        handle._run()
+        internals.run_handle(handle)
 
 
 def _call_exception_handler(loop, context) -> None:
@@ -71,9 +70,10 @@ def _call_exception_handler(loop, context) -> None:
 
 def install() -> None:
     """Patches componentize-py's loop class; idempotent."""
-    loop_class = type(_cas._loop)
-    loop_class.call_exception_handler = _call_exception_handler
-    loop_class.time = _time
-    loop_class.call_at = _call_at
-    loop_class.call_later = _call_later
-    loop_class._timer_handle_cancelled = _timer_handle_cancelled
+    internals.patch_loop_class(
+        call_exception_handler=_call_exception_handler,
+        time=_time,
+        call_at=_call_at,
+        call_later=_call_later,
+        _timer_handle_cancelled=_timer_handle_cancelled,
+    )

@@ -119,3 +119,46 @@ fn the_command_prints_a_python_error_once() {
         "{errors}"
     );
 }
+
+/// The private names of asyncio and componentize-py that the guest runtime
+/// uses, as written in its sources.
+const PRIVATE: &[&str] = &[
+    "asyncio.events._",
+    "_cas._",
+    "._run()",
+    "_must_cancel",
+    "_asyncio_future_blocking",
+    "_future_state",
+    "_timer_handle_cancelled",
+];
+
+#[test]
+fn private_cpython_names_are_used_in_one_module_that_checks_them() {
+    let dir = crate::util::root().join("guest-python/snakebox_guest");
+    let internals = std::fs::read_to_string(dir.join("internals.py")).expect("internals.py");
+    for name in PRIVATE {
+        assert!(internals.contains(name), "internals.py lists {name}");
+    }
+    assert!(internals.contains("\ncheck()\n"), "checked at import");
+    for entry in std::fs::read_dir(&dir).expect("the runtime").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "py") || path.ends_with("internals.py") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("reads");
+        for line in text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+        {
+            for name in PRIVATE {
+                // An override's definition is the hook's name, not a use.
+                let defines = line.trim_start().starts_with("def ") || line.contains('=');
+                assert!(
+                    !line.contains(name) || (defines && *name == "_timer_handle_cancelled"),
+                    "{} uses {name} outside internals.py: {line}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+../../../guest-python/snakebox_guest/internals.py
