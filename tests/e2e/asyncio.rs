@@ -125,4 +125,14 @@ async fn stray_exceptions_are_logged_not_fatal() {
         .call_json("sleep_echo", &[json!(8), json!(0.0)], &[])
         .await;
     assert_eq!(next.expect("the store keeps serving"), json!(8));
+    // Logged, as asyncio logs them, on the host's log.
+    let aio = crate::util::component("aio").display().to_string();
+    let output = crate::util::snakebox(&["call", &aio, "stray_callback"]);
+    let errors = crate::util::stderr(&output);
+    assert!(output.status.success(), "{errors}");
+    assert_eq!(crate::util::stdout(&output), "1");
+    assert!(
+        errors.contains("ZeroDivisionError: division by zero"),
+        "{errors}"
+    );
 }

@@ -97,15 +97,20 @@ async fn interleaved_calls_with_cancellations_never_mix_results() {
         .session()
         .expect("session");
     let mut kept = Vec::new();
-    let mut dropped = 0;
+    let (mut dropped, mut finished) = (0, 0);
     for i in 0..300i64 {
         let seconds = 0.01 * ((i * 7) % 13) as f64;
         let call = session.call_json("sleep_echo", &[json!(i), json!(seconds)], &[]);
         if i % 3 == 0 {
-            // Cancel a third of them at different points of their lives.
+            // Cancel a third of them at different points of their lives;
+            // one that finishes first must carry its own value.
             let wait = Duration::from_millis(((i * 11) % 90) as u64);
-            if tokio::time::timeout(wait, call).await.is_err() {
-                dropped += 1;
+            match tokio::time::timeout(wait, call).await {
+                Err(_) => dropped += 1,
+                Ok(value) => {
+                    assert_eq!(value.expect("finished in time"), json!(i));
+                    finished += 1;
+                }
             }
         } else {
             kept.push((i, call));
@@ -118,6 +123,7 @@ async fn interleaved_calls_with_cancellations_never_mix_results() {
     let expected: Vec<Value> = expected.into_iter().map(|i| json!(i)).collect();
     assert_eq!(values, expected);
     assert!(dropped > 0, "some calls were cancelled in flight");
+    assert!(finished > 0, "some beat their deadline: {dropped} dropped");
     let next = session
         .call_json("sleep_echo", &[json!(-1), json!(0.0)], &[])
         .await;

@@ -165,20 +165,36 @@ async fn a_trap_on_one_store_does_not_reach_another() {
         healthy.call_json("count", &[], &[]).await.expect("count"),
         json!(1)
     );
-    let spinning = doomed.call_json("spin", &[], &[]);
-    let adds: Vec<_> = (0..20)
-        .map(|i| healthy.call_json("add", &[json!(i), json!(1)], &[]))
-        .collect();
-    let (spun, added) = tokio::join!(spinning, futures::future::try_join_all(adds));
-    assert!(matches!(spun, Err(Error::Timeout(_))));
     assert_eq!(
-        added.expect("healthy calls succeed"),
-        (1..21).map(|i| json!(i)).collect::<Vec<_>>()
+        doomed.call_json("count", &[], &[]).await.expect("count"),
+        json!(1)
     );
+    // A trap (`os.abort()` is wasm `unreachable`) and a time limit, each on
+    // the doomed store while the healthy one serves.
+    for (function, trapped) in [("abort", true), ("spin", false)] {
+        let failing = doomed.call_json(function, &[], &[]);
+        let adds: Vec<_> = (0..20)
+            .map(|i| healthy.call_json("add", &[json!(i), json!(1)], &[]))
+            .collect();
+        let (failed, added) = tokio::join!(failing, futures::future::try_join_all(adds));
+        match trapped {
+            true => assert!(matches!(failed, Err(Error::Trap(_))), "{failed:?}"),
+            false => assert!(matches!(failed, Err(Error::Timeout(_))), "{failed:?}"),
+        }
+        assert_eq!(
+            added.expect("healthy calls succeed"),
+            (1..21).map(|i| json!(i)).collect::<Vec<_>>()
+        );
+    }
     assert_eq!(
         healthy.call_json("count", &[], &[]).await.expect("count"),
         json!(2),
         "untouched store"
+    );
+    assert_eq!(
+        doomed.call_json("count", &[], &[]).await.expect("count"),
+        json!(1),
+        "the doomed session got a fresh store"
     );
 }
 

@@ -35,15 +35,34 @@ fn malformed_components_are_clear_errors() {
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     let mut truncated = std::fs::read(component("basics")).expect("read");
     truncated.truncate(truncated.len() / 2);
-    let cases: [(&str, Vec<u8>); 4] = [
-        ("empty", Vec::new()),
-        ("text", b"def add(a, b): return a + b".to_vec()),
-        ("core module", core_module),
-        ("truncated", truncated),
+    let not_a_component = "not a WebAssembly component (wrong magic number or layer)";
+    // Each case: what the message says, and whether wasmtime's own error
+    // is kept underneath.
+    let cases: [(&str, Vec<u8>, &str, bool); 4] = [
+        ("empty", Vec::new(), not_a_component, false),
+        (
+            "text",
+            b"def add(a, b): return a + b".to_vec(),
+            not_a_component,
+            false,
+        ),
+        ("core module", core_module, not_a_component, false),
+        ("truncated", truncated, "wasmtime cannot compile it", true),
     ];
-    for (name, bytes) in cases {
+    for (name, bytes, expected, has_source) in cases {
         match runtime.load_bytes(&bytes, Policy::default()) {
-            Err(Error::BadComponent(detail)) => assert!(!detail.message().is_empty(), "{name}"),
+            Err(error @ Error::BadComponent(_)) => {
+                let Error::BadComponent(detail) = &error else {
+                    unreachable!()
+                };
+                assert_eq!(detail.message(), expected, "{name}");
+                assert_eq!(
+                    std::error::Error::source(&error).is_some(),
+                    has_source,
+                    "{name}: {}",
+                    crate::util::chain(&error)
+                );
+            }
             Err(other) => panic!("{name}: expected BadComponent, got {other}"),
             Ok(_) => panic!("{name}: loaded"),
         }
