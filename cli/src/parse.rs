@@ -40,14 +40,22 @@ pub(crate) fn argument(text: &str) -> Result<Argument, String> {
 }
 
 /// `--dir HOST[:GUEST][:ro]`: the guest path defaults to the host's.
+/// Nothing else is taken: a typo such as `h:RO` (a guest folder named
+/// `RO`, read-write) or `h::/g` is refused, not guessed at.
 pub(crate) fn dir_grant(spec: &str) -> Result<DirGrant, String> {
     let (rest, read_only) = match spec.strip_suffix(":ro") {
         Some(rest) => (rest, true),
         None => (spec, false),
     };
     let (host, guest) = rest.split_once(':').unwrap_or((rest, rest));
-    if host.is_empty() || guest.is_empty() {
+    if host.is_empty() || guest.is_empty() || guest.contains(':') {
         return Err("must be HOST[:GUEST][:ro]".to_owned());
+    }
+    if guest.eq_ignore_ascii_case("ro") || guest.eq_ignore_ascii_case("rw") {
+        return Err(format!(
+            "`{guest}` would be a guest folder named `{guest}`: write HOST:ro for read-only, \
+             or HOST:GUEST with GUEST a path"
+        ));
     }
     Ok(DirGrant {
         host: PathBuf::from(host),
@@ -191,6 +199,11 @@ mod tests {
         );
         assert_eq!(dir_grant("data").expect("a grant").guest, "data");
         assert!(dir_grant(":ro").is_err());
+        // Typos are refused, not taken as guest folders.
+        for typo in ["h:RO", "h:rw", "h::/g", "h:/g:RO", "h:/g:x:ro"] {
+            assert!(dir_grant(typo).is_err(), "{typo}");
+        }
+        assert!(dir_grant("h:/g:ro").expect("a grant").read_only);
         assert_eq!(env_var("A=b=c"), Ok(("A".to_owned(), "b=c".to_owned())));
         assert!(env_var("=x").is_err());
         assert_eq!(

@@ -15,6 +15,7 @@ mod failure;
 mod layout;
 mod packages;
 mod toolchain;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,6 +26,7 @@ use crate::description::{self, Description};
 use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, pip_install, python};
+pub use trust::open_cache;
 
 /// Why a build failed: its [kind](BuildErrorKind), a message in words for
 /// the user, and the error underneath (a `std::io::Error`), if any, as its
@@ -53,6 +55,10 @@ pub enum BuildErrorKind {
     /// A file or folder could not be read or written; the source is the
     /// `std::io::Error`.
     Io,
+    /// The cache folder is not the user's alone (another user owns it, or
+    /// anyone may write to it), or there is none: its compiled code would
+    /// run as the user, so it is not used.
+    UntrustedCache,
 }
 
 impl BuildError {
@@ -123,7 +129,8 @@ pub type Result<T, E = BuildError> = std::result::Result<T, E>;
 
 /// The cache snakebox keeps built components (and its toolchain) in:
 /// `$SNAKEBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/snakebox`, else
-/// `~/.cache/snakebox`.
+/// `~/.cache/snakebox`; with none of them set, an empty path, which
+/// [`open_cache`] refuses. It must be the user's alone (see `open_cache`).
 pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SNAKEBOX_CACHE_DIR") {
         return PathBuf::from(dir);
@@ -133,7 +140,9 @@ pub fn default_cache_dir() -> PathBuf {
     }
     match std::env::var_os("HOME") {
         Some(home) => PathBuf::from(home).join(".cache").join("snakebox"),
-        None => std::env::temp_dir().join("snakebox-cache"),
+        // No shared temporary folder, which another user could create
+        // first: [`open_cache`] refuses the empty path and says why.
+        None => PathBuf::new(),
     }
 }
 
@@ -507,6 +516,7 @@ pub fn build(path: &Path, cache_dir: &Path) -> Result<Built> {
 
 /// Builds `path` with `options` into a component in `cache_dir`, or finds it there.
 pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Result<Built> {
+    open_cache(cache_dir)?;
     let strict = Options {
         strict: options.strict,
     };

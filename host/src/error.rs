@@ -58,7 +58,8 @@ pub enum Error {
     /// The component calls host functions that nothing is bound to, by
     /// Python name (`directory.find_person`).
     MissingHostFunctions(Vec<String>),
-    /// Building a component from Python failed; the error says what kind
+    /// Building a component from Python failed, or the cache that builds
+    /// and compiled code share cannot be trusted; the error says what kind
     /// of failure it was, and keeps the one underneath.
     Build(snakebox_generator::builder::BuildError),
     /// Anything else, with the chain of context that led to it.

@@ -46,8 +46,15 @@ impl Runtime {
         Self::with_cache_dir(Some(crate::default_cache_dir()))
     }
 
-    /// A runtime with the given cache directory, or none.
+    /// A runtime with the given cache directory, or none. The folder is
+    /// created private if it is missing; one that another user owns, or
+    /// that anyone may write to, is refused
+    /// ([`BuildErrorKind::UntrustedCache`](crate::builder::BuildErrorKind)):
+    /// the compiled code in it runs as the user.
     pub fn with_cache_dir(cache_dir: Option<PathBuf>) -> Result<Self> {
+        if let Some(dir) = &cache_dir {
+            snakebox_generator::builder::open_cache(dir)?;
+        }
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 limited: OnceLock::new(),

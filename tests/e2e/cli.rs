@@ -517,3 +517,20 @@ fn precompile_fills_the_cache_so_the_first_call_compiles_nothing() {
     }
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+#[test]
+fn without_a_cache_folder_the_command_says_how_to_name_one() {
+    // No HOME, as for many system services: no shared temporary folder
+    // stands in for the cache.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        .args(["run", DEMO, "add", "1", "2"])
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("SNAKEBOX_CACHE_DIR")
+        .output()
+        .expect("snakebox runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("there is no cache folder"), "{errors}");
+    assert!(errors.contains("set SNAKEBOX_CACHE_DIR"), "{errors}");
+}

@@ -101,3 +101,47 @@ fn a_changed_file_at_the_same_path_is_not_mistaken_for_the_old_one() {
     );
     assert!(!replaced.functions().iter().any(|f| f.python_name == "add"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_cache_that_is_not_the_user_s_alone_is_refused() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::path::Path;
+
+    use snakebox::builder::{self, BuildErrorKind};
+
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("untrusted-cache");
+    let _ = std::fs::remove_dir_all(&base);
+    // A new cache is created private.
+    let cache = base.join("nested").join("cache");
+    Runtime::with_cache_dir(Some(cache.clone())).expect("a new cache");
+    let mode = |path: &Path| std::fs::metadata(path).expect("exists").mode() & 0o7777;
+    assert_eq!(mode(&cache), 0o700);
+
+    let refused = |expected: &str| {
+        let error = Runtime::with_cache_dir(Some(cache.clone()))
+            .err()
+            .expect("the runtime refuses it");
+        let Error::Build(build) = &error else {
+            panic!("expected an untrusted cache, got {error}");
+        };
+        assert_eq!(build.kind(), BuildErrorKind::UntrustedCache, "{error}");
+        assert!(error.to_string().contains(expected), "{error}");
+        assert!(error.to_string().contains("SNAKEBOX_CACHE_DIR"), "{error}");
+        let error = builder::build(&crate::util::fixture("basics"), &cache)
+            .err()
+            .expect("the builder refuses it");
+        assert_eq!(error.kind(), BuildErrorKind::UntrustedCache, "{error}");
+    };
+    // Anyone may write to it: refused by the runtime and the builder.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    refused("anyone may write to it (mode 777)");
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    Runtime::with_cache_dir(Some(cache.clone())).expect("private again");
+    // Another user's: refused (only root can give a folder away).
+    if std::fs::metadata(&base).expect("base").uid() == 0 {
+        let nobody = 65534;
+        std::os::unix::fs::chown(&cache, Some(nobody), None).expect("chown");
+        refused("belongs to user 65534");
+    }
+}

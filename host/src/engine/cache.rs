@@ -19,9 +19,12 @@ fn compiled_path(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
     dir.join("compiled").join(format!("{key}.cwasm"))
 }
 
-/// A component file as the file system describes it: path, size and
-/// modification time. Seen again unchanged, its compiled form is found
-/// without reading and hashing its 20-odd megabytes.
+/// A component file as the file system describes it: path, size,
+/// modification time, and (on Unix) inode and status-change time, which no
+/// user can set back: a file replaced by a deploy that keeps modification
+/// times (`rsync -t`, `tar`) is a new identity. Seen again unchanged, its
+/// compiled form is found without reading and hashing its 20-odd
+/// megabytes.
 pub(crate) struct FileIdentity(String);
 
 impl FileIdentity {
@@ -33,8 +36,20 @@ impl FileIdentity {
             .ok()?
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?;
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt as _;
+            format!(
+                "{}\0{}.{}",
+                metadata.ino(),
+                metadata.ctime(),
+                metadata.ctime_nsec()
+            )
+        };
+        #[cfg(not(unix))]
+        let changed = String::new();
         Some(FileIdentity(format!(
-            "{}\0{}\0{}",
+            "{}\0{}\0{}\0{changed}",
             canonical.display(),
             metadata.len(),
             modified.as_nanos()
@@ -56,8 +71,30 @@ pub(crate) fn load_by_identity(
     identity: &FileIdentity,
 ) -> Option<Component> {
     let compiled = std::fs::read_to_string(identity.record(engine, dir)).ok()?;
-    let path = dir.join("compiled").join(compiled.trim());
-    deserialize(engine, &path).ok()
+    // A record names a file of `compiled/` by its content key, nothing
+    // else: not a path, which could lead out of the cache.
+    let name = compiled.trim();
+    if !is_compiled_name(name) {
+        tracing::warn!("ignoring an identity record that names `{name}`, not a compiled component");
+        return None;
+    }
+    deserialize(engine, &dir.join("compiled").join(name)).ok()
+}
+
+/// Whether `name` is a file name [`compiled_path`] makes:
+/// `<64 hex>-<16 hex>.cwasm`.
+fn is_compiled_name(name: &str) -> bool {
+    let Some(key) = name.strip_suffix(".cwasm") else {
+        return false;
+    };
+    let hex = |part: &str, len: usize| {
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
+    key.split_once('-')
+        .is_some_and(|(content, engine)| hex(content, 64) && hex(engine, 16))
 }
 
 /// Records which compiled component a file identity stands for.
@@ -138,4 +175,25 @@ fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     // SAFETY: the file was written by `serialize` into snakebox's own cache,
     // under a name that includes the engine's compatibility hash.
     Ok(unsafe { Component::deserialize_file(engine, path) }?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_compiled_name;
+
+    #[test]
+    fn an_identity_record_names_only_a_compiled_file() {
+        let good = format!("{}-{}.cwasm", "a1".repeat(32), "0f".repeat(8));
+        assert!(is_compiled_name(&good));
+        for bad in [
+            "/tmp/x.cwasm".to_owned(),
+            format!("../../{good}"),
+            format!("{}-{}.cwasm", "A1".repeat(32), "0f".repeat(8)),
+            format!("{}-{}.wasm", "a1".repeat(32), "0f".repeat(8)),
+            format!("{}.cwasm", "a1".repeat(32)),
+            String::new(),
+        ] {
+            assert!(!is_compiled_name(&bad), "{bad}");
+        }
+    }
 }
