@@ -33,7 +33,9 @@ pub fn encode(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Unpacks what [`encode`] packed. Every path is checked to be relative and
-/// to stay inside its folder: no `..`, no absolute path, no empty part.
+/// to stay inside its folder: no `..`, no absolute path, no empty part; and
+/// to start with its folder's index on the Python path (`0/…`), the one
+/// name an engine's `--dir` flag gets from it.
 pub fn decode(mut data: &[u8]) -> io::Result<Vec<(String, Vec<u8>)>> {
     let count = take_u32(&mut data)?;
     let mut files = Vec::new();
@@ -48,6 +50,13 @@ pub fn decode(mut data: &[u8]) -> io::Result<Vec<(String, Vec<u8>)>> {
             });
         if !safe {
             return Err(malformed(&format!("the path `{path}` leaves its folder")));
+        }
+        let index = path.split('/').next().unwrap_or_default();
+        if !path.contains('/') || !index.bytes().all(|b| b.is_ascii_digit()) || index.len() > 4 {
+            return Err(malformed(&format!(
+                "the path `{}` does not start with a folder index",
+                path.escape_debug()
+            )));
         }
         let size = u64::from_le_bytes(take(&mut data, 8)?.try_into().expect("8 bytes"));
         let size = usize::try_from(size).map_err(|_| malformed("a file is too large"))?;
@@ -100,5 +109,20 @@ mod tests {
             );
         }
         assert!(decode(&encode(&files)[..10]).is_err(), "cut short");
+        // The first part becomes an engine's `--dir` flag: only an index.
+        for path in [
+            "0 -S inherit-env --dir .::w/x",
+            "x/data.txt",
+            "data.txt",
+            "99999/x",
+        ] {
+            let error = decode(&encode(&[(path.to_owned(), vec![1])])).expect_err(path);
+            assert!(
+                error
+                    .to_string()
+                    .contains("does not start with a folder index"),
+                "{path}: {error}"
+            );
+        }
     }
 }

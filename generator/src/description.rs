@@ -152,16 +152,29 @@ pub fn find(reader: &mut (impl Read + Seek)) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Finds the top-level custom section named `section`, the same way.
+///
+/// Every top-level section is stepped over, so a component cut short (a
+/// section that runs past the end) is an error, not a component without
+/// the section; and so is a second section of the same name, which would
+/// otherwise be ignored without a word.
 pub fn find_section(reader: &mut (impl Read + Seek), section: &str) -> io::Result<Option<Vec<u8>>> {
+    let end = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
     let mut preamble = [0; 8];
     reader.read_exact(&mut preamble)?;
     if preamble[..4] != *b"\0asm" {
         return Err(malformed("wrong magic number"));
     }
+    let mut found = None;
     loop {
+        if reader.stream_position()? > end {
+            return Err(malformed(
+                "a section runs past the end: the file is cut short",
+            ));
+        }
         let mut id = [0];
         if reader.read(&mut id)? == 0 {
-            return Ok(None);
+            return Ok(found);
         }
         let size = read_leb(reader)?;
         if id[0] != 0 {
@@ -191,7 +204,9 @@ pub fn find_section(reader: &mut (impl Read + Seek), section: &str) -> io::Resul
         if data.len() as u64 != rest {
             return Err(malformed("a custom section is cut short"));
         }
-        return Ok(Some(data));
+        if found.replace(data).is_some() {
+            return Err(malformed(&format!("two `{section}` sections")));
+        }
     }
 }
 
@@ -274,6 +289,28 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         let error = find(&mut Cursor::new(&bytes)).expect_err("cut short");
         assert!(error.to_string().contains("cut short"), "{error}");
+    }
+
+    #[test]
+    fn a_component_cut_short_is_an_error_not_a_missing_section() {
+        let bytes = component_with(&[(1, &[0; 300])]);
+        let cut = &bytes[..bytes.len() - 100];
+        let error = find(&mut Cursor::new(cut)).expect_err("cut short");
+        assert!(error.to_string().contains("cut short"), "{error}");
+    }
+
+    #[test]
+    fn a_second_section_of_the_name_is_an_error() {
+        let mut bytes = component_with(&[]);
+        append(&mut bytes, &Description::new(Vec::new()));
+        append(&mut bytes, &Description::new(Vec::new()));
+        let error = find(&mut Cursor::new(&bytes)).expect_err("two descriptions");
+        assert!(
+            error
+                .to_string()
+                .contains("two `snakebox:description` sections"),
+            "{error}"
+        );
     }
 
     #[test]

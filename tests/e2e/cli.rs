@@ -534,3 +534,38 @@ fn without_a_cache_folder_the_command_says_how_to_name_one() {
     assert!(errors.contains("there is no cache folder"), "{errors}");
     assert!(errors.contains("set SNAKEBOX_CACHE_DIR"), "{errors}");
 }
+
+#[test]
+fn files_prints_flags_and_refuses_a_truncated_component() {
+    // A component with files (python-dateutil's zoneinfo and metadata):
+    // the flags print quoted.
+    let options = snakebox::builder::BuildOptions {
+        requirements: Some(crate::util::root().join("tests/fixtures/pypi/requirements.txt")),
+        ..Default::default()
+    };
+    let built = snakebox::builder::build_with(
+        &crate::util::fixture("tests/fixtures/pypi/dates.py"),
+        &crate::util::cache_dir(),
+        &options,
+    )
+    .expect("builds with packages")
+    .wasm;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("files out");
+    let _ = std::fs::remove_dir_all(&dir);
+    let wasm = built.display().to_string();
+    let out = dir.display().to_string();
+    let output = snakebox(&["files", &wasm, &out]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let flags = stdout(&output);
+    assert!(
+        flags.starts_with(&format!("--dir '{}/", dir.display())),
+        "quoted, for the space: {flags}"
+    );
+    // Cut short: an error, not "carries no files".
+    let cut = dir.with_file_name("cut.wasm");
+    let bytes = std::fs::read(&built).expect("reads");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1000]).expect("writes");
+    let output = snakebox(&["files", &cut.display().to_string(), &out]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stderr(&output).contains("cut short"), "{}", stderr(&output));
+}

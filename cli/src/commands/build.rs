@@ -38,7 +38,12 @@ pub(crate) fn files(component: &Path, dir: &Path) -> anyhow::Result<ExitCode> {
     );
     let flags: Vec<String> = grants
         .iter()
-        .map(|g| format!("--dir {}::{}", g.host.display(), g.guest))
+        .map(|g| {
+            format!(
+                "--dir {}",
+                shell_quoted(&format!("{}::{}", g.host.display(), g.guest))
+            )
+        })
         .collect();
     println!("{}", flags.join(" "));
     Ok(ExitCode::SUCCESS)
@@ -57,4 +62,30 @@ pub(crate) fn precompile(app: &Path, args: &BuildArgs) -> anyhow::Result<ExitCod
         _ => eprintln!("compiled {} into {cache}", component.display()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `text` as one shell word: as it is when it is plain, else in single
+/// quotes, so that a folder name with spaces or quotes stays one argument.
+fn shell_quoted(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:@%+=,".contains(&b));
+    match plain {
+        true => text.to_owned(),
+        false => format!("'{}'", text.replace('\'', r"'\''")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quoted;
+
+    #[test]
+    fn flags_stay_one_word() {
+        assert_eq!(shell_quoted("/srv/app-files/0::/0"), "/srv/app-files/0::/0");
+        assert_eq!(shell_quoted("my files/0::/0"), "'my files/0::/0'");
+        assert_eq!(shell_quoted("it's/0::/0"), r"'it'\''s/0::/0'");
+        assert_eq!(shell_quoted(""), "''");
+    }
 }
