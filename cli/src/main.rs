@@ -5,7 +5,8 @@
 //! - `parse`: the value parsers behind the flags (sizes, durations, grants,
 //!   JSON arguments);
 //! - `commands`: one file per subcommand;
-//! - `progress`: spinners for the long steps, at a terminal.
+//! - `progress`: spinners for the long steps, at a terminal;
+//! - `text`: a component's text made safe to print.
 
 use std::process::ExitCode;
 
@@ -19,6 +20,7 @@ mod commands;
 mod flags;
 mod parse;
 mod progress;
+mod text;
 
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAKEBOX_LOG")
@@ -81,7 +83,7 @@ fn report(error: &anyhow::Error) {
     {
         // It leads with its position, as the diagnostics do:
         // `app.py:8:9: error: KeyError: 'missing'`, then the traceback.
-        eprintln!("{error:#}");
+        eprintln!("{}", text::printable_lines(&format!("{error:#}")));
         return;
     }
     if let Some(python) = error
@@ -91,10 +93,10 @@ fn report(error: &anyhow::Error) {
         // The exception as Python prints it: the traceback, which ends
         // with the exception and its notes; or the exception alone.
         match python.traceback.is_empty() {
-            true => eprintln!("{python}"),
-            false => eprint!("{}", python.traceback),
+            true => eprintln!("{}", text::printable_lines(&python.to_string())),
+            false => eprint!("{}", text::printable_lines(&python.traceback)),
         }
         return;
     }
-    eprintln!("error: {error:#}");
+    eprintln!("error: {}", text::printable_lines(&format!("{error:#}")));
 }

@@ -465,6 +465,8 @@ async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
             post(|Json(args): Json<Vec<Value>>| async move {
                 match args[0].as_i64() {
                     Some(404) => Err((StatusCode::NOT_FOUND, "no such person")),
+                    // An answer past the 16 MiB the host reads.
+                    Some(413) => Ok(Json(json!("x".repeat(17 << 20)))),
                     Some(id) => Ok(Json(person(id))),
                     None => Err((StatusCode::BAD_REQUEST, "not an id")),
                 }
@@ -529,6 +531,15 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("snakebox.HostError: no such person"),
+        "{}",
+        stderr(&output)
+    );
+    // An answer too large to hold is a HostError too.
+    args[3] = "413".into();
+    let output = call(args.clone()).await.expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("answered with more than 16 MiB"),
         "{}",
         stderr(&output)
     );

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use snakebox::{Policy, Runtime};
 
+use crate::text::printable;
+
 pub(crate) fn run(component: &Path) -> anyhow::Result<ExitCode> {
     // Nothing is called: the host functions need no binding here.
     let mut policy = Policy::default();
@@ -17,29 +19,35 @@ pub(crate) fn run(component: &Path) -> anyhow::Result<ExitCode> {
         // Qualify names only when several interfaces could share one.
         match &function.interface {
             Some(interface) if interfaces.len() > 1 => {
-                println!("{interface}#{}", function.wit_signature());
+                println!(
+                    "{}",
+                    printable(&format!("{interface}#{}", function.wit_signature()))
+                );
             }
-            _ => println!("{}", function.wit_signature()),
+            _ => println!("{}", printable(&function.wit_signature())),
         }
         // What the description adds: the Python side, and its docs.
         if let Some(signature) = function.python_signature() {
-            println!("    {signature}");
+            println!("    {}", printable(&signature));
         }
         for line in function.docs().into_iter().flat_map(str::lines) {
-            println!("{}", format!("      {line}").trim_end());
+            println!("{}", printable(format!("      {line}").trim_end()));
         }
     }
     // What the host must bind (`--bind NAME=URL`).
     for module in app.host_modules() {
         println!(
             "\nhost functions of `{}` (bind each by its name):",
-            module.name
+            printable(&module.name)
         );
         for function in &module.functions {
             // `async def find_person(…)` → `async def directory.find_person(…)`.
             let signature = function.python_signature(module);
             let (keyword, rest) = signature.split_once("def ").unwrap_or(("", &signature));
-            println!("  {keyword}def {}.{rest}", module.name);
+            println!(
+                "{}",
+                printable(&format!("  {keyword}def {}.{rest}", module.name))
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,12 +5,16 @@
 //! carrying the body's text. Only the URLs bound here are contacted, by
 //! the host; the sandbox itself still has no network.
 
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 use super::{HostError, HostResult};
+
+/// The largest answer read from an endpoint: a result, like a call's, is
+/// held whole, and an endpoint must not make the host hold more.
+const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// An `http://` endpoint, read once at bind time.
 #[derive(Debug, Clone)]
@@ -73,11 +77,20 @@ impl Endpoint {
                 .await
                 .map_err(|e| unreachable(&e))?;
             let status = response.status();
-            let bytes = response
-                .into_body()
+            let bytes = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
                 .collect()
                 .await
-                .map_err(|e| unreachable(&e))?
+                .map_err(|e| match e.is::<http_body_util::LengthLimitError>() {
+                    true => HostError::new(format!(
+                        "the host endpoint {} answered with more than {} MiB",
+                        self.url,
+                        MAX_RESPONSE_BYTES >> 20
+                    )),
+                    false => HostError::new(format!(
+                        "the host endpoint {} failed mid-answer: {e}",
+                        self.url
+                    )),
+                })?
                 .to_bytes();
             Ok::<_, HostError>((status, bytes))
         }
