@@ -29,7 +29,7 @@ done
 echo "\$ wasmtime serve --addr 127.0.0.1:8123 -Scli app-http.wasm"
 show() {
     echo "\$ curl -X $1 http://127.0.0.1:8123$2 ${3:+-d '$3'}"
-    curl -s -X "$1" "http://127.0.0.1:8123$2" ${3:+-d "$3"} -w "   (HTTP %{http_code}, %{time_total}s)\n"
+    curl -s -X "$1" "http://127.0.0.1:8123$2" ${3:+-H 'content-type: application/json' -d "$3"} -w "   (HTTP %{http_code}, %{time_total}s)\n"
 }
 show POST /call/add '[2, 40]'
 show POST /call/slow_add '[2, 40, 0.25]'

@@ -19,6 +19,10 @@ pub const STATUSES: &[(u16, &str)] = &[
     (400, "the body or the arguments do not fit the function"),
     (404, "no function of that name"),
     (413, "the body is larger than the server reads"),
+    (
+        415,
+        "the body is not sent as `Content-Type: application/json`",
+    ),
     (422, "Python raised"),
     (
         500,
@@ -283,7 +287,7 @@ fn is_string_key(module: &Module, key: &Type) -> bool {
 
 impl Names {
     fn operation(&self, operation: &Operation) -> Value {
-        let (call_name, summary, docs, body, body_required, result, stream) = match operation {
+        let (call_name, summary, docs, body, result, stream) = match operation {
             Operation::Described {
                 call_name,
                 module,
@@ -293,8 +297,6 @@ impl Names {
                 function.python_signature(module),
                 function.docs.as_deref(),
                 self.arguments(module, function),
-                // An empty body is no arguments: fine only when none is required.
-                function.params.iter().any(|param| !param.has_default),
                 self.schema(module, &function.result),
                 function.stream,
             ),
@@ -307,7 +309,6 @@ impl Names {
                 signature.clone(),
                 None,
                 json!({ "description": format!("arguments of `{signature}`") }),
-                false,
                 json!({ "description": "the result, typed by the WIT signature" }),
                 *stream,
             ),
@@ -349,9 +350,12 @@ impl Names {
         let mut operation = json!({
             "operationId": call_name,
             "summary": format!("Calls `{summary}`"),
+            // Always a body, so always `application/json`: a request with
+            // none has no content type, and a browser sends that without
+            // asking (see the 415).
             "requestBody": {
-                "required": body_required,
-                "description": "a JSON array of positional arguments, or an object of named ones; empty for none",
+                "required": true,
+                "description": "a JSON array of positional arguments, or an object of named ones; `[]`, `{}` or empty for none",
                 "content": { "application/json": { "schema": body } },
             },
             "responses": responses,

@@ -15,6 +15,9 @@ pub enum ErrorKind {
     NoSuchFunction,
     /// The body is larger than the server reads.
     BodyTooLarge,
+    /// The body is not sent as `application/json`: a browser must ask
+    /// first (CORS preflight) before it can send that.
+    UnsupportedMediaType,
     /// The store ran past its memory limit (it was replaced).
     MemoryLimit,
     /// The guest trapped (the store was replaced).
@@ -33,10 +36,11 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the document lists them.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::BadArguments,
         ErrorKind::NoSuchFunction,
         ErrorKind::BodyTooLarge,
+        ErrorKind::UnsupportedMediaType,
         ErrorKind::MemoryLimit,
         ErrorKind::Trap,
         ErrorKind::Cancelled,
@@ -52,6 +56,7 @@ impl ErrorKind {
             ErrorKind::BadArguments => 400,
             ErrorKind::NoSuchFunction => 404,
             ErrorKind::BodyTooLarge => 413,
+            ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::MemoryLimit
             | ErrorKind::Trap
             | ErrorKind::Cancelled

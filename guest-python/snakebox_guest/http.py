@@ -11,7 +11,8 @@ codes and bodies:
 - ``POST /call/{name}`` binds a JSON array or object to the parameters, as
   the host reads JSON (``convert.*.from_json``), calls the function and
   answers with its JSON result, ``422`` with the Python exception, ``400``
-  for bad arguments, ``404`` for an unknown name, ``413`` for a body over
+  for bad arguments, ``404`` for an unknown name, ``415`` for a body not
+  sent as ``application/json``, ``413`` for a body over
   the limit;
 - a generator answers with NDJSON, one ``{"item": value}`` per line as the
   items come, and a failure after the first item ends it with
@@ -230,6 +231,12 @@ class Server:
             )
         name = unquote(path[len("/call/"):])
         route = self._route(name)
+        # Only JSON: a browser must ask (CORS preflight) before sending it.
+        if not _is_json(request):
+            raise _failure(
+                415, "unsupported_media_type",
+                "send the arguments with `Content-Type: application/json`",
+            )
         positional, named = _parse(_read(request, self.max_body))
         values = _bind(route.export, positional, named)
         if route.stream:
@@ -334,6 +341,17 @@ def _lines(first, items):
 def _python_error(exc: BaseException) -> dict:
     error = python_error(exc).value
     return {"type": error.type_name, "message": error.message, "traceback": error.traceback}
+
+
+def _is_json(request) -> bool:
+    """Whether the request says its body is ``application/json`` (any
+    parameters, such as a charset, aside)."""
+    with request.headers() as fields:
+        values = fields.get("content-type")
+    if not values:
+        return False
+    media = values[0].decode("latin-1").split(";", 1)[0].strip()
+    return media.lower() == "application/json"
 
 
 def _read(request, limit: int) -> bytes:

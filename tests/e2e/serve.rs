@@ -140,7 +140,18 @@ impl Drop for Served {
 
 /// One HTTP/1.1 request on its own connection.
 pub fn request(address: &str, method: &str, path: &str, body: &str) -> Reply {
-    let (status, head, body) = exchange(address, method, path, body);
+    request_as(address, method, path, "application/json", body)
+}
+
+/// [`request`] with the body sent as `content_type`; none when empty.
+pub fn request_as(
+    address: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> Reply {
+    let (status, head, body) = exchange(address, method, path, content_type, body);
     let body = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
     Reply {
         status,
@@ -151,14 +162,24 @@ pub fn request(address: &str, method: &str, path: &str, body: &str) -> Reply {
 
 /// Sends one request and reads the whole reply: status, lowercased
 /// headers, and the raw body.
-fn exchange(address: &str, method: &str, path: &str, body: &str) -> (u16, String, String) {
+fn exchange(
+    address: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        match content_type {
+            "" => String::new(),
+            media => format!("Content-Type: {media}\r\n"),
+        },
         body.len()
     )
     .expect("sends");
@@ -550,7 +571,7 @@ fn a_client_that_disconnects_cancels_the_python_call() {
     let body = json!([30]).to_string();
     write!(
         stream,
-        "POST /call/guarded HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /call/guarded HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("sends");
@@ -663,7 +684,13 @@ pub fn assert_streams(address: &str) {
 }
 
 pub fn stream_request(address: &str, function: &str, body: &str) -> (u16, String, Vec<Value>) {
-    let (status, head, body) = exchange(address, "POST", &format!("/call/{function}"), body);
+    let (status, head, body) = exchange(
+        address,
+        "POST",
+        &format!("/call/{function}"),
+        "application/json",
+        body,
+    );
     let mut rest = body.as_str();
     let mut payload = String::new();
     if head.contains("transfer-encoding: chunked") {

@@ -25,7 +25,7 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-use crate::serve::{Served, assert_streams, request, stream_request};
+use crate::serve::{Served, assert_streams, request, request_as, stream_request};
 use crate::types::{RAISES, ROWS, STREAMS, arguments, json as parse};
 use crate::util::{cache_dir, fixture, root};
 
@@ -360,6 +360,33 @@ fn each_outcome_has_the_status_and_body_that_snakebox_serve_gives() {
 }
 
 #[test]
+fn a_body_not_sent_as_json_is_refused_alike() {
+    // A browser may POST `text/plain` or a form to any server without
+    // asking first; both servers refuse all but JSON with 415.
+    let served = Served::fixture("streams", &["--workers", "1"]);
+    let proxy = Proxy::of("streams");
+    for (content_type, status) in [
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("", 415),
+        ("application/json; charset=utf-8", 200),
+        ("Application/JSON", 200),
+    ] {
+        let ours = request_as(&proxy.address, "POST", "/call/point", content_type, "[3]");
+        let theirs = request_as(&served.address, "POST", "/call/point", content_type, "[3]");
+        assert_eq!(ours.status, status, "{content_type}: {:?}", ours.body);
+        assert_eq!(
+            (ours.status, &ours.body),
+            (theirs.status, &theirs.body),
+            "{content_type}"
+        );
+        if status == 415 {
+            assert_eq!(ours.body["error"], "unsupported_media_type");
+        }
+    }
+}
+
+#[test]
 fn the_openapi_document_and_the_body_limit_are_snakebox_serves() {
     let served = Served::fixture("corpus", &["--workers", "1"]);
     let proxy = Proxy::of("corpus");
@@ -404,7 +431,7 @@ fn a_client_that_goes_away_closes_the_generator() {
     let mut stream = std::net::TcpStream::connect(&proxy.address).expect("connects");
     write!(
         stream,
-        "POST /call/endless HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"
+        "POST /call/endless HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
     )
     .expect("sends");
     let mut reader = BufReader::new(stream);

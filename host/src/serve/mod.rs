@@ -169,9 +169,20 @@ async fn healthz(State(state): State<Arc<ServerState>>) -> Response {
     .into_response()
 }
 
+/// Whether the request says its body is `application/json` (any
+/// parameters, such as a charset, aside).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 async fn call(
     State(state): State<Arc<ServerState>>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let log = AccessLog::start(&name);
@@ -179,6 +190,11 @@ async fn call(
         Ok(function) => function,
         Err(error) => return log.finish(Failure::Call(error).into_response()),
     };
+    // Only JSON: a browser may send a `text/plain` or form POST to any
+    // server without asking, but must ask (CORS preflight) before JSON.
+    if !is_json(&headers) {
+        return log.finish(Failure::NotJson.into_response());
+    }
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {

@@ -24,6 +24,8 @@ pub(super) enum Failure {
     TooLarge { limit: usize },
     /// The request body is larger than the server reads.
     BodyTooLarge { limit: usize },
+    /// The body is not sent as JSON.
+    NotJson,
 }
 
 impl IntoResponse for Failure {
@@ -50,6 +52,10 @@ impl IntoResponse for Failure {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
+            Failure::NotJson => ErrorBody::new(
+                ErrorKind::UnsupportedMediaType,
+                "send the arguments with `Content-Type: application/json`",
+            ),
             Failure::BodyTooLarge { limit } => ErrorBody::new(
                 ErrorKind::BodyTooLarge,
                 format!("the body is larger than the limit of {limit} bytes"),
