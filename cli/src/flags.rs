@@ -160,6 +160,14 @@ pub(crate) struct ServeArgs {
     /// [default: 16, or twice the workers if more].
     #[arg(long, value_name = "N")]
     pub max_stores: Option<usize>,
+    /// How long a client has to send a request's headers, and how long an
+    /// idle connection is kept [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub header_timeout: Option<Duration>,
+    /// The most connections served at once; past it a connection gets
+    /// /healthz and 503 for anything else [default: 512].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
 }

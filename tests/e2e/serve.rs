@@ -760,3 +760,83 @@ async fn the_library_server_mounts_in_an_axum_app() {
     assert_eq!((health.status, &health.body["workers"]), (200, &json!(1)));
     served.abort();
 }
+
+/// Opens a connection and sends `partial`, the start of a request that
+/// never ends.
+fn half_sent(address: &str, partial: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).expect("connects");
+    stream.write_all(partial.as_bytes()).expect("sends");
+    stream
+}
+
+#[test]
+fn a_client_too_slow_with_its_headers_is_cut_off() {
+    let server = Served::fixture("basics", &["--workers", "1", "--header-timeout", "1s"]);
+    let mut slow = half_sent(&server.address, "POST /call/add HTTP/1.1\r\nHo");
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    // Closed by the server (with or without a 408), not by our timeout.
+    let _ = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    // The server serves on.
+    assert_eq!(server.call("add", &json!([2, 3])).body, json!(5));
+}
+
+#[test]
+fn past_the_connection_cap_healthz_answers_and_calls_wait_their_turn() {
+    let server = Served::fixture("basics", &["--workers", "1", "--max-connections", "2"]);
+    // Two idle connections take both places.
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(&server.address).expect("connects"))
+        .collect();
+    let health = server.get("/healthz");
+    assert_eq!((health.status, &health.body["status"]), (200, &json!("ok")));
+    let refused = server.call("add", &json!([2, 3]));
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(refused.body["error"], "busy");
+    assert!(
+        refused.headers.contains("retry-after: 1"),
+        "{}",
+        refused.headers
+    );
+    // Their places free, calls are served again.
+    drop(idle);
+    let started = Instant::now();
+    loop {
+        let reply = server.call("add", &json!([2, 3]));
+        if reply.status == 200 {
+            assert_eq!(reply.body, json!(5));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            reply.body
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn half_sent_requests_do_not_hold_up_shutdown() {
+    let mut server = Served::fixture("basics", &["--workers", "1", "--header-timeout", "2s"]);
+    let _stuck: Vec<TcpStream> = (0..20)
+        .map(|_| half_sent(&server.address, "POST /call/add HTTP/1.1\r\nContent-Le"))
+        .collect();
+    // Let the server take them all.
+    assert_eq!(server.get("/healthz").status, 200);
+    let started = Instant::now();
+    server.terminate();
+    let status = server.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}

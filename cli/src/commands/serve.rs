@@ -32,6 +32,12 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
     if let Some(max_stores) = args.max_stores {
         options.max_stores = max_stores;
     }
+    if let Some(header_timeout) = args.header_timeout {
+        options.header_timeout = header_timeout;
+    }
+    if let Some(max_connections) = args.max_connections {
+        options.max_connections = max_connections;
+    }
     if let Some(max_result) = args.max_result {
         options.max_result_bytes =
             usize::try_from(max_result).context("--max-result is too large for this machine")?;

@@ -18,12 +18,13 @@
 mod describe;
 mod dispatch;
 mod health;
+mod listen;
 mod openapi;
 mod reply;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -60,6 +61,14 @@ pub struct ServeOptions {
     /// The largest result, in bytes of JSON, a call may return. Past it the
     /// call fails with `500` and nothing is sent.
     pub max_result_bytes: usize,
+    /// How long a client has to send a request's headers, and how long an
+    /// idle keep-alive connection is kept; then it is closed.
+    pub header_timeout: Duration,
+    /// The most connections served at once. Past it, a connection gets
+    /// `/healthz` and `503` for anything else, and is closed.
+    pub max_connections: usize,
+    /// How long the requests in flight get to finish on shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl ServeOptions {
@@ -70,6 +79,13 @@ impl ServeOptions {
     /// The default cap on stores, unless `workers` asks for more: an idle
     /// store costs about 1 MiB of memory of its own (BENCHMARKS.md).
     pub const MAX_STORES: usize = 16;
+    /// The default time to send a request's headers, or to stay idle.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default cap on connections, well under a default descriptor
+    /// limit of 1,024.
+    pub const MAX_CONNECTIONS: usize = 512;
+    /// The default time the requests in flight get on shutdown.
+    pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 
     /// Defaults for `workers` stores.
     pub fn new(workers: usize) -> Self {
@@ -79,6 +95,9 @@ impl ServeOptions {
             max_stores: Self::MAX_STORES.max(workers * 2),
             max_pending: workers * Self::PENDING_PER_WORKER,
             max_result_bytes: Self::MAX_RESULT_BYTES,
+            header_timeout: Self::HEADER_TIMEOUT,
+            max_connections: Self::MAX_CONNECTIONS,
+            shutdown_grace: Self::SHUTDOWN_GRACE,
         }
     }
 }
@@ -86,6 +105,7 @@ impl ServeOptions {
 /// An HTTP front end for one app, over a fixed set of stores.
 pub struct Server {
     state: Arc<ServerState>,
+    limits: listen::Limits,
 }
 
 struct ServerState {
@@ -113,6 +133,11 @@ impl Server {
                 openapi,
                 max_result_bytes: options.max_result_bytes,
             }),
+            limits: listen::Limits {
+                header_timeout: options.header_timeout,
+                max_connections: options.max_connections.max(1),
+                shutdown_grace: options.shutdown_grace,
+            },
         })
     }
 
@@ -128,16 +153,26 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting,
-    /// lets the requests in flight finish, and returns.
+    /// closes idle connections, lets the requests in flight finish (up to
+    /// `shutdown_grace`), and returns. Slow and idle clients are bounded
+    /// as the [`ServeOptions`] say.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let overloaded = Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(Arc::clone(&self.state))
+            .fallback(too_many_connections)
+            .with_state(self.limits.max_connections);
+        listen::serve(listener, self.router(), overloaded, self.limits, shutdown).await
     }
+}
+
+/// Past the connection cap: all but `/healthz`.
+async fn too_many_connections(State(max): State<usize>) -> Response {
+    Failure::Connections { max }.into_response()
 }
 
 async fn functions(State(state): State<Arc<ServerState>>) -> Response {

@@ -26,6 +26,8 @@ pub(super) enum Failure {
     BodyTooLarge { limit: usize },
     /// The body is not sent as JSON.
     NotJson,
+    /// The server holds its most connections.
+    Connections { max: usize },
 }
 
 impl IntoResponse for Failure {
@@ -45,6 +47,17 @@ impl IntoResponse for Failure {
                     format!(
                         "all {workers} workers are busy and {max_pending} requests are already admitted; retry later"
                     ),
+                );
+                let mut response = (status_of(body.error), axum::Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            Failure::Connections { max } => {
+                let body = ErrorBody::new(
+                    ErrorKind::Busy,
+                    format!("the server holds its most connections ({max}); retry later"),
                 );
                 let mut response = (status_of(body.error), axum::Json(body)).into_response();
                 response
