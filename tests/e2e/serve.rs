@@ -394,14 +394,7 @@ fn past_the_bounded_queue_requests_get_503() {
     );
     let waiting = [gate.wait(&server.address), gate.wait(&server.address)];
     wait_for_pending(&server, 2);
-    let reply = server.call("add", &json!([1, 1]));
-    assert_eq!(reply.status, 503, "{:?}", reply.body);
-    assert_eq!(reply.body["error"], "busy");
-    assert!(
-        reply.headers.contains("retry-after: 1"),
-        "{}",
-        reply.headers
-    );
+    assert_busy(&server.call("add", &json!([1, 1])));
     gate.open();
     for handle in waiting {
         let reply = handle.join().expect("thread");
@@ -761,6 +754,17 @@ async fn the_library_server_mounts_in_an_axum_app() {
     served.abort();
 }
 
+/// A `503` busy reply, which a balancer may retry after a second.
+fn assert_busy(reply: &Reply) {
+    assert_eq!(reply.status, 503, "{:?}", reply.body);
+    assert_eq!(reply.body["error"], "busy");
+    assert!(
+        reply.headers.contains("retry-after: 1"),
+        "{}",
+        reply.headers
+    );
+}
+
 /// Opens a connection and sends `partial`, the start of a request that
 /// never ends.
 fn half_sent(address: &str, partial: &str) -> TcpStream {
@@ -799,14 +803,7 @@ fn past_the_connection_cap_healthz_answers_and_calls_wait_their_turn() {
         .collect();
     let health = server.get("/healthz");
     assert_eq!((health.status, &health.body["status"]), (200, &json!("ok")));
-    let refused = server.call("add", &json!([2, 3]));
-    assert_eq!(refused.status, 503, "{:?}", refused.body);
-    assert_eq!(refused.body["error"], "busy");
-    assert!(
-        refused.headers.contains("retry-after: 1"),
-        "{}",
-        refused.headers
-    );
+    assert_busy(&server.call("add", &json!([2, 3])));
     // Their places free, calls are served again.
     drop(idle);
     let started = Instant::now();
