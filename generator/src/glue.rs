@@ -157,13 +157,15 @@ fn emit_http_module(package: &str, module: &Module, several: bool) -> String {
         let names = CallNames::of(package, module, function, several);
         let _ = writeln!(
             out,
-            "    _http.Route({:?}, {:?}, {:?}, {}, {}, {}),",
+            "    _http.Route({:?}, {:?}, {:?}, {}, {}, {}, ({:?}, {:?})),",
             names.call_name,
             names.qualified,
             function.wit_name,
             export_var(function),
             py_bool(function.is_async),
             py_bool(function.stream),
+            names.by_module[0],
+            names.by_module[1],
         );
     }
     let _ = writeln!(out, "]");

@@ -54,6 +54,10 @@ pub struct CallNames {
     pub call_name: String,
     /// The WIT name qualified by its interface: `snakebox-py:app/app#add`.
     pub qualified: String,
+    /// `module.function`, by the function's Python name and by its WIT
+    /// name, which every component takes, whether it exports one module
+    /// or several (as the host's `Function::has_module_name` does).
+    pub by_module: [String; 2],
 }
 
 impl CallNames {
@@ -66,8 +70,19 @@ impl CallNames {
                 "{NAMESPACE}:{package}/{}#{}",
                 module.wit_name, function.wit_name
             ),
+            by_module: by_module(&module.wit_name, &function.name, &function.wit_name),
         }
     }
+}
+
+/// `module.function` for a function of the interface `interface` (its WIT
+/// name): by the function's Python name, and by its WIT name.
+pub fn by_module(interface: &str, python_name: &str, wit_name: &str) -> [String; 2] {
+    let module = crate::names::binding_name(interface);
+    [
+        format!("{module}.{python_name}"),
+        format!("{module}.{wit_name}"),
+    ]
 }
 
 /// The body of `GET /functions` for `modules`, exported by a package named

@@ -138,16 +138,18 @@ def json_value(name: str):
 class Route:
     """One export and the names it answers to."""
 
-    __slots__ = ("call_name", "qualified", "wit_name", "export", "is_async", "stream")
+    __slots__ = ("call_name", "qualified", "wit_name", "export", "is_async", "stream", "by_module")
 
     def __init__(self, call_name: str, qualified: str, wit_name: str, export: Export,
-                 is_async: bool, stream: bool):
+                 is_async: bool, stream: bool, by_module: tuple = ()):
         self.call_name = call_name
         self.qualified = qualified
         self.wit_name = wit_name
         self.export = export
         self.is_async = is_async
         self.stream = stream
+        # `module.function`, by its Python name and by its WIT name.
+        self.by_module = by_module
 
 
 class _Reply(Exception):
@@ -244,7 +246,7 @@ class Server:
         return 200, _JSON, [self._call(route, values)]
 
     def _route(self, name: str) -> Route:
-        matches = [r for r in self.routes if name in (r.call_name, r.qualified)]
+        matches = [r for r in self.routes if name in (r.call_name, r.qualified, *r.by_module)]
         if not matches:
             matches = [r for r in self.routes if name in (r.export.name, r.wit_name)]
         if not matches:

@@ -360,6 +360,18 @@ fn each_outcome_has_the_status_and_body_that_snakebox_serve_gives() {
 }
 
 #[test]
+fn module_function_names_a_function_of_a_one_module_package_here_too() {
+    let proxy = Proxy::of("solo");
+    for name in ["hello", "greet.hello"] {
+        assert_eq!(
+            proxy.call(name, &json!(["ada"])),
+            (200, json!("hello, ada")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_body_not_sent_as_json_is_refused_alike() {
     // A browser may POST `text/plain` or a form to any server without
     // asking first; both servers refuse all but JSON with 415.

@@ -114,16 +114,15 @@ impl Function {
     }
 
     /// Whether `name` is `module.function`: the Python module of its
-    /// interface (as a package names it) and its Python or WIT name. A
-    /// package's functions take it whether it has one module or several.
+    /// interface (as a package names it) and its Python or WIT name, by
+    /// the rule the `--http` guest routes by. A package's functions take it
+    /// whether it has one module or several.
     pub fn has_module_name(&self, name: &str) -> bool {
-        let (Some(interface), Some((module, function))) =
-            (self.interface_name(), name.split_once('.'))
-        else {
-            return false;
-        };
-        (function == self.python_name || function == self.name)
-            && module == snakebox_generator::binding_name(interface)
+        self.interface_name().is_some_and(|interface| {
+            snakebox_generator::http::by_module(interface, &self.python_name, &self.name)
+                .iter()
+                .any(|by_module| by_module == name)
+        })
     }
 
     /// Whether `name` is [`qualified_name`](Self::qualified_name), without

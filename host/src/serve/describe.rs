@@ -19,6 +19,11 @@ fn describe(function: &Function) -> Value {
         let names = snakebox_generator::http::CallNames {
             call_name: function.call_name.clone(),
             qualified: function.qualified_name(),
+            by_module: snakebox_generator::http::by_module(
+                function.interface_name().unwrap_or_default(),
+                &function.python_name,
+                &function.name,
+            ),
         };
         return snakebox_generator::http::describe(
             described.module(),
