@@ -41,30 +41,16 @@ impl IntoResponse for Failure {
             Failure::Busy {
                 workers,
                 max_pending,
-            } => {
-                let body = ErrorBody::new(
-                    ErrorKind::Busy,
-                    format!(
-                        "all {workers} workers are busy and {max_pending} requests are already admitted; retry later"
-                    ),
-                );
-                let mut response = (status_of(body.error), axum::Json(body)).into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return response;
-            }
-            Failure::Connections { max } => {
-                let body = ErrorBody::new(
-                    ErrorKind::Busy,
-                    format!("the server holds its most connections ({max}); retry later"),
-                );
-                let mut response = (status_of(body.error), axum::Json(body)).into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return response;
-            }
+            } => ErrorBody::new(
+                ErrorKind::Busy,
+                format!(
+                    "all {workers} workers are busy and {max_pending} requests are already admitted; retry later"
+                ),
+            ),
+            Failure::Connections { max } => ErrorBody::new(
+                ErrorKind::Busy,
+                format!("the server holds its most connections ({max}); retry later"),
+            ),
             Failure::NotJson => ErrorBody::new(
                 ErrorKind::UnsupportedMediaType,
                 "send the arguments with `Content-Type: application/json`",
@@ -78,7 +64,15 @@ impl IntoResponse for Failure {
                 format!("the result is larger than the server's limit of {limit} bytes of JSON"),
             ),
         };
-        (status_of(body.error), axum::Json(body)).into_response()
+        let busy = body.error == ErrorKind::Busy;
+        let mut response = (status_of(body.error), axum::Json(body)).into_response();
+        // A busy server is worth retrying, elsewhere or in a second.
+        if busy {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 
