@@ -553,7 +553,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 .cloned()
                 .ok_or_else(|| BuildError::input(format!("nothing to build from {file}")))?;
             module.name = layout.import_name.clone();
-            let glue = vec![(glue::GLUE_MODULE.to_owned(), glue::emit(&module))];
+            let glue = glue::emit_package(&layout.import_name, std::slice::from_ref(&module));
             (layout, vec![module], glue)
         }
     };
@@ -581,7 +581,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         let source = read_source(&stub.path)?;
         glue_files.push((module.name.clone(), glue::emit_import(module, &source)));
     }
-    let description = Description::new(exported).with_imports(imported);
+    let description = Description::new(exported.clone()).with_imports(imported);
     let others = layout.other_modules();
     if let (false, Some(main)) = (others.is_empty(), main_glue(&mut glue_files)) {
         main.push_str(&format!(
@@ -686,10 +686,18 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     if let Some(site) = &site {
         python_path.push(site);
     }
+    // Each module's interface takes its glue's name on componentize-py's
+    // side: that is where it looks for the classes of the interface's
+    // resources (see `glue::module_glue`).
+    let interface_names = match options.http {
+        true => Vec::new(),
+        false => glue::interface_names(&generated.naming.1, &exported),
+    };
     let outcome = toolchain
         .componentize_log(
             &wit_dir,
             &world_name,
+            &interface_names,
             &python_path,
             glue::GLUE_MODULE,
             &output,

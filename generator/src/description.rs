@@ -27,7 +27,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ir::{Function, Module, TypeDef};
+use crate::ir::{Class, Function, Module, TypeDef};
 
 /// The name of the custom section that holds the description.
 pub const SECTION: &str = "snakebox:description";
@@ -124,6 +124,11 @@ impl Module {
     /// The named type with this WIT name.
     pub fn type_def(&self, wit_name: &str) -> Option<&TypeDef> {
         self.types.iter().find(|t| t.wit_name == wit_name)
+    }
+
+    /// The class (resource) with this WIT name.
+    pub fn class(&self, wit_name: &str) -> Option<&Class> {
+        self.classes.iter().find(|c| c.wit_name == wit_name)
     }
 }
 

@@ -108,6 +108,7 @@ pub fn openapi(package: &str, modules: &[Module]) -> Value {
             module
                 .functions
                 .iter()
+                .filter(|function| function.object_use().is_none())
                 .map(move |function| crate::openapi::Operation::Described {
                     call_name: CallNames::of(package, module, function, several).call_name,
                     module,
@@ -142,7 +143,7 @@ pub fn describe(module: &Module, function: &Function, names: &CallNames) -> Valu
         Type::None if !function.stream => Value::Null,
         ty => Value::String(wit::type_name(ty)),
     };
-    json!({
+    let mut described = json!({
         "name": names.call_name,
         "wit_name": names.qualified,
         "async": function.is_async,
@@ -152,5 +153,10 @@ pub fn describe(module: &Module, function: &Function, names: &CallNames) -> Valu
         "signature": wit::function_signature(function, wit::EXPORT_ERROR, false),
         "python_signature": function.python_signature(module),
         "stream": function.stream,
-    })
+    });
+    if let Some(why) = function.json_refusal(module, &names.call_name) {
+        described["served"] = false.into();
+        described["not_served"] = why.into();
+    }
+    described
 }

@@ -19,6 +19,59 @@ pub struct Module {
     pub functions: Vec<Function>,
     /// The named WIT types the functions use, each after the types it uses.
     pub types: Vec<TypeDef>,
+    /// The module's classes that become WIT resources, in source order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<Class>,
+}
+
+/// A class of the module, exported as a WIT `resource`: Python objects
+/// that stay in the sandbox, reached by handle, with methods.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Class {
+    /// The Python class name (`Account`).
+    pub name: String,
+    /// The WIT resource name (`account`), without `%` escaping.
+    pub wit_name: String,
+    /// The class docstring.
+    pub docs: Option<String>,
+    /// `__init__`, without `self`: the resource's constructor, whose result
+    /// is `result<own<class>, python-error>`, so that an `__init__` that
+    /// raises is a Python error. Its `result` is the class itself.
+    pub constructor: Function,
+    /// The public methods, each without `self`, in source order.
+    pub methods: Vec<Method>,
+    /// The line of the `class`, 1-based.
+    pub line: u32,
+}
+
+/// One member of a class, as WIT exports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Method {
+    /// The function, without `self` (or `cls`).
+    pub function: Function,
+    /// How Python binds it.
+    pub kind: MethodKind,
+}
+
+/// How a class member is bound, which decides its WIT form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    /// A plain method: a WIT method on a borrowed object.
+    Instance,
+    /// `@staticmethod`: a WIT `static` function.
+    Static,
+    /// `@classmethod`: a WIT `static` function; Python passes the class.
+    Class,
+}
+
+impl Class {
+    /// Finds a member by its Python or WIT name.
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.methods
+            .iter()
+            .find(|m| m.function.name == name || m.function.wit_name == name)
+    }
 }
 
 /// A named WIT type: a record, an enum or a variant.
@@ -242,10 +295,14 @@ pub enum Type {
     Option(Box<Type>),
     /// A [`TypeDef`] of the module, by WIT name.
     Named(String),
+    /// An object of a [`Class`] of the module, by WIT name: a
+    /// `borrow<class>` as a parameter, an `own<class>` as a result.
+    Object(String),
 }
 
 impl Type {
-    /// Calls `visit` on every WIT type name this type refers to, mutably.
+    /// Calls `visit` on every WIT type name (of a named type or a class)
+    /// this type refers to, mutably.
     pub(crate) fn names_mut(&mut self, visit: &mut impl FnMut(&mut String)) {
         match self {
             Type::List(item) | Type::Option(item) => item.names_mut(visit),
@@ -254,8 +311,58 @@ impl Type {
                 key.names_mut(visit);
                 value.names_mut(visit);
             }
-            Type::Named(name) => visit(name),
+            Type::Named(name) | Type::Object(name) => visit(name),
             _ => {}
         }
+    }
+
+    /// The class of the first object this type carries, if any, looking
+    /// through lists, options, tuples and dicts (named types never hold
+    /// objects: the reader refuses that).
+    pub fn object_class(&self) -> Option<&str> {
+        match self {
+            Type::Object(class) => Some(class),
+            Type::List(item) | Type::Option(item) => item.object_class(),
+            Type::Tuple(items) => items.iter().find_map(Type::object_class),
+            Type::Dict(key, value) => key.object_class().or_else(|| value.object_class()),
+            _ => None,
+        }
+    }
+}
+
+impl Function {
+    /// Where the function takes or gives an object, which JSON cannot
+    /// hold: the parameter's Python name (`None` for the result) and the
+    /// class's WIT name. The one rule that keeps such functions off the
+    /// JSON surfaces (the CLI, `serve`, `--http`, OpenAPI).
+    pub fn object_use(&self) -> Option<(Option<&str>, &str)> {
+        self.params
+            .iter()
+            .find_map(|p| {
+                p.ty.object_class()
+                    .map(|class| (Some(p.name.as_str()), class))
+            })
+            .or_else(|| self.result.object_class().map(|class| (None, class)))
+    }
+
+    /// Why the function is not on the JSON surfaces, when it takes or
+    /// gives an object: the one message the CLI, `call_json`, `serve` and
+    /// `--http` give, naming the function as callers do (`call_name`).
+    /// `None` for a function JSON can call.
+    pub fn json_refusal(&self, module: &Module, call_name: &str) -> Option<String> {
+        let (param, class) = self.object_use()?;
+        let class = module
+            .classes
+            .iter()
+            .find(|c| c.wit_name == class)
+            .map_or(class, |c| c.name.as_str());
+        let role = match param {
+            Some(param) => format!("takes an object of class `{class}` (parameter `{param}`)"),
+            None => format!("returns an object of class `{class}`"),
+        };
+        Some(format!(
+            "`{call_name}` {role}, which JSON cannot hold: objects stay in the sandbox; \
+             call it from Rust, with `snakebox::Object` or the typed bindings"
+        ))
     }
 }

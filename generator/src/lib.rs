@@ -46,8 +46,8 @@ pub mod wit;
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use imports::analyze_stub;
 pub use ir::{
-    Case, Field, Function, JSON_FIELD, JSON_TYPE, Module, Param, ParamKind, RecordStyle, Type,
-    TypeDef, TypeDefKind, VariantCase, keyword_names,
+    Case, Class, Field, Function, JSON_FIELD, JSON_TYPE, Method, MethodKind, Module, Param,
+    ParamKind, RecordStyle, Type, TypeDef, TypeDefKind, VariantCase, keyword_names,
 };
 pub use names::{binding_name, call_name, class_name, kebab, wit_ident};
 pub use python::{Analysis, Options, analyze, analyze_with};

@@ -195,6 +195,8 @@ impl Names {
             Type::Named(name) => {
                 json!({ "$ref": format!("#/components/schemas/{}", self.type_key(module, name)) })
             }
+            // Functions with objects are left out of the document.
+            Type::Object(_) => json!({ "not": {} }),
         }
     }
 

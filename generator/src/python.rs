@@ -2,6 +2,7 @@
 
 mod classes;
 mod named;
+mod resources;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ impl Analysis {
     pub fn is_usable(&self) -> bool {
         self.module
             .as_ref()
-            .is_some_and(|module| !module.functions.is_empty())
+            .is_some_and(|module| !module.functions.is_empty() || !module.classes.is_empty())
     }
 }
 
@@ -90,6 +91,7 @@ pub fn analyze_with(source: &str, module_name: &str, options: Options) -> Analys
         sources: RefCell::default(),
         options,
         untyped: RefCell::default(),
+        current_class: RefCell::default(),
     };
     let Some(wit_name) = names::kebab(module_name) else {
         let diagnostic = reader.error(
@@ -104,12 +106,14 @@ pub fn analyze_with(source: &str, module_name: &str, options: Options) -> Analys
         };
     };
     let functions = reader.functions(body);
-    if functions.is_empty() {
+    let classes = reader.resources(body);
+    if functions.is_empty() && classes.is_empty() {
         let diagnostic = reader.error(
             TextRange::default(),
             Code::NothingExported,
-            "the module has no public, fully annotated top-level function to export".into(),
-            "define at least one `def` whose name does not start with `_`, with annotations",
+            "the module has no public, fully annotated top-level function or class to export"
+                .into(),
+            "define at least one `def` or `class` whose name does not start with `_`, with annotations",
         );
         reader.diagnostics.push(diagnostic);
     }
@@ -119,6 +123,7 @@ pub fn analyze_with(source: &str, module_name: &str, options: Options) -> Analys
         docs: docstring(body),
         functions,
         types: reader.types.into_inner(),
+        classes,
     };
     rename_types_named_like_functions(&mut module);
     Analysis {
@@ -189,6 +194,9 @@ struct Reader<'a> {
     /// What the function being read carries as `Any` for want of an
     /// annotation: warnings, reported once the function is exported.
     untyped: RefCell<Vec<Problem>>,
+    /// The WIT name of the class whose members are being read, which
+    /// `Self` names.
+    current_class: RefCell<Option<String>>,
 }
 
 /// The deepest nesting of types an annotation may have.
@@ -554,7 +562,31 @@ impl Reader<'_> {
                 "yield values of a type, for example `Iterator[int]`",
             ));
         }
-        Ok(Some(self.value_type(item)?))
+        let item = self.value_type(item)?;
+        Ok(Some(self.no_object(
+            item,
+            returns,
+            "a stream of JSON items",
+        )?))
+    }
+
+    /// `ty`, unless it holds an object, which only a parameter or a result
+    /// (or a list or option of them) can carry: not `inside` a record, a
+    /// tuple, a dict, a union or a stream, whose values are copied.
+    fn no_object(&self, ty: Type, expr: &Expr, inside: &str) -> Result<Type, Problem> {
+        match ty.object_class() {
+            None => Ok(ty),
+            Some(class) => Err(Problem::new(
+                expr.range(),
+                Code::UnsupportedType,
+                format!(
+                    "an object of class `{}` cannot be carried inside {inside}",
+                    names::class_name(class)
+                ),
+                "pass the object itself (or a list or `Optional` of objects), or pass its data \
+                 as a dataclass",
+            )),
+        }
     }
 
     /// Reads a return annotation: whether the function is async, and what
@@ -666,6 +698,9 @@ impl Reader<'_> {
         if let Expr::Name(name) = expr
             && let Some(class) = self.classes.get(name.id.as_str())
         {
+            if let Some(wit_name) = self.resource_wit_name(class) {
+                return Ok(Type::Object(wit_name));
+            }
             return match self.class_type(class) {
                 Err(problem) if problem.code == Code::UnsupportedClass => {
                     let name = name.id.as_str();
@@ -707,6 +742,9 @@ impl Reader<'_> {
             return ty;
         }
         let simple = match base_name(expr) {
+            Some("Self") if self.current_class.borrow().is_some() => {
+                Type::Object(self.current_class.borrow().clone().unwrap_or_default())
+            }
             Some("Any" | "object") => self.json_type(),
             Some("int") => Type::Int,
             Some("float") => Type::Float,
@@ -785,11 +823,12 @@ impl Reader<'_> {
                 items
                     .iter()
                     .map(|item| self.value_type(item))
+                    .map(|ty| self.no_object(ty?, expr, "a tuple"))
                     .collect::<Result<_, _>>()?,
             ),
             ("dict" | "Dict" | "Mapping" | "MutableMapping", [key, value]) => Type::Dict(
-                Box::new(self.value_type(key)?),
-                Box::new(self.value_type(value)?),
+                Box::new(self.no_object(self.value_type(key)?, expr, "a dict")?),
+                Box::new(self.no_object(self.value_type(value)?, expr, "a dict")?),
             ),
             ("Optional", [item]) => Type::Option(Box::new(self.value_type(item)?)),
             ("Union", items) => return self.union(expr, items),

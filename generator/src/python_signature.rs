@@ -1,14 +1,20 @@
 //! Writes an exported function back as the Python signature it was read
 //! from, for `inspect` and the served docs.
 
-use crate::ir::{Function, Module, ParamKind, Type, TypeDefKind};
+use crate::ir::{Class, Function, Method, MethodKind, Module, ParamKind, Type, TypeDefKind};
 
 impl Function {
     /// The signature as Python writes it, for example
     /// `async def fetch(url: str, retries: int = ...) -> bytes`. Defaults
     /// show as `...`: their values stay in the module.
     pub fn python_signature(&self, module: &Module) -> String {
-        let mut parts = Vec::new();
+        self.signature_with(module, None, None)
+    }
+
+    /// The signature with `first` (`self`, `cls`) before the parameters,
+    /// and `result` in place of the result's own annotation.
+    fn signature_with(&self, module: &Module, first: Option<&str>, result: Option<&str>) -> String {
+        let mut parts: Vec<String> = first.into_iter().map(str::to_owned).collect();
         let mut keyword_only = false;
         for (i, param) in self.params.iter().enumerate() {
             let ty = python_type(&param.ty, module);
@@ -42,7 +48,10 @@ impl Function {
                 parts.push("/".to_owned());
             }
         }
-        let item = python_type(&self.result, module);
+        let item = match result {
+            Some(result) => result.to_owned(),
+            None => python_type(&self.result, module),
+        };
         let result = match (self.stream, self.async_def) {
             (true, true) => format!("AsyncIterator[{item}]"),
             (true, false) => format!("Iterator[{item}]"),
@@ -52,6 +61,33 @@ impl Function {
         };
         let keyword = if self.async_def { "async def" } else { "def" };
         format!("{keyword} {}({}) -> {result}", self.name, parts.join(", "))
+    }
+}
+
+impl Method {
+    /// The method as Python writes it, with its decorator:
+    /// `def deposit(self, amount: int) -> int`,
+    /// `@staticmethod def currency() -> str`.
+    pub fn python_signature(&self, module: &Module) -> String {
+        match self.kind {
+            MethodKind::Instance => self.function.signature_with(module, Some("self"), None),
+            MethodKind::Static => format!(
+                "@staticmethod {}",
+                self.function.signature_with(module, None, None)
+            ),
+            MethodKind::Class => format!(
+                "@classmethod {}",
+                self.function.signature_with(module, Some("cls"), None)
+            ),
+        }
+    }
+}
+
+impl Class {
+    /// `__init__` as Python writes it: `def __init__(self, owner: str) -> None`.
+    pub fn constructor_signature(&self, module: &Module) -> String {
+        self.constructor
+            .signature_with(module, Some("self"), Some("None"))
     }
 }
 
@@ -84,6 +120,9 @@ pub(crate) fn python_type(ty: &Type, module: &Module) -> String {
             Type::Option(_) => python_type(item, module),
             _ => format!("{} | None", python_type(item, module)),
         },
+        Type::Object(name) => module
+            .class(name)
+            .map_or_else(|| name.clone(), |class| class.name.clone()),
         Type::Named(name) => match module.type_def(name).map(|def| &def.kind) {
             Some(TypeDefKind::Record { class, .. } | TypeDefKind::Enum { class, .. }) => {
                 class.clone()

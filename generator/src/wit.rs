@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::ir::{Function, JSON_FIELD, Module, Type, TypeDef, TypeDefKind};
+use crate::ir::{Class, Function, JSON_FIELD, MethodKind, Module, Type, TypeDef, TypeDefKind};
 use crate::names::wit_ident;
 
 /// The WIT package of snakebox's guest runtime, which every world imports.
@@ -98,11 +98,71 @@ fn write_interface(out: &mut String, module: &Module, error: &str) {
         out.push('\n');
         write_type(out, def);
     }
+    for class in &module.classes {
+        out.push('\n');
+        write_resource(out, class, error);
+    }
     for function in &module.functions {
         out.push('\n');
         write_function(out, function, error);
     }
     let _ = writeln!(out, "}}\n");
+}
+
+/// A class as a resource: its constructor, methods and static functions.
+fn write_resource(out: &mut String, class: &Class, error: &str) {
+    write_docs(out, class.docs.as_deref(), "  ");
+    let _ = writeln!(out, "  resource {} {{", wit_ident(&class.wit_name));
+    write_docs(out, class.constructor.docs.as_deref(), "    ");
+    let _ = writeln!(out, "    {};", constructor_signature(class, error, true));
+    for method in &class.methods {
+        write_docs(out, method.function.docs.as_deref(), "    ");
+        let _ = writeln!(
+            out,
+            "    {};",
+            member_signature(&method.function, method.kind, error, true)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    /// The host's, not Python's: lets the Python object go, before the\n    \
+         /// host drops its last handle to it.\n    {RELEASE}: func();"
+    );
+    let _ = writeln!(out, "  }}");
+}
+
+/// The method of every resource that the host calls before it drops its
+/// last handle to an object: componentize-py's destructor of an exported
+/// resource does nothing, so the guest lets the Python object go here.
+pub const RELEASE: &str = "snakebox-release";
+
+/// The WIT constructor of a class: `constructor(owner: string) ->
+/// result<account, python-error>`. It returns a `result`, so that an
+/// `__init__` that raises is a Python error, not a trap.
+pub fn constructor_signature(class: &Class, error: &str, escaped: bool) -> String {
+    let (params, _) = signature_parts(&class.constructor, escaped);
+    let name = match escaped {
+        true => wit_ident(&class.wit_name),
+        false => class.wit_name.clone(),
+    };
+    format!("constructor({params}) -> result<{name}, {error}>")
+}
+
+/// The WIT signature of a method (`deposit: func(...)`) or of a static
+/// function (`currency: static func(...)`).
+pub fn member_signature(
+    function: &Function,
+    kind: MethodKind,
+    error: &str,
+    escaped: bool,
+) -> String {
+    let signature = function_signature(function, error, escaped);
+    match kind {
+        MethodKind::Instance => signature,
+        MethodKind::Static | MethodKind::Class => signature
+            .replacen(": async func(", ": static async func(", 1)
+            .replacen(": func(", ": static func(", 1),
+    }
 }
 
 fn runtime_interface(name: &str) -> String {
@@ -132,6 +192,22 @@ fn write_function(out: &mut String, function: &Function, error: &str) {
 /// `add: func(a: s64, b: s64) -> result<s64, python-error>`; with `escaped`,
 /// names that are WIT keywords get their `%`, as WIT source needs.
 pub fn function_signature(function: &Function, error: &str, escaped: bool) -> String {
+    let (params, name) = signature_parts(function, escaped);
+    let ok = match &function.result {
+        _ if function.stream => "stream<string>".to_owned(),
+        Type::None => "_".to_owned(),
+        other => type_name(other),
+    };
+    let keyword = if function.is_async {
+        "async func"
+    } else {
+        "func"
+    };
+    format!("{name}: {keyword}({params}) -> result<{ok}, {error}>")
+}
+
+/// The parameter list of a function (objects borrowed) and its name.
+fn signature_parts(function: &Function, escaped: bool) -> (String, String) {
     let ident = |name: &str| match escaped {
         true => wit_ident(name),
         false => name.to_owned(),
@@ -143,25 +219,22 @@ pub fn function_signature(function: &Function, error: &str, escaped: bool) -> St
             format!(
                 "{}: {}",
                 ident(&param.wit_name),
-                type_name(&param.wit_type())
+                param_type_name(&param.wit_type())
             )
         })
         .collect();
-    let ok = match &function.result {
-        _ if function.stream => "stream<string>".to_owned(),
-        Type::None => "_".to_owned(),
+    (params.join(", "), ident(&function.wit_name))
+}
+
+/// The WIT spelling of a parameter's type: its objects are borrowed
+/// (`borrow<account>`), where a result's are owned.
+pub fn param_type_name(ty: &Type) -> String {
+    match ty {
+        Type::Object(name) => format!("borrow<{}>", wit_ident(name)),
+        Type::List(item) => format!("list<{}>", param_type_name(item)),
+        Type::Option(item) => format!("option<{}>", param_type_name(item)),
         other => type_name(other),
-    };
-    let keyword = if function.is_async {
-        "async func"
-    } else {
-        "func"
-    };
-    format!(
-        "{}: {keyword}({}) -> result<{ok}, {error}>",
-        ident(&function.wit_name),
-        params.join(", ")
-    )
+    }
 }
 
 fn write_type(out: &mut String, def: &TypeDef) {
@@ -225,6 +298,6 @@ pub fn type_name(ty: &Type) -> String {
         }
         Type::Dict(key, value) => format!("list<tuple<{}, {}>>", type_name(key), type_name(value)),
         Type::Option(item) => format!("option<{}>", type_name(item)),
-        Type::Named(name) => wit_ident(name),
+        Type::Named(name) | Type::Object(name) => wit_ident(name),
     }
 }

@@ -24,7 +24,7 @@ the component runs under the snakebox host; ``http`` installs its own.
 
 from . import world as _world
 from . import standins as _standins
-from .calls import Export, Param, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
+from .calls import Export, Param, Resource, POSITIONAL, KEYWORD, POSITIONAL_OR_KEYWORD
 
 if _world.HOSTED:
     from . import timers as _timers
@@ -58,7 +58,7 @@ _bundle_codecs()
 
 
 
-__all__ = ["Export", "Param", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
+__all__ = ["Export", "Param", "Resource", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
 
 def preload(modules: list[str], what: str = "") -> None:

@@ -85,13 +85,18 @@ class Param:
 
 
 class Export:
-    """An exported Python function: its parameters, its result, its calls."""
+    """An exported Python function: its parameters, its result, its calls.
 
-    def __init__(self, name: str, func, params: list[Param], result: Converter):
+    A method (``method=True``) takes the object it is called on as its
+    first value, passed to ``func`` as it is, before the converted ones."""
+
+    def __init__(self, name: str, func, params: list[Param], result: Converter,
+                 method: bool = False):
         self.name = name
         self.func = func
         self.params = params
         self.result = result
+        self.method = method
         # Most functions take plain positional values that need no change.
         self._direct = all(
             p.kind in (POSITIONAL, POSITIONAL_OR_KEYWORD)
@@ -227,6 +232,9 @@ class Export:
         if self._direct:
             return values, {}
         args = []
+        if self.method:
+            args.append(values[0])
+            values = values[1:]
         kwargs = {}
         skipped = None
         for param, value in zip(self.params, values):
@@ -253,6 +261,63 @@ class Export:
             else:
                 args.append(value)
         return args, kwargs
+
+
+class Resource:
+    """The base of the glue's class for each class of the module that is a
+    WIT resource. An instance holds the user's object in ``_o``.
+
+    componentize-py 0.25.1 keeps a strong reference to every instance it
+    hands out as a handle, and its destructor does nothing when the host
+    drops the handle, so an instance would never be collected. The host
+    therefore calls ``_release`` (the resource's ``snakebox-release``)
+    before it drops a handle: the user's object is let go at once (its
+    ``__del__`` runs, its weak references die), and the instance, which
+    stays referenced, is kept for the next object of its class. Memory
+    stays flat however many objects come and go: it grows only with the
+    most objects alive at once.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._released = []
+
+    def __new__(cls, *args, **kwargs):
+        if cls._released:
+            return cls._released.pop()
+        return object.__new__(cls)
+
+    @classmethod
+    def _adopt(cls, obj):
+        """An instance for ``obj``, which Python made itself (a function
+        returned it): ``__init__``, the WIT constructor, does not run."""
+        instance = cls.__new__(cls)
+        instance._o = obj
+        return instance
+
+    def _construct(self, export, *values) -> None:
+        """Runs ``__init__`` through ``export``; an instance whose
+        ``__init__`` raised is kept for the next object."""
+        try:
+            self._o = export.call(*values)
+        except BaseException:
+            self._o = None
+            type(self)._released.append(self)
+            raise
+
+    def _release(self) -> None:
+        """Lets the user's object go; never raises, which would trap."""
+        try:
+            self._o = None
+            internals.forget_handle(self)
+            type(self)._released.append(self)
+        except BaseException as exc:
+            try:
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "releasing an object failed", "exception": exc}
+                )
+            except BaseException:
+                pass
 
 
 async def _from_sync(items):

@@ -532,6 +532,33 @@ class Enum(Converter):
             raise ValueError(f"{self.name}.{value.name} is not an exported member") from None
 
 
+class Object(Converter):
+    """An object of a class of the module, which stays in the sandbox: the
+    host holds a handle to the resource ``wit_cls`` (the glue's class),
+    whose instance keeps the user's object in ``_o``."""
+
+    identity = False
+
+    def __init__(self, cls, wit_cls):
+        self.cls = cls
+        self.wit_cls = wit_cls
+        self.name = cls.__name__
+
+    def to_python(self, value):
+        return value._o
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, self.cls)
+
+    def to_wit(self, value):
+        if not isinstance(value, self.cls):
+            raise TypeError(f"expected {self.name}, got {_type_name(value)}")
+        return self.wit_cls._adopt(value)
+
+    def to_json(self, value) -> str:
+        raise TypeError(f"an object of class {self.name} cannot be written as JSON")
+
+
 class Literal(Converter):
     """``Literal["a", "b"]``: a WIT enum whose cases are the strings."""
 

@@ -30,6 +30,25 @@ _NEEDED = (
 )
 
 
+#: What componentize-py 0.25.1 sets on an instance of an exported resource
+#: when it hands the instance out as a new handle: the handle, and the
+#: ``weakref.finalize`` that would drop the handle were the instance
+#: collected. An instance without them gets a new handle next time.
+_RESOURCE_HANDLE = "__componentize_py_handle"
+_RESOURCE_FINALIZER = "finalizer"
+
+
+def forget_handle(instance) -> None:
+    """Makes an instance of an exported resource, whose handle the host has
+    dropped, one that componentize-py gives a new handle when it goes out
+    again; its finalizer leaves ``weakref.finalize``'s registry."""
+    state = instance.__dict__
+    finalizer = state.pop(_RESOURCE_FINALIZER, None)
+    if finalizer is not None:
+        finalizer.detach()
+    state.pop(_RESOURCE_HANDLE, None)
+
+
 def check() -> None:
     """Raises ``ImportError`` naming every needed private name that is gone."""
     missing = [

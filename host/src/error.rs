@@ -49,6 +49,9 @@ pub enum Error {
     Cancelled,
     /// The arguments do not match the function's signature.
     BadArguments(String),
+    /// An object was used after its store was replaced (a trap or a limit
+    /// discards a store together with its objects).
+    StaleObject(String),
     /// The component has no export of that name.
     NoSuchFunction(String),
     /// The file is not a component snakebox can run; the source is the
@@ -77,6 +80,7 @@ impl fmt::Display for Error {
             }
             Error::Cancelled => f.write_str("the call was cancelled"),
             Error::BadArguments(message) => write!(f, "bad arguments: {message}"),
+            Error::StaleObject(message) => write!(f, "stale object: {message}"),
             Error::NoSuchFunction(name) => write!(f, "no function `{name}` in the component"),
             Error::BadComponent(detail) => write!(f, "bad component: {detail}"),
             Error::MissingHostFunctions(names) => write!(

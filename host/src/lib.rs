@@ -95,7 +95,7 @@ mod store;
 pub mod typed;
 mod values;
 
-pub use app::{App, Call, Calls, JsonStream, Pool, Session};
+pub use app::{App, Call, Calls, Class, JsonStream, Object, Pool, Session, Value, ValueCall};
 pub use component::bundle::extract as extract_files;
 pub use component::signature::{Described, Function, wit_type};
 pub use error::{Detail, Error, PythonError, Result};

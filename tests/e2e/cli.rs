@@ -335,7 +335,7 @@ fn wit_out_writes_a_folder_that_componentize_py_takes_as_it_is() {
     let bindings = dir.with_extension("bindings");
     let _ = std::fs::remove_dir_all(&bindings);
     toolchain
-        .bindings(&dir, "async-demo-world", &bindings)
+        .bindings(&dir, "async-demo-world", &[], &bindings)
         .expect("componentize-py bindings accepts the folder");
     let exports = std::fs::read_dir(bindings.join("wit_world"))
         .expect("bindings were written")

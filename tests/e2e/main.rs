@@ -6,6 +6,7 @@
 
 mod asyncio;
 mod cancellation;
+mod classes;
 mod cli;
 mod contract;
 mod description;

@@ -34,6 +34,31 @@ pub(crate) fn run(component: &Path) -> anyhow::Result<ExitCode> {
             println!("{}", printable(format!("      {line}").trim_end()));
         }
     }
+    // Classes: objects with methods, for Rust; JSON cannot hold them.
+    for class in app.classes() {
+        println!(
+            "\nclass {} (resource `{}`; its objects stay in the sandbox: call it from Rust)",
+            printable(&class.name),
+            printable(&class.wit_name)
+        );
+        for line in class.docs().into_iter().flat_map(str::lines) {
+            println!("{}", printable(format!("    {line}").trim_end()));
+        }
+        let described = class.described();
+        for member in class.constructor().into_iter().chain(class.members()) {
+            let wit = match (described, &member.described) {
+                (Some(class), Some(function)) => member_wit(class, function.function()),
+                _ => member.wit_signature(),
+            };
+            println!("  {}", printable(&wit));
+            if let Some(signature) = member.python_signature() {
+                println!("      {}", printable(&signature));
+            }
+            for line in member.docs().into_iter().flat_map(str::lines) {
+                println!("{}", printable(format!("        {line}").trim_end()));
+            }
+        }
+    }
     // What the host must bind (`--bind NAME=URL`).
     for module in app.host_modules() {
         println!(
@@ -51,4 +76,21 @@ pub(crate) fn run(component: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A member's WIT signature as the class's WIT source spells it.
+fn member_wit(
+    class: &snakebox_generator::Class,
+    function: &snakebox_generator::Function,
+) -> String {
+    use snakebox_generator::wit;
+    if std::ptr::eq(function, &class.constructor) {
+        return wit::constructor_signature(class, wit::EXPORT_ERROR, false);
+    }
+    let kind = class
+        .methods
+        .iter()
+        .find(|m| std::ptr::eq(&m.function, function))
+        .map_or(snakebox_generator::MethodKind::Instance, |m| m.kind);
+    wit::member_signature(function, kind, wit::EXPORT_ERROR, false)
 }

@@ -45,10 +45,21 @@ impl Toolchain {
         Ok(Toolchain::Installed { python, dir })
     }
 
-    /// componentize-py, told the WIT folder and the world.
-    fn world_command(&self, wit_dir: &Path, world: &str) -> Command {
+    /// componentize-py, told the WIT folder, the world and the names of
+    /// exported interfaces.
+    fn world_command(
+        &self,
+        wit_dir: &Path,
+        world: &str,
+        interface_names: &[(String, String)],
+    ) -> Command {
         let mut command = self.command();
         command.arg("-d").arg(wit_dir).arg("-w").arg(world);
+        for (interface, name) in interface_names {
+            command
+                .arg("--export-interface-name")
+                .arg(format!("{interface}={name}"));
+        }
         command
     }
 
@@ -76,14 +87,22 @@ impl Toolchain {
         app: &str,
         output: &Path,
     ) -> Result<()> {
-        let failed = self.componentize_log(wit_dir, world, python_path, app, output)?;
+        let failed = self.componentize_log(wit_dir, world, &[], python_path, app, output)?;
         failed.map_or(Ok(()), |log| Err(command_error("componentize", &log)))
     }
 
     /// Runs `componentize-py bindings`: the Python bindings of `world` in
-    /// the WIT folder `wit_dir`, written into `output`.
-    pub fn bindings(&self, wit_dir: &Path, world: &str, output: &Path) -> Result<()> {
-        let mut command = self.world_command(wit_dir, world);
+    /// the WIT folder `wit_dir`, written into `output`. `interface_names`
+    /// renames exported interfaces as a build does (see
+    /// [`crate::glue::interface_names`]).
+    pub fn bindings(
+        &self,
+        wit_dir: &Path,
+        world: &str,
+        interface_names: &[(String, String)],
+        output: &Path,
+    ) -> Result<()> {
+        let mut command = self.world_command(wit_dir, world, interface_names);
         command.arg("bindings").arg(output);
         let failed = self.run(command)?;
         failed.map_or(Ok(()), |log| Err(command_error("bindings", &log)))
@@ -91,15 +110,18 @@ impl Toolchain {
 
     /// Runs `componentize-py componentize`: `None` when it succeeded, else
     /// its whole log.
+    /// `interface_names` renames exported interfaces on componentize-py's
+    /// side: `(interface, Python module name)`.
     pub(crate) fn componentize_log(
         &self,
         wit_dir: &Path,
         world: &str,
+        interface_names: &[(String, String)],
         python_path: &[&Path],
         app: &str,
         output: &Path,
     ) -> Result<Option<String>> {
-        let mut command = self.world_command(wit_dir, world);
+        let mut command = self.world_command(wit_dir, world, interface_names);
         command.arg("componentize");
         for dir in python_path {
             if dir.is_dir() {

@@ -149,7 +149,7 @@ impl Reader<'_> {
                     style == RecordStyle::TypedDict && !total,
                 ),
             };
-            let mut ty = self.value_type(annotation)?;
+            let mut ty = self.no_object(self.value_type(annotation)?, annotation, "a record")?;
             if optional {
                 ty = Type::Option(Box::new(ty));
             }

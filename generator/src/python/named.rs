@@ -21,7 +21,10 @@ impl Reader<'_> {
         let values: Vec<&Expr> = flat.iter().copied().filter(|item| !is_none(item)).collect();
         let mut members: Vec<Type> = Vec::new();
         for value in &values {
-            let ty = self.value_type(value)?;
+            let mut ty = self.value_type(value)?;
+            if values.len() > 1 {
+                ty = self.no_object(ty, value, "a union")?;
+            }
             if !members.contains(&ty) {
                 members.push(ty);
             }
@@ -186,10 +189,16 @@ pub(super) fn rename_types_named_like_functions(module: &mut Module) {
     let taken = |name: &str, module: &Module| {
         module.functions.iter().any(|f| f.wit_name == name)
             || module.types.iter().any(|def| def.wit_name == name)
+            || module.classes.iter().any(|class| class.wit_name == name)
     };
     let mut renames: HashMap<String, String> = HashMap::new();
-    for i in 0..module.types.len() {
-        let old = module.types[i].wit_name.clone();
+    let names: Vec<String> = module
+        .types
+        .iter()
+        .map(|def| def.wit_name.clone())
+        .chain(module.classes.iter().map(|class| class.wit_name.clone()))
+        .collect();
+    for old in names {
         if !module.functions.iter().any(|f| f.wit_name == old) {
             continue;
         }
@@ -199,7 +208,12 @@ pub(super) fn rename_types_named_like_functions(module: &mut Module) {
             new = format!("{old}-type{n}");
             n += 1;
         }
-        module.types[i].wit_name = new.clone();
+        for def in module.types.iter_mut().filter(|def| def.wit_name == old) {
+            def.wit_name = new.clone();
+        }
+        for class in module.classes.iter_mut().filter(|c| c.wit_name == old) {
+            class.wit_name = new.clone();
+        }
         renames.insert(old, new);
     }
     if renames.is_empty() {
@@ -210,7 +224,11 @@ pub(super) fn rename_types_named_like_functions(module: &mut Module) {
             *name = new.clone();
         }
     };
-    for function in &mut module.functions {
+    let members = module.classes.iter_mut().flat_map(|class| {
+        std::iter::once(&mut class.constructor)
+            .chain(class.methods.iter_mut().map(|method| &mut method.function))
+    });
+    for function in module.functions.iter_mut().chain(members) {
         function.result.names_mut(&mut rename);
         for param in &mut function.params {
             param.ty.names_mut(&mut rename);
@@ -246,7 +264,7 @@ fn type_label(ty: &Type) -> String {
         Type::Tuple(_) => "tuple".into(),
         Type::Dict(..) => "dict".into(),
         Type::Option(item) => format!("optional-{}", type_label(item)),
-        Type::Named(name) => name.clone(),
+        Type::Named(name) | Type::Object(name) => name.clone(),
     }
 }
 

@@ -4,6 +4,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::classes;
 use super::docs_or;
 use super::host::host_module_names;
 use super::names::{Types, ident, param_ident};
@@ -108,10 +109,29 @@ fn method(index: usize, function: &Function, types: &Types) -> TokenStream {
         &format!("Calls the Python function `{}`.", function.name),
     );
     let name = ident(&binding_name(&function.wit_name));
+    let index = proc_macro2::Literal::usize_unsuffixed(index);
+    if function.object_use().is_some() {
+        // Objects cross as `snakebox::Value`s.
+        let (params, param_types, args) = classes::arguments(function, types);
+        let (returns, lifted) = classes::returns(function, types);
+        return quote! {
+            #docs
+            pub fn #name(&self #(, #params: #param_types)*) -> #returns {
+                let call = ::snakebox::Calls::call_function_values(
+                    &self.app,
+                    ::std::sync::Arc::clone(&self.functions[#index]),
+                    #args,
+                );
+                async move {
+                    let value = call.await?;
+                    #lifted
+                }
+            }
+        };
+    }
     let params: Vec<Ident> = function.params.iter().map(param_ident).collect();
     let param_types = function.params.iter().map(|param| types.param(param));
     let result = types.rust(&function.result);
-    let index = proc_macro2::Literal::usize_unsuffixed(index);
     let call = quote! {
         ::std::sync::Arc::clone(&self.functions[#index]),
         ::std::vec::Vec::from([#(::snakebox::typed::Lower::lower(&#params)),*])

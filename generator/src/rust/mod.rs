@@ -22,7 +22,8 @@
 //!
 //! The code is built as tokens (`quote!`) and printed by prettyplease, one
 //! file per concept: `names` (identifiers and the Rust type of each WIT
-//! type), `functions` (the bindings' struct and its methods), `records`
+//! type), `functions` (the bindings' struct and its methods), `classes`
+//! (a type per class, wrapping an object that stays in its store), `records`
 //! (records and enums), `unions`, and `host` (host modules and their
 //! traits).
 
@@ -31,6 +32,7 @@ use quote::quote;
 
 use crate::ir::{Module, TypeDef, TypeDefKind};
 
+mod classes;
 mod functions;
 mod host;
 mod names;
@@ -54,9 +56,14 @@ pub fn emit_with_imports(module: &Module, imports: &[Module], component_path: &s
     let types = Types::new(module, &name.to_string());
     let bindings = functions::bindings(&name, module, imports, component_path, &types);
     let named_types = module.types.iter().map(|def| named_type(def, &types));
+    let classes = module
+        .classes
+        .iter()
+        .map(|class| classes::class(class, &name, &types));
     let host_modules = imports.iter().map(host::host_module);
     let tokens = quote! {
         #bindings
+        #(#classes)*
         #(#named_types)*
         #(#host_modules)*
     };

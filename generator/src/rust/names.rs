@@ -66,6 +66,8 @@ pub(super) fn unraw(ident: &Ident) -> String {
 pub(super) struct Types<'a> {
     /// WIT name to Rust name and kind; `Any` has no Rust name of its own.
     named: HashMap<&'a str, (Ident, &'a TypeDefKind)>,
+    /// WIT name of each class (resource) to its Rust type's name.
+    classes: HashMap<&'a str, Ident>,
 }
 
 impl<'a> Types<'a> {
@@ -82,7 +84,26 @@ impl<'a> Types<'a> {
             let name = Ident::new(&name, Span::call_site());
             named.insert(def.wit_name.as_str(), (name, &def.kind));
         }
-        Types { named }
+        let mut classes = HashMap::new();
+        for class in &module.classes {
+            let mut name = type_ident(&class.wit_name).to_string();
+            while !taken.insert(name.clone()) {
+                name.push('_');
+            }
+            classes.insert(
+                class.wit_name.as_str(),
+                Ident::new(&name, Span::call_site()),
+            );
+        }
+        Types { named, classes }
+    }
+
+    /// The Rust type of the class `wit_name`.
+    pub(super) fn class(&self, wit_name: &str) -> Ident {
+        self.classes
+            .get(wit_name)
+            .cloned()
+            .unwrap_or_else(|| type_ident(wit_name))
     }
 
     /// The Rust name of the type `wit_name`, or `None` for `Any`.
@@ -107,7 +128,7 @@ impl<'a> Types<'a> {
     /// The Rust type of a parameter: `*args` a `Vec`, `**kwargs` a
     /// `HashMap`, and `Option` when Python has a default.
     pub(super) fn param(&self, param: &Param) -> TokenStream {
-        let item = self.rust(&param.ty);
+        let item = self.borrowed(&param.ty);
         let ty = match param.kind {
             ParamKind::VarPositional => quote!(::std::vec::Vec<#item>),
             ParamKind::VarKeyword => {
@@ -118,6 +139,26 @@ impl<'a> Types<'a> {
         match param.has_default {
             true => quote!(::std::option::Option<#ty>),
             false => ty,
+        }
+    }
+
+    /// The Rust type of a parameter of type `ty`: objects are borrowed
+    /// (`&Account`, `&[&Account]`, `Option<&Account>`).
+    pub(super) fn borrowed(&self, ty: &Type) -> TokenStream {
+        match ty {
+            Type::Object(name) => {
+                let class = self.class(name);
+                quote!(&#class)
+            }
+            Type::List(item) if item.object_class().is_some() => {
+                let item = self.borrowed(item);
+                quote!(&[#item])
+            }
+            Type::Option(item) if item.object_class().is_some() => {
+                let item = self.borrowed(item);
+                quote!(::std::option::Option<#item>)
+            }
+            other => self.rust(other),
         }
     }
 
@@ -155,6 +196,10 @@ impl<'a> Types<'a> {
                 Some(name) => quote!(#name),
                 None => quote!(::snakebox::serde_json::Value),
             },
+            Type::Object(name) => {
+                let class = self.class(name);
+                quote!(#class)
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use snakebox_generator::builder::{self, Toolchain};
-use snakebox_generator::{Module, binding_name, glue, wit};
+use snakebox_generator::{Module, glue, wit};
 
 /// componentize-py, installed once per test binary into the cache the
 /// other tests use (`$SNAKEBOX_CACHE_DIR`, else snakebox's default).
@@ -31,12 +31,18 @@ pub fn componentize_py_accepts(
     let dir = tempfile::tempdir()?;
     let wit_dir = dir.path().join("wit");
     builder::write_wit_dir(world, &wit_dir)?;
+    let names = glue::interface_names(&module.wit_name, std::slice::from_ref(module));
     toolchain()
-        .bindings(&wit_dir, &wit::world_name(module), &dir.path().join("out"))
+        .bindings(
+            &wit_dir,
+            &wit::world_name(module),
+            &names,
+            &dir.path().join("out"),
+        )
         .map_err(|e| format!("componentize-py rejected the WIT: {e}\n\n{world}"))?;
     let exports = dir.path().join("out/wit_world/exports");
     let classes = std::fs::read_to_string(exports.join("__init__.py"))?;
-    let types_file = exports.join(format!("{}.py", binding_name(&module.wit_name)));
+    let types_file = exports.join(format!("{}.py", glue::module_glue(module)));
     let types = std::fs::read_to_string(&types_file).unwrap_or_default();
     let glue = glue::emit(module);
     for (prefix, bindings) in [("_exports.", &classes), ("_w.", &types)] {

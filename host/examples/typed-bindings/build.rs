@@ -3,8 +3,9 @@
 //! end-to-end tests, which `tests/corpus.rs` reads through typed bindings,
 //! for their type table, whose parameter kinds `tests/kinds.rs` calls,
 //! for the value contract's fixture, which `tests/contract.rs` runs,
-//! and for the host-functions fixture, whose host `tests/host.rs` implements
-//! as the generated trait.
+//! for the host-functions fixture, whose host `tests/host.rs` implements
+//! as the generated trait, and for the README's bank, whose classes
+//! `tests/classes.rs` uses as Rust types.
 
 fn main() {
     for module in [
@@ -12,6 +13,7 @@ fn main() {
         "../../../tests/fixtures/corpus.py",
         "../../../tests/fixtures/types_table.py",
         "../../../tests/fixtures/contract.py",
+        "../../../examples/bank/bank.py",
     ] {
         if let Err(error) = snakebox_generator::bindings::Bindings::new(module).generate() {
             report(&error);

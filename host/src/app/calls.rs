@@ -14,15 +14,16 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use serde_json::Value;
-use tokio::sync::oneshot;
 use wasmtime::component::Val;
 
+use crate::app::call::{Call, request};
 use crate::app::handles::{App, Pool, Session};
+use crate::app::objects::{self, Value as ObjectValue, ValueCall};
 use crate::component::signature::Function;
-use crate::error::{Detail, Error, Result};
+use crate::error::{Error, Result};
 use crate::exec::streaming;
-use crate::exec::worker::{CallRequest, WorkerHandle};
-use crate::store::{CallerState, GiveUp};
+use crate::exec::worker::WorkerHandle;
+use crate::store::CallerState;
 use crate::values::arguments;
 
 /// The state a caller hands to every host function its calls reach.
@@ -46,6 +47,9 @@ pub struct Route<'a> {
     pub(crate) app: &'a App,
     pub(crate) store: Target<'a>,
     pub(crate) state: Option<&'a CallerState>,
+    /// The handle promises its store (a session): a call with objects of
+    /// another store is an error, not a reason to run there.
+    pub(crate) pinned: bool,
 }
 
 /// Which store: the calling thread's own, or a given worker's.
@@ -69,7 +73,28 @@ pub(crate) enum Target<'a> {
 /// any blocking call does; a session or a pool runs every call on a worker
 /// instead.
 pub trait Calls: sealed::Routed {
-    /// Calls a function, by name, with WIT values.
+    /// Calls a function, a constructor (by the class's name, `Account`) or
+    /// a method or static function (`Account.deposit`) with values that
+    /// may hold [`Object`](crate::Object)s, and gives its value with the
+    /// objects it returns. A method takes its object as its first value.
+    ///
+    /// A call that passes objects runs on their store (on a session, it
+    /// must be the session's own).
+    fn call_values(&self, name: &str, args: Vec<ObjectValue>) -> ValueCall {
+        let route = self.route();
+        match route.app.callable(name) {
+            Ok(function) => route.call_values(function, args),
+            Err(error) => ValueCall::failed(error),
+        }
+    }
+
+    /// [`call_values`](Self::call_values) on an already looked-up function.
+    fn call_function_values(&self, function: Arc<Function>, args: Vec<ObjectValue>) -> ValueCall {
+        self.route().call_values(function, args)
+    }
+
+    /// Calls a function, by name, with WIT values. A function that takes
+    /// or returns objects is called with [`call_values`](Self::call_values).
     fn call(&self, name: &str, args: Vec<Val>) -> Call {
         let route = self.route();
         match route.app.function(name) {
@@ -92,7 +117,7 @@ pub trait Calls: sealed::Routed {
         named: &[(String, Value)],
     ) -> impl Future<Output = Result<Value>> + Send + use<Self> {
         let route = self.route();
-        let prepared = route.app.function(name).and_then(|function| {
+        let prepared = route.app.callable(name).and_then(|function| {
             let args = arguments::bind(&function, positional, named)?;
             Ok((Arc::clone(&function), route.submit(function, args, None)))
         });
@@ -148,6 +173,7 @@ impl sealed::Routed for App {
             app: self,
             store: Target::Thread,
             state: self.state.as_ref(),
+            pinned: false,
         }
     }
 
@@ -163,6 +189,7 @@ impl sealed::Routed for Session {
             app: &self.app,
             store: Target::Worker(&self.worker),
             state: self.state.as_ref(),
+            pinned: true,
         }
     }
 
@@ -180,6 +207,7 @@ impl sealed::Routed for Pool {
             app: &self.app,
             store: Target::Worker(&self.workers[index]),
             state: self.state.as_ref(),
+            pinned: false,
         }
     }
 
@@ -190,6 +218,15 @@ impl sealed::Routed for Pool {
 }
 
 impl Route<'_> {
+    fn call_values(&self, function: Arc<Function>, args: Vec<ObjectValue>) -> ValueCall {
+        let app = objects::with_state(self.app, self.state);
+        let worker = match self.store {
+            Target::Thread => None,
+            Target::Worker(worker) => Some(worker),
+        };
+        objects::submit(&app, worker, self.pinned, function, args)
+    }
+
     /// Sends a call to its store; `items` receives a generator's items.
     fn submit(
         &self,
@@ -197,19 +234,13 @@ impl Route<'_> {
         args: Vec<Val>,
         items: Option<futures::channel::mpsc::Sender<String>>,
     ) -> Call {
-        let (reply, receiver) = oneshot::channel();
-        let (guard, cancel) = oneshot::channel();
-        let given_up = GiveUp::default();
-        let request = CallRequest {
-            function,
-            args,
-            timeout: self.app.timeout(),
-            reply,
-            cancel,
-            items,
-            state: self.state.cloned(),
-            given_up: given_up.signal(),
-        };
+        if function.uses_objects() {
+            return Call::failed(Error::BadArguments(format!(
+                "`{}` takes or returns objects: call it with `call_values`",
+                function.call_name
+            )));
+        }
+        let (request, call) = request(self.app, function, args, items, self.state);
         match self.store {
             Target::Thread => match self.app.thread_store() {
                 Ok(worker) => {
@@ -221,13 +252,7 @@ impl Route<'_> {
             },
             Target::Worker(worker) => worker.submit(request),
         }
-        Call {
-            state: CallState::Waiting {
-                receiver,
-                _guard: guard,
-                _given_up: given_up,
-            },
-        }
+        call
     }
 
     fn stream(&self, function: Arc<Function>, args: Vec<Val>) -> JsonStream {
@@ -303,50 +328,6 @@ impl futures::Stream for JsonStream {
                 }
             }
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-/// A call in flight. Dropping it cancels the call: an async Python function
-/// sees `asyncio.CancelledError` at its `await`, and its `finally` blocks run.
-#[must_use = "a call does nothing useful unless awaited, and dropping it cancels it"]
-pub struct Call {
-    state: CallState,
-}
-
-enum CallState {
-    Failed(Option<Error>),
-    Waiting {
-        receiver: oneshot::Receiver<Result<Option<Val>>>,
-        /// Dropped with the call; the worker then cancels it.
-        _guard: oneshot::Sender<()>,
-        /// Tells the host functions the call waits for, even while its
-        /// store is blocked in one.
-        _given_up: GiveUp,
-    },
-}
-
-impl Call {
-    fn failed(error: Error) -> Self {
-        Call {
-            state: CallState::Failed(Some(error)),
-        }
-    }
-}
-
-impl Future for Call {
-    /// The function's value (`None` when it returns nothing), or why not.
-    type Output = Result<Option<Val>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.state {
-            CallState::Failed(error) => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| Error::Other(anyhow::anyhow!("call polled after completion"))))),
-            CallState::Waiting { receiver, .. } => Pin::new(receiver).poll(cx).map(|outcome| {
-                outcome
-                    .unwrap_or_else(|_| Err(Error::Trap(Detail::new("the store's worker stopped"))))
-            }),
         }
     }
 }

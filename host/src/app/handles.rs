@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+use crate::app::classes::Class;
 use crate::component::signature::Function;
 use crate::error::{Error, Result};
 use crate::exec::worker::{self, Shared, WorkerHandle};
@@ -26,6 +27,7 @@ use crate::store::CallerState;
 pub struct App {
     shared: Arc<Shared>,
     functions: Arc<[Arc<Function>]>,
+    classes: Arc<[Arc<Class>]>,
     reserve: Arc<Reserve>,
     threads: Arc<ThreadStores>,
     /// Handed to the host functions of this handle's calls.
@@ -161,10 +163,14 @@ fn spawn_worker(shared: &Arc<Shared>, warm: bool) -> Result<WorkerHandle> {
 }
 
 impl App {
+    /// An app over `functions`: free functions and class members alike.
     pub(crate) fn new(shared: Arc<Shared>, functions: Vec<Function>) -> Self {
+        let (members, functions): (Vec<Function>, Vec<Function>) =
+            functions.into_iter().partition(|f| f.member.is_some());
         App {
             shared,
             functions: functions.into_iter().map(Arc::new).collect(),
+            classes: Class::gather(members).into(),
             reserve: Arc::default(),
             threads: Arc::default(),
             state: None,
@@ -178,9 +184,36 @@ impl App {
         &self.shared.host_modules
     }
 
-    /// Every exported function.
+    /// Every exported function; the members of classes are in
+    /// [`classes`](Self::classes).
     pub fn functions(&self) -> &[Arc<Function>] {
         &self.functions
+    }
+
+    /// The module's classes, which WIT exports as resources.
+    pub fn classes(&self) -> &[Arc<Class>] {
+        &self.classes
+    }
+
+    /// A function as [`function`](Self::function) finds it, or a class
+    /// member by its call name: `Account` (the constructor),
+    /// `Account.deposit` (in a package, `module.Account.deposit`).
+    pub fn callable(&self, name: &str) -> Result<Arc<Function>> {
+        let members = self
+            .classes
+            .iter()
+            .flat_map(|class| class.constructor().into_iter().chain(class.members()));
+        for member in members {
+            if member.call_name == name {
+                return Ok(Arc::clone(member));
+            }
+        }
+        self.function(name)
+    }
+
+    /// `true` when both run the same loaded component.
+    pub(crate) fn same_component(&self, other: &App) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Finds a function by its call name (`name`, or `module.name` in a

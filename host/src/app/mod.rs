@@ -9,11 +9,19 @@
 //! - a [`Session`] pins one store, for stateful use;
 //! - a [`Pool`] spreads calls over N stores, for servers.
 //!
-//! `handles` owns the handles and their stores; `calls` the call methods,
-//! written once, and the futures and streams they hand out.
+//! `handles` owns the handles and their stores; `call` one call in flight;
+//! `calls` the call methods, written once, and the streams they hand out;
+//! `classes` the module's classes, and `objects` their instances, which
+//! stay in their store.
 
+mod call;
 mod calls;
+mod classes;
 mod handles;
+mod objects;
 
-pub use calls::{Call, Calls, JsonStream};
+pub use call::Call;
+pub use calls::{Calls, JsonStream};
+pub use classes::Class;
 pub use handles::{App, Pool, Session};
+pub use objects::{Object, Value, ValueCall};

@@ -17,7 +17,7 @@ use snakebox_generator::description::{self, Description};
 use snakebox_generator::{Module, Param, Type as PyType, TypeDefKind, wit};
 use wasmtime::component::types::Type;
 
-use crate::component::signature::{Described, Function, wit_type};
+use crate::component::signature::{Described, Function, Member, MemberKind, wit_type};
 use crate::error::{Detail, Error, Result};
 use crate::store::records::is_python_error;
 
@@ -67,42 +67,82 @@ pub(crate) fn attach(functions: &mut [Function], description: Description) -> Re
         )))
     };
     for function in functions.iter_mut() {
+        if function.is_release() {
+            // The runtime's own method, on every resource.
+            continue;
+        }
         let interface = function.interface_name().unwrap_or_default();
         let module = modules
             .iter()
             .find(|m| m.wit_name == interface)
             .ok_or_else(|| disagree(format!("the interface `{interface}` is not described")))?;
-        let index = module
-            .functions
-            .iter()
-            .position(|f| f.wit_name == function.name)
-            .ok_or_else(|| {
-                disagree(format!(
-                    "`{}` is exported but not described",
-                    function.qualified_name()
-                ))
-            })?;
-        check(function, module, &module.functions[index]).map_err(|what| {
-            let name = &module.functions[index].name;
+        let described = match &function.member {
+            None => module
+                .functions
+                .iter()
+                .position(|f| f.wit_name == function.name)
+                .map(|index| Described::new(Arc::clone(module), index)),
+            Some(member) => member_of(module, member, &function.name),
+        }
+        .ok_or_else(|| {
+            disagree(format!(
+                "`{}` is exported but not described",
+                function.qualified_name()
+            ))
+        })?;
+        check(function, module, described.function()).map_err(|what| {
+            let name = &described.function().name;
             disagree(format!("`{name}` ({}): {what}", function.qualified_name()))
         })?;
-        function.python_name = module.functions[index].name.clone();
-        function.described = Some(Described::new(Arc::clone(module), index));
+        function.python_name = described.function().name.clone();
+        function.described = Some(described);
     }
     for module in &modules {
-        for described in &module.functions {
+        let members = module.classes.iter().flat_map(|class| {
+            std::iter::once(&class.constructor)
+                .chain(class.methods.iter().map(|m| &m.function))
+                .map(move |f| (Some(class), f))
+        });
+        let free = module.functions.iter().map(|f| (None, f));
+        for (class, described) in free.chain(members) {
             let exported = functions.iter().any(|f| {
-                f.interface_name() == Some(module.wit_name.as_str()) && f.name == described.wit_name
+                f.interface_name() == Some(module.wit_name.as_str())
+                    && f.name == described.wit_name
+                    && f.member.as_ref().map(|m| m.class.as_str())
+                        == class.map(|c| c.wit_name.as_str())
             });
             if !exported {
+                let name = match class {
+                    Some(class) => format!("{}.{}", class.wit_name, described.wit_name),
+                    None => described.wit_name.clone(),
+                };
                 return Err(disagree(format!(
-                    "`{}#{}` is described but not exported",
-                    module.wit_name, described.wit_name
+                    "`{}#{name}` is described but not exported",
+                    module.wit_name
                 )));
             }
         }
     }
     Ok(())
+}
+
+/// The described member of a class that an export is, if any.
+fn member_of(module: &Arc<Module>, member: &Member, name: &str) -> Option<Described> {
+    let class = module
+        .classes
+        .iter()
+        .position(|class| class.wit_name == member.class)?;
+    let methods = &module.classes[class].methods;
+    let found = match member.kind {
+        MemberKind::Constructor => None,
+        MemberKind::Method => Some(methods.iter().position(|m| {
+            m.function.wit_name == name && m.kind == snakebox_generator::MethodKind::Instance
+        })?),
+        MemberKind::Static => Some(methods.iter().position(|m| {
+            m.function.wit_name == name && m.kind != snakebox_generator::MethodKind::Instance
+        })?),
+    };
+    Some(Described::member(Arc::clone(module), class, found))
 }
 
 /// Checks one function's parameters and result against its description.
@@ -199,6 +239,7 @@ fn agree(expected: &PyType, module: &Module, found: &Type) -> std::result::Resul
             }
             _ => mismatch(),
         },
+        (PyType::Object(_), Type::Own(_) | Type::Borrow(_)) => Ok(()),
         (PyType::Named(name), _) => {
             let Some(def) = module.type_def(name) else {
                 return Err(format!("the type `{name}` is not described"));

@@ -35,7 +35,57 @@ pub struct Function {
     /// What the generator knew of it, when the component carries a
     /// description (every component snakebox builds does).
     pub described: Option<Described>,
+    /// The class it belongs to, for a constructor, method or static
+    /// function of a resource; `None` for a free function.
+    pub member: Option<Member>,
     pub(crate) index: ComponentExportIndex,
+}
+
+/// What a class member is, and of which class (a WIT resource).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The resource's WIT name (`account`).
+    pub class: String,
+    /// Constructor, method or static function.
+    pub kind: MemberKind,
+}
+
+/// The kinds of class member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberKind {
+    /// `[constructor]account`: `__init__`.
+    Constructor,
+    /// `[method]account.deposit`: called on an object, which WIT passes as
+    /// a first parameter `self: borrow<account>` that
+    /// [`Function::params`] leaves out.
+    Method,
+    /// `[static]account.currency`: a `@staticmethod` or `@classmethod`.
+    Static,
+}
+
+impl Member {
+    /// The member an export's WIT name says, and its own name:
+    /// `[method]account.deposit` is method `deposit` of `account`.
+    fn parse(name: &str) -> Option<(Member, &str)> {
+        let (kind, rest) = [
+            ("[constructor]", MemberKind::Constructor),
+            ("[method]", MemberKind::Method),
+            ("[async method]", MemberKind::Method),
+            ("[static]", MemberKind::Static),
+            ("[async static]", MemberKind::Static),
+        ]
+        .into_iter()
+        .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
+        let (class, member) = match kind {
+            MemberKind::Constructor => (rest, "constructor"),
+            _ => rest.split_once('.')?,
+        };
+        let member_of = Member {
+            class: class.to_owned(),
+            kind,
+        };
+        Some((member_of, member))
+    }
 }
 
 impl Function {
@@ -72,6 +122,41 @@ impl Function {
             Some(described) => described.function().params[index].has_default,
             None => matches!(self.params[index].1, Type::Option(_)),
         }
+    }
+
+    /// `true` for the method of a resource that lets its Python object go
+    /// before the host drops the handle (`snakebox-release`), which is
+    /// the runtime's, not the module's.
+    pub(crate) fn is_release(&self) -> bool {
+        self.member
+            .as_ref()
+            .is_some_and(|m| m.kind == MemberKind::Method)
+            && self.name == snakebox_generator::wit::RELEASE
+    }
+
+    /// `true` when it takes or returns objects (WIT resource handles),
+    /// which only [`Calls::call_values`](crate::Calls::call_values) and
+    /// [`Object`](crate::Object)s carry. A method's own object is not
+    /// among [`params`](Self::params), and does not count.
+    pub fn uses_objects(&self) -> bool {
+        fn handles(ty: &Type) -> bool {
+            match ty {
+                Type::Own(_) | Type::Borrow(_) => true,
+                Type::List(list) => handles(&list.ty()),
+                Type::Option(option) => handles(&option.ty()),
+                Type::Result(result) => {
+                    result.ok().as_ref().is_some_and(handles)
+                        || result.err().as_ref().is_some_and(handles)
+                }
+                Type::Tuple(tuple) => tuple.types().any(|ty| handles(&ty)),
+                Type::Record(record) => record.fields().any(|field| handles(&field.ty)),
+                Type::Variant(variant) => variant
+                    .cases()
+                    .any(|case| case.ty.as_ref().is_some_and(handles)),
+                _ => false,
+            }
+        }
+        self.params.iter().any(|(_, ty)| handles(ty)) || self.result.as_ref().is_some_and(handles)
     }
 
     /// The docstring, when the component carries a description.
@@ -142,18 +227,52 @@ impl Function {
 #[derive(Clone, Debug)]
 pub struct Described {
     module: Arc<Module>,
-    index: usize,
+    which: Which,
+}
+
+/// Which function of the module: a free one, or a member of a class.
+#[derive(Clone, Copy, Debug)]
+enum Which {
+    Function(usize),
+    Constructor(usize),
+    Method(usize, usize),
 }
 
 impl Described {
     pub(crate) fn new(module: Arc<Module>, index: usize) -> Self {
-        Described { module, index }
+        Described {
+            module,
+            which: Which::Function(index),
+        }
+    }
+
+    /// Class `class`'s constructor (`method` `None`) or method.
+    pub(crate) fn member(module: Arc<Module>, class: usize, method: Option<usize>) -> Self {
+        let which = match method {
+            None => Which::Constructor(class),
+            Some(method) => Which::Method(class, method),
+        };
+        Described { module, which }
     }
 
     /// The function as the generator read it: Python names, parameter
     /// kinds and defaults, docs, and for a generator the type of its items.
     pub fn function(&self) -> &snakebox_generator::Function {
-        &self.module.functions[self.index]
+        match self.which {
+            Which::Function(index) => &self.module.functions[index],
+            Which::Constructor(class) => &self.module.classes[class].constructor,
+            Which::Method(class, method) => &self.module.classes[class].methods[method].function,
+        }
+    }
+
+    /// The class a member belongs to.
+    pub fn class(&self) -> Option<&snakebox_generator::Class> {
+        match self.which {
+            Which::Function(_) => None,
+            Which::Constructor(class) | Which::Method(class, _) => {
+                Some(&self.module.classes[class])
+            }
+        }
     }
 
     /// The module it belongs to, which holds the named types it uses.
@@ -161,9 +280,18 @@ impl Described {
         &self.module
     }
 
-    /// `def name(a: int, b: str = ...) -> T`, as Python wrote it.
+    /// `def name(a: int, b: str = ...) -> T`, as Python wrote it (with
+    /// `self` and its decorator for a member of a class).
     pub fn python_signature(&self) -> String {
-        self.function().python_signature(&self.module)
+        match self.which {
+            Which::Function(_) => self.function().python_signature(&self.module),
+            Which::Constructor(class) => {
+                self.module.classes[class].constructor_signature(&self.module)
+            }
+            Which::Method(class, method) => {
+                self.module.classes[class].methods[method].python_signature(&self.module)
+            }
+        }
     }
 }
 
@@ -216,11 +344,22 @@ pub(crate) fn name_calls(functions: &mut [Function]) {
         .iter()
         .any(|f| Some(&f.interface) != first.as_ref());
     for function in functions.iter_mut() {
+        // A member is called by its class: `Account`, `Account.deposit`.
+        let class = function.member.as_ref().map(|member| {
+            let described = function.described.as_ref().and_then(Described::class);
+            described.map_or_else(
+                || snakebox_generator::class_name(&member.class),
+                |class| class.name.clone(),
+            )
+        });
+        let own_name = match (&class, &function.member) {
+            (Some(class), Some(member)) if member.kind == MemberKind::Constructor => class.clone(),
+            (Some(class), Some(_)) => format!("{class}.{}", function.python_name),
+            _ => function.python_name.clone(),
+        };
         function.call_name = match function.interface_name() {
-            Some(interface) => {
-                snakebox_generator::call_name(interface, &function.python_name, several)
-            }
-            None => function.python_name.clone(),
+            Some(interface) => snakebox_generator::call_name(interface, &own_name, several),
+            None => own_name,
         };
     }
 }
@@ -259,7 +398,24 @@ fn function(
     func: &ComponentFunc,
     index: ComponentExportIndex,
 ) -> Function {
-    let wit_name = name.trim_start_matches("[async]").to_owned();
+    let member = Member::parse(name);
+    let wit_name = match &member {
+        Some((_, own_name)) => (*own_name).to_owned(),
+        None => name.trim_start_matches("[async]").to_owned(),
+    };
+    let mut params: Vec<(String, Type)> = func
+        .params()
+        .map(|(name, ty)| (name.to_owned(), ty))
+        .collect();
+    let member = member.map(|(member, _)| member);
+    if member
+        .as_ref()
+        .is_some_and(|m| m.kind == MemberKind::Method)
+        && !params.is_empty()
+    {
+        // The object a method is called on.
+        params.remove(0);
+    }
     let python_name = snakebox_generator::binding_name(&wit_name);
     Function {
         call_name: python_name.clone(),
@@ -267,12 +423,10 @@ fn function(
         name: wit_name,
         interface: interface.map(str::to_owned),
         is_async: func.async_(),
-        params: func
-            .params()
-            .map(|(name, ty)| (name.to_owned(), ty))
-            .collect(),
+        params,
         result: func.results().next(),
         described: None,
+        member,
         index,
     }
 }

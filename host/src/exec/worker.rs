@@ -23,7 +23,9 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
-use wasmtime::component::{Accessor, ComponentExportIndex, Instance, InstancePre, Val};
+use wasmtime::component::{
+    Accessor, ComponentExportIndex, Instance, InstancePre, ResourceAny, Val,
+};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::component::signature::Function;
@@ -67,6 +69,20 @@ pub(crate) struct CallRequest {
     pub(crate) state: Option<CallerState>,
     /// Turns `true` when the caller drops its future.
     pub(crate) given_up: GivenUp,
+    /// The store generation the call's objects live in: on any other
+    /// store (the one they lived in was replaced) the call is refused.
+    pub(crate) expects: Option<u64>,
+    /// Where the worker writes the generation of the store the call ran
+    /// on, for the objects it returns.
+    pub(crate) ran_on: Option<Arc<AtomicU64>>,
+}
+
+/// An object to let go: its handle, the method of its class that lets the
+/// Python object go, and the generation of the store it lives in.
+pub(crate) struct Release {
+    resource: ResourceAny,
+    method: Option<ComponentExportIndex>,
+    generation: u64,
 }
 
 /// A job for a worker.
@@ -75,6 +91,9 @@ enum Job {
     /// The store was discarded by a call made on the caller's thread:
     /// instantiate its replacement.
     Refill,
+    /// The caller dropped its last handle to an object of the store of
+    /// this generation: release it (see [`Release`]).
+    Release(Release),
 }
 
 /// A store between its calls, and what its worker and its callers share.
@@ -90,6 +109,9 @@ struct Station {
     queued: AtomicUsize,
     /// The token of the store's next call, whichever path runs it.
     next_token: AtomicU64,
+    /// How many stores the worker has instantiated: the generation of the
+    /// current one, which its objects carry.
+    generation: AtomicU64,
     /// The worker's event loop: the timers and IO of a call run here,
     /// wherever the call itself runs.
     runtime: tokio::runtime::Handle,
@@ -104,6 +126,8 @@ impl Station {
 struct Resident {
     store: Store<StoreData>,
     instance: Instance,
+    /// See [`Station::generation`].
+    generation: u64,
 }
 
 /// The sending side of a worker; the worker stops once every handle is gone
@@ -143,6 +167,7 @@ impl WorkerHandle {
             ready: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
             runtime: runtime.handle().clone(),
         });
         let worker = Arc::clone(&station);
@@ -155,6 +180,27 @@ impl WorkerHandle {
     /// `true` once the worker's store can take a call without waiting.
     pub(crate) fn is_ready(&self) -> bool {
         self.station.ready.load(Ordering::Acquire)
+    }
+
+    /// `true` when both handles reach the same worker, and so the same store.
+    pub(crate) fn same_worker(&self, other: &WorkerHandle) -> bool {
+        Arc::ptr_eq(&self.station, &other.station)
+    }
+
+    /// Lets the object `resource` of the store of `generation` go once the
+    /// store is between calls: its class's `method` lets the Python
+    /// object go, then the handle is dropped. Nothing if that store is gone.
+    pub(crate) fn release(
+        &self,
+        resource: ResourceAny,
+        method: Option<ComponentExportIndex>,
+        generation: u64,
+    ) {
+        let _ = self.requests.send(Job::Release(Release {
+            resource,
+            method,
+            generation,
+        }));
     }
 
     pub(crate) fn submit(&self, request: CallRequest) {
@@ -182,9 +228,15 @@ impl WorkerHandle {
         if self.station.queued.load(Ordering::SeqCst) > 0 {
             return Some(request);
         }
-        let Some(Resident { store, instance }) = resident.as_mut() else {
+        let Some(Resident {
+            store,
+            instance,
+            generation,
+        }) = resident.as_mut()
+        else {
             return Some(request);
         };
+        let generation = *generation;
         let token = self.station.token();
         let inflight = Inflight::default();
         // Inside another tokio runtime, a wake may be deferred to that
@@ -194,7 +246,7 @@ impl WorkerHandle {
             let _runtime = self.station.runtime.enter();
             let _depth = Deeper::enter();
             let run = store.run_concurrent(async |accessor| {
-                call(accessor, instance, request, token, &inflight).await;
+                call(accessor, instance, request, token, generation, &inflight).await;
                 match accessor.with(|mut access| access.get().memory.hit) {
                     true => Served::Retired,
                     false => Served::Idle,
@@ -312,6 +364,8 @@ fn run(
                 tracing::debug!("failed to instantiate a store: {error:#}");
             }
         }
+        // Objects dropped while calls ran, released once they are done.
+        let mut releases: Vec<Release> = Vec::new();
         while let Some(job) = requests.recv().await {
             let mut resident = station.resident.lock().await;
             let request = match job {
@@ -325,16 +379,30 @@ fn run(
                     }
                     continue;
                 }
+                Job::Release(object) => {
+                    release(&station, &mut resident, object).await;
+                    continue;
+                }
             };
             if let Err(error) = fill(&shared, &station, &mut resident, false).await {
                 // Nothing can run; answer this caller and try again for the next.
                 let _ = request.reply.send(Err(Error::Other(error)));
                 continue;
             }
-            let Some(Resident { store, instance }) = resident.as_mut() else {
+            let Some(Resident {
+                store,
+                instance,
+                generation,
+            }) = resident.as_mut()
+            else {
                 continue;
             };
             let inflight = Inflight::default();
+            let stretch = Stretch {
+                station: &station,
+                generation: *generation,
+                inflight: &inflight,
+            };
             let outcome = store
                 .run_concurrent(async |accessor| {
                     serve(
@@ -342,8 +410,8 @@ fn run(
                         instance,
                         request,
                         &mut requests,
-                        &station,
-                        &inflight,
+                        &stretch,
+                        &mut releases,
                     )
                     .await
                 })
@@ -356,11 +424,54 @@ fn run(
                     tracing::debug!("failed to instantiate a store: {error:#}");
                 }
             }
+            for object in releases.drain(..) {
+                release(&station, &mut resident, object).await;
+            }
             if closed {
                 return;
             }
         }
     });
+}
+
+/// Drops an object's resource in its store, which runs the class's
+/// destructor in the guest: Python releases the object. An object of a
+/// store that was since replaced went with it.
+async fn release(station: &Station, resident: &mut Option<Resident>, object: Release) {
+    let Release {
+        resource,
+        method,
+        generation,
+    } = object;
+    let Some(current) = resident.as_mut().filter(|r| r.generation == generation) else {
+        return;
+    };
+    let Resident {
+        store, instance, ..
+    } = current;
+    let released = async {
+        if let Some(method) = method
+            && let Some(func) = instance.get_func(&mut *store, method)
+        {
+            func.call_async(&mut *store, &[Val::Resource(resource)], &mut [])
+                .await?;
+        }
+        resource.resource_drop_async(&mut *store).await
+    };
+    if let Err(error) = released.await {
+        // The destructor trapped: the store cannot be trusted any more.
+        tracing::warn!("discarding a store whose object could not be released: {error:#}");
+        *resident = None;
+        station.ready.store(false, Ordering::Release);
+    }
+}
+
+/// What one stretch of calls on a store shares.
+struct Stretch<'a> {
+    station: &'a Station,
+    /// The generation of the store the calls run on.
+    generation: u64,
+    inflight: &'a Inflight,
 }
 
 /// Instantiates the store, unless it is there.
@@ -372,7 +483,12 @@ async fn fill(
 ) -> anyhow::Result<()> {
     if resident.is_none() {
         let (store, instance) = instantiate(shared, ahead).await?;
-        *resident = Some(Resident { store, instance });
+        let generation = station.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        *resident = Some(Resident {
+            store,
+            instance,
+            generation,
+        });
         station.ready.store(true, Ordering::Release);
     }
     Ok(())
@@ -519,11 +635,23 @@ async fn serve(
     instance: &Instance,
     first: CallRequest,
     requests: &mut mpsc::UnboundedReceiver<Job>,
-    station: &Station,
-    inflight: &Inflight,
+    stretch: &Stretch<'_>,
+    releases: &mut Vec<Release>,
 ) -> Served {
+    let Stretch {
+        station,
+        generation,
+        inflight,
+    } = *stretch;
     let mut calls = FuturesUnordered::new();
-    calls.push(call(accessor, instance, first, station.token(), inflight));
+    calls.push(call(
+        accessor,
+        instance,
+        first,
+        station.token(),
+        generation,
+        inflight,
+    ));
     loop {
         if accessor.with(|mut access| access.get().memory.hit) {
             while calls.next().await.is_some() {}
@@ -545,10 +673,19 @@ async fn serve(
         match job {
             Some(Job::Call(request)) => {
                 station.queued.fetch_sub(1, Ordering::SeqCst);
-                calls.push(call(accessor, instance, request, station.token(), inflight));
+                calls.push(call(
+                    accessor,
+                    instance,
+                    request,
+                    station.token(),
+                    generation,
+                    inflight,
+                ));
             }
             // The store is here, instantiated.
             Some(Job::Refill) => {}
+            // A resource cannot be dropped while calls hold the store.
+            Some(Job::Release(object)) => releases.push(object),
             None => {
                 while calls.next().await.is_some() {}
                 return Served::Closed;
@@ -562,6 +699,7 @@ async fn call(
     instance: &Instance,
     request: CallRequest,
     token: u64,
+    generation: u64,
     inflight: &Inflight,
 ) {
     let CallRequest {
@@ -573,10 +711,23 @@ async fn call(
         items,
         state,
         given_up,
+        expects,
+        ran_on,
     } = request;
     if matches!(cancel.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
         // The caller gave up before the call started; don't start it.
         return;
+    }
+    if expects.is_some_and(|expected| expected != generation) {
+        let _ = reply.send(Err(Error::StaleObject(format!(
+            "`{}` was passed an object whose store was replaced (after a trap or a limit): \
+             the object went with it; make a new one",
+            function.call_name
+        ))));
+        return;
+    }
+    if let Some(ran_on) = &ran_on {
+        ran_on.store(generation, Ordering::Release);
     }
     let deadline = timeout.map(|timeout| Instant::now() + timeout);
     inflight

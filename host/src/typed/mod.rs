@@ -35,6 +35,9 @@ pub fn bind(app: &App, description: &str) -> Result<Arc<[Arc<Function>]>> {
             e,
         ))
     })?;
+    for class in &module.classes {
+        check_class(app, &module, class)?;
+    }
     module
         .functions
         .iter()
@@ -63,6 +66,42 @@ pub fn bind(app: &App, description: &str) -> Result<Arc<[Arc<Function>]>> {
         .collect()
 }
 
+/// Checks that the component has `class`, each member with the signature
+/// the bindings expect.
+fn check_class(app: &App, module: &Module, class: &snakebox_generator::Class) -> Result<()> {
+    let differ = |what: String| {
+        Error::BadComponent(Detail::new(format!(
+            "the component does not match the bindings: {what}"
+        )))
+    };
+    let found = app
+        .classes()
+        .iter()
+        .find(|c| {
+            c.wit_name == class.wit_name
+                && c.interface.as_deref().map(short_interface) == Some(module.wit_name.as_str())
+        })
+        .ok_or_else(|| differ(format!("it has no class `{}`", class.name)))?;
+    let expected =
+        std::iter::once(&class.constructor).chain(class.methods.iter().map(|m| &m.function));
+    for function in expected {
+        let member = match function.name.as_str() {
+            "__init__" => found.constructor(),
+            name => found.member(name),
+        }
+        .ok_or_else(|| differ(format!("`{}` has no `{}`", class.name, function.name)))?;
+        described::check(member, module, function)
+            .map_err(|what| differ(format!("`{}.{}`: {what}", class.name, function.name)))?;
+    }
+    Ok(())
+}
+
+/// `bank` for `snakebox-py:bank/bank`.
+fn short_interface(interface: &str) -> &str {
+    let name = interface.split('@').next().unwrap_or(interface);
+    name.rsplit('/').next().unwrap_or(name)
+}
+
 /// Lifts the value of a typed call into the Rust type the bindings promise;
 /// a function that returns nothing gives `()`.
 pub fn lift<T: Lift>(value: Option<Val>) -> Result<T> {
@@ -71,6 +110,14 @@ pub fn lift<T: Lift>(value: Option<Val>) -> Result<T> {
             "the result does not match the bindings' type: {e}"
         ))
     })
+}
+
+/// The error of a call whose value (which may hold objects) does not have
+/// the shape the bindings promise.
+pub fn wrong_shape(what: &str) -> Error {
+    Error::Other(anyhow::anyhow!(
+        "the result does not match the bindings' type: {what}"
+    ))
 }
 
 /// Reads the next argument of a host function into the type the trait

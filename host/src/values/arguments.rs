@@ -18,6 +18,21 @@ pub fn bind(
     positional: &[Value],
     named: &[(String, Value)],
 ) -> Result<Vec<Val>> {
+    let refused = match &function.described {
+        Some(described) => described
+            .function()
+            .json_refusal(described.module(), &function.call_name),
+        None => function.uses_objects().then(|| {
+            format!(
+                "`{}` takes or returns objects, which JSON cannot hold: call it from Rust, \
+                 with `snakebox::Object`",
+                function.call_name
+            )
+        }),
+    };
+    if let Some(why) = refused {
+        return Err(Error::BadArguments(why));
+    }
     let params = &function.params;
     let name = &function.python_name;
     if positional.len() > params.len() {
