@@ -359,3 +359,116 @@ async fn json_surfaces_refuse_functions_with_objects_by_name() {
         stderr(&output)
     );
 }
+
+#[test]
+fn serve_lists_object_functions_as_not_served_and_serves_the_rest() {
+    let server = crate::serve::Served::fixture("objects", &["--workers", "1"]);
+    let functions = server.get("/functions");
+    assert_eq!(functions.status, 200);
+    let listed = |name: &str| {
+        functions
+            .body
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+            .clone()
+    };
+    let total = listed("total");
+    assert_eq!(total["served"], false, "{total}");
+    assert!(
+        total["not_served"]
+            .as_str()
+            .is_some_and(|why| why.contains("class `Counter`")),
+        "{total}"
+    );
+    assert!(listed("plain").get("served").is_none());
+    // OpenAPI leaves them out; every other function is there.
+    let document = server.get("/openapi.json");
+    let paths = document.body["paths"].as_object().expect("paths");
+    assert!(paths.contains_key("/call/plain"));
+    for name in ["total", "make", "maybe"] {
+        assert!(
+            !paths.contains_key(&format!("/call/{name}")),
+            "{name} is in OpenAPI"
+        );
+    }
+    // A call says why, and names the class.
+    let reply = server.call("make", &serde_json::json!({"values": [1]}));
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("returns an object of class `Counter`")),
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
+        server.call("plain", &serde_json::json!({"n": 4})).body,
+        serde_json::json!(8)
+    );
+}
+
+#[test]
+fn the_readme_shows_the_bank_as_it_is() {
+    let root = crate::util::root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let bank = std::fs::read_to_string(root.join("examples/bank/bank.py")).expect("bank.py");
+    assert!(
+        readme.contains(&bank),
+        "the README does not show bank.py as it is"
+    );
+    // The WIT it shows is what `snakebox wit` prints.
+    let output = snakebox(&["wit", "examples/bank/bank.py"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let wit = crate::util::stdout(&output);
+    let section = readme
+        .split("## Classes")
+        .nth(1)
+        .expect("a Classes section");
+    let shown = section
+        .split("```wit\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a WIT block");
+    for line in shown.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(
+            wit.contains(line),
+            "`snakebox wit` has no line {line:?}:\n{wit}"
+        );
+    }
+    // Its Rust runs, line for line, in the typed bindings' example.
+    let example =
+        std::fs::read_to_string(root.join("host/examples/typed-bindings/tests/classes.rs"))
+            .expect("the example's test");
+    let rust = section
+        .split("```rust,ignore\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Rust block");
+    for line in rust.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(
+            example.contains(line.trim()),
+            "the typed example does not run {line:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_method_past_its_time_limit_takes_its_store_s_objects_with_it() {
+    let policy = snakebox::Policy {
+        timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let objects = crate::util::app_with("objects", policy);
+    let session = objects.session().expect("a session");
+    let counter = object(session.call_values("Counter", vec![int(1)])).await;
+    let error = counter.call("spin", vec![]).await.expect_err("a loop");
+    assert!(matches!(error, Error::Timeout(_)), "{error}");
+    let error = counter.call("add", vec![int(1)]).await.expect_err("gone");
+    assert!(matches!(error, Error::StaleObject(_)), "{error}");
+    // The session goes on, on a fresh store.
+    let fresh = object(session.call_values("Counter", vec![int(2)])).await;
+    assert_eq!(value(fresh.call("add", vec![int(1)])).await, Val::S64(3));
+}

@@ -65,7 +65,10 @@ fn constructor(class: &Class, module: &Ident, types: &Types) -> TokenStream {
     let function = &class.constructor;
     let docs = docs_or(
         function.docs.as_deref(),
-        &format!("Makes a `{}`: Python's `__init__`.", class.name),
+        &format!(
+            "Makes an object of the class `{}`: Python's `__init__`.",
+            class.name
+        ),
     );
     let call_name = &class.name;
     let (params, param_types, args) = arguments(function, types);

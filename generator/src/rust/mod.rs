@@ -230,6 +230,29 @@ def pick(value: int | float | str, query: Query) -> float | Pixel:
         );
     }
 
+    /// Classes are Rust types over objects: borrowed as parameters, owned
+    /// as results, in lists and options too.
+    #[test]
+    fn classes_wrap_objects() {
+        let source = r#"
+from typing import Optional
+
+
+class Account:
+    """One account."""
+
+    def __init__(self, owner: str, balance: int = 0) -> None: ...
+    def deposit(self, amount: int) -> int: ...
+    def split(self, parts: int) -> list["Account"]: ...
+    @staticmethod
+    def currency() -> str: ...
+
+
+def transfer(source: Account, targets: list[Account], fee: Optional[Account] = None) -> Optional[Account]: ...
+"#;
+        insta::assert_snapshot!(bindings(source, "bank"));
+    }
+
     #[test]
     fn type_names_stay_clear_of_the_bindings() {
         let code = bindings(

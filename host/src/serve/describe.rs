@@ -43,7 +43,7 @@ fn describe(function: &Function) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut listed = json!({
         "name": function.call_name,
         "wit_name": function.qualified_name(),
         "async": function.is_async,
@@ -51,7 +51,16 @@ fn describe(function: &Function) -> Value {
         "result": result_type(function),
         "doc": function.docs(),
         "signature": function.wit_signature(),
-    })
+    });
+    if function.uses_objects() {
+        listed["served"] = false.into();
+        listed["not_served"] = format!(
+            "`{}` takes or returns objects, which JSON cannot hold: call it from Rust",
+            function.call_name
+        )
+        .into();
+    }
+    listed
 }
 
 /// The type of a successful result: the `T` of `result<T, python-error>`.

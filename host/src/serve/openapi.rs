@@ -11,9 +11,11 @@ use crate::app::App;
 
 /// The document, for `app`.
 pub(super) fn document(app: &App) -> Value {
+    // A function that takes or returns objects has no JSON form.
     let operations: Vec<Operation> = app
         .functions()
         .iter()
+        .filter(|function| !function.uses_objects())
         .map(|function| match &function.described {
             Some(described) => Operation::Described {
                 call_name: function.call_name.clone(),

@@ -7,8 +7,7 @@ include!(concat!(env!("OUT_DIR"), "/bank.rs"));
 
 #[tokio::test]
 async fn classes_are_rust_types_with_async_methods() -> snakebox::Result<()> {
-    let runtime = snakebox::Runtime::new()?;
-    let bank = Bank::load(&runtime)?;
+    let bank = Bank::load(&snakebox::Runtime::new()?)?;
     // The constructor, with and without its default.
     let ann = Account::new(&bank, "ann".into(), None).await?;
     let bob = Account::new(&bank, "bob".into(), Some(50)).await?;
