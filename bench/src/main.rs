@@ -36,7 +36,7 @@ struct Cli {
     /// snakebox's cache (componentize-py, built and compiled components).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// Run only these sections (repeatable): startup, calls, concurrency,
+    /// Run only these sections (repeatable): startup, calls, classes, concurrency,
     /// memory, scaling, speed, host.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(suite::SECTIONS))]
     only: Vec<String>,

@@ -77,6 +77,24 @@ impl Pyo3 {
         .map_err(python_error)
     }
 
+    /// A new `Counter()` of `peers.py`.
+    pub fn counter(&self) -> anyhow::Result<Py<PyAny>> {
+        Python::attach(|py| Ok(self.peers.bind(py).getattr("Counter")?.call0()?.unbind()))
+            .map_err(python_error)
+    }
+
+    /// `counter.add(n)`, a method call on a Python object.
+    pub fn counter_add(&self, counter: &Py<PyAny>, n: i64) -> anyhow::Result<i64> {
+        Python::attach(|py| counter.bind(py).call_method1("add", (n,))?.extract::<i64>())
+            .map_err(python_error)
+    }
+
+    /// Makes a `Counter()` and lets it go.
+    pub fn counter_round_trip(&self) -> anyhow::Result<()> {
+        Python::attach(|py| self.peers.bind(py).getattr("Counter")?.call0().map(drop))
+            .map_err(python_error)
+    }
+
     /// `count` concurrent `nap()` calls on one event loop of this thread.
     pub fn naps(&self, count: usize) -> anyhow::Result<()> {
         Python::attach(|py| {

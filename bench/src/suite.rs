@@ -96,9 +96,10 @@ struct Peers<'a> {
 
 /// Runs every measurement and gives the table.
 /// The sections, by the names `--only` takes.
-pub const SECTIONS: [&str; 7] = [
+pub const SECTIONS: [&str; 8] = [
     "startup",
     "calls",
+    "classes",
     "concurrency",
     "memory",
     "scaling",
@@ -194,6 +195,9 @@ pub fn run(
     }
     if wanted("calls") {
         peers.call_overhead(&mut table)?;
+    }
+    if wanted("classes") {
+        peers.classes(&mut table)?;
     }
     if wanted("concurrency") {
         peers.concurrency(&mut table)?;
@@ -366,6 +370,125 @@ impl Peers<'_> {
             );
         }
         self.typed_call_overhead(table, &mut store, &instance)
+    }
+
+    /// A method call against a function call, on the calling thread's store
+    /// (an `App`) and on a session's (a hop to its thread), and an object
+    /// made and dropped; PyO3 calls the same class of `peers.py` natively.
+    fn classes(&self, table: &mut Table) -> anyhow::Result<()> {
+        eprintln!("classes");
+        let s = self.settings;
+        let per_call = |elapsed: f64| elapsed / s.calls as f64;
+        let session = self.app.session()?;
+        let time = |call: &mut dyn FnMut() -> snakebox::ValueCall| {
+            median_of(s.samples, || {
+                self.tokio.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..s.calls {
+                        call().await?;
+                    }
+                    Ok(per_call(since(start)))
+                })
+            })
+        };
+        let counter = |handle: &dyn Fn() -> snakebox::ValueCall| -> anyhow::Result<_> {
+            let made = self.tokio.block_on(handle())?;
+            Ok(made
+                .context("the constructor gave no object")?
+                .into_object()?)
+        };
+        let ours_counter = counter(&|| self.app.call_values("Counter", vec![]))?;
+        let session_counter = counter(&|| session.call_values("Counter", vec![]))?;
+        let add = || {
+            add_args()
+                .into_iter()
+                .map(snakebox::Value::from)
+                .collect::<Vec<_>>()
+        };
+        let function = time(&mut || self.app.call_values("add", add()))?;
+        let method = time(&mut || ours_counter.call("add", vec![Val::S64(1).into()]))?;
+        let session_function = time(&mut || session.call_values("add", add()))?;
+        let session_method = time(&mut || session_counter.call("add", vec![Val::S64(1).into()]))?;
+        let created = median_of(s.samples, || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..s.calls {
+                    drop(session.call_values("Counter", vec![]).await?);
+                }
+                // The releases are queued before this call: it ends after them.
+                session.call("add", add_args()).await?;
+                Ok(per_call(since(start)))
+            })
+        })?;
+        let pyo3_counter = self.pyo3.counter()?;
+        let pyo3_function = median_of(s.samples, || {
+            let start = Instant::now();
+            for _ in 0..s.calls {
+                self.pyo3.add(2, 40)?;
+            }
+            Ok(per_call(since(start)))
+        })?;
+        let pyo3_method = median_of(s.samples, || {
+            let start = Instant::now();
+            for _ in 0..s.calls {
+                self.pyo3.counter_add(&pyo3_counter, 1)?;
+            }
+            Ok(per_call(since(start)))
+        })?;
+        let pyo3_created = median_of(s.samples, || {
+            let start = Instant::now();
+            for _ in 0..s.calls {
+                self.pyo3.counter_round_trip()?;
+            }
+            Ok(per_call(since(start)))
+        })?;
+        let rows = [
+            (
+                "function add(int, int), this thread's store",
+                function,
+                Some(pyo3_function),
+            ),
+            (
+                "method Counter.add(int), on its object",
+                method,
+                Some(pyo3_method),
+            ),
+            (
+                "function add(int, int), on a session",
+                session_function,
+                None,
+            ),
+            (
+                "method Counter.add(int), on a session's object",
+                session_method,
+                None,
+            ),
+            (
+                "create and drop an object, on a session",
+                created,
+                Some(pyo3_created),
+            ),
+        ];
+        for (row, ours, pyo3) in rows {
+            table.push(
+                "Classes (per call)",
+                row,
+                Unit::Micros,
+                [Some(ours), None, pyo3, None],
+            );
+        }
+        table.push(
+            "Classes (per call)",
+            "method ÷ function, this thread's store",
+            Unit::Times,
+            [
+                Some(method / function),
+                None,
+                Some(pyo3_method / pyo3_function),
+                None,
+            ],
+        );
+        Ok(())
     }
 
     /// `add` through the typed bindings and through `call_json`, beside the

@@ -19,6 +19,10 @@
 //! - Dropping a call cancels it: the Python coroutine sees
 //!   `asyncio.CancelledError` at its `await`, and its `finally` blocks run.
 //! - A trap or a limit discards that store only; the next call gets a fresh one.
+//! - A class of the module is a WIT resource: its objects stay in the store
+//!   that made them. Rust holds [`Object`]s, which call their methods there
+//!   and release the Python object when the last clone is dropped;
+//!   [`Calls::call_values`] passes and returns them as [`Value`]s.
 //!
 //! # Layout
 //! Each module imports only those above it in this list (a test keeps the
@@ -33,7 +37,8 @@
 //! - `host_functions` (Rust that Python calls); `policy` (what a store may
 //!   use);
 //! - `exec` (worker threads, streams);
-//! - `app` (`App`, `Session`, `Pool`); then `runtime` (loading), `serve`
+//! - `app` (`App`, `Session`, `Pool`, and `Object`s of the module's classes);
+//!   then `runtime` (loading), `serve`
 //!   (the HTTP server, behind the default feature `serve`) and `typed`
 //!   (support for generated bindings).
 //!

@@ -472,3 +472,33 @@ async fn a_method_past_its_time_limit_takes_its_store_s_objects_with_it() {
     let fresh = object(session.call_values("Counter", vec![int(2)])).await;
     assert_eq!(value(fresh.call("add", vec![int(1)])).await, Val::S64(3));
 }
+
+#[test]
+fn objects_cross_threads() {
+    fn send_and_share<T: Send + Sync + 'static>() {}
+    send_and_share::<Object>();
+    send_and_share::<Value>();
+    send_and_share::<snakebox::ValueCall>();
+}
+
+#[test]
+fn inspect_lists_each_class_with_its_members() {
+    let wasm = crate::util::component("examples/bank/bank.py");
+    let output = snakebox(&["inspect", wasm.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listed = crate::util::stdout(&output);
+    for line in [
+        "class Account (resource `account`",
+        "    One account and its history.",
+        "  constructor(owner: string, balance: option<s64>) -> result<account, python-error>",
+        "      def __init__(self, owner: str, balance: int = ...) -> None",
+        "      def deposit(self, amount: int, note: str = ...) -> int",
+        "        Adds `amount`, and gives the new balance.",
+        "      async def settle(self, delay: float) -> int",
+        "  currency: static func() -> result<string, python-error>",
+        "      @staticmethod def currency() -> str",
+    ] {
+        assert!(listed.contains(line), "no {line:?} in:\n{listed}");
+    }
+    assert!(!listed.contains("snakebox-release"), "{listed}");
+}

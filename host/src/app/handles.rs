@@ -75,6 +75,14 @@ impl ThreadStores {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// `true` when `worker` is the calling thread's own store.
+    fn is_current(&self, worker: &WorkerHandle) -> bool {
+        let thread = (std::thread::current().id(), worker::depth());
+        self.lock()
+            .get(&thread)
+            .is_some_and(|own| own.same_worker(worker))
+    }
+
     /// The calling thread's store, started on its first call.
     fn current(
         self: &Arc<Self>,
@@ -326,6 +334,12 @@ impl App {
 
     fn spawn_worker(&self) -> Result<WorkerHandle> {
         spawn_worker(&self.shared, false)
+    }
+
+    /// `true` when `worker` is the calling thread's own store, where a
+    /// sync call may run on the calling thread itself.
+    pub(crate) fn is_thread_store(&self, worker: &WorkerHandle) -> bool {
+        self.threads.is_current(worker)
     }
 
     /// The calling thread's own store, started on its first call.

@@ -303,11 +303,20 @@ pub(crate) fn submit(
     let expects = objects.first().map(|object| object.held.generation);
     let ran_on = Arc::new(AtomicU64::new(0));
     let (request, call) = request(app, function.clone(), args, None, app.state.as_ref());
-    home.submit(CallRequest {
+    let request = CallRequest {
         expects,
         ran_on: Some(Arc::clone(&ran_on)),
         ..request
-    });
+    };
+    // On the calling thread's own store, a sync call runs here and now,
+    // as `Calls::call` runs one through an `App`.
+    let request = match app.is_thread_store(&home) {
+        true => home.call_here(request),
+        false => Some(request),
+    };
+    if let Some(request) = request {
+        home.submit(request);
+    }
     ValueCall {
         state: State::Waiting {
             call,
