@@ -488,7 +488,7 @@ fn inspect_lists_each_class_with_its_members() {
     assert!(output.status.success(), "{}", stderr(&output));
     let listed = crate::util::stdout(&output);
     for line in [
-        "class Account (resource `account`",
+        "class Account (resource `account`, made by `Account`",
         "    One account and its history.",
         "  constructor(owner: string, balance: option<s64>) -> result<account, python-error>",
         "      def __init__(self, owner: str, balance: int = ...) -> None",
@@ -501,4 +501,19 @@ fn inspect_lists_each_class_with_its_members() {
         assert!(listed.contains(line), "no {line:?} in:\n{listed}");
     }
     assert!(!listed.contains("snakebox-release"), "{listed}");
+}
+
+#[tokio::test]
+async fn a_package_s_classes_are_called_by_module() {
+    let shapes = app("shapes");
+    let circle = object(shapes.call_values("geo.Circle", vec![Val::Float64(2.0).into()])).await;
+    assert_eq!(value(circle.call("area", vec![])).await, Val::Float64(12.0));
+    let unit = object(shapes.call_values("geo.unit", vec![])).await;
+    assert_eq!(unit.class().name, "Circle");
+    assert_eq!(value(unit.call("area", vec![])).await, Val::Float64(3.0));
+    let error = shapes
+        .call_values("Circle", vec![Val::Float64(1.0).into()])
+        .await
+        .expect_err("named by its module");
+    assert!(matches!(error, Error::NoSuchFunction(_)), "{error}");
 }

@@ -36,10 +36,14 @@ pub(crate) fn run(component: &Path) -> anyhow::Result<ExitCode> {
     }
     // Classes: objects with methods, for Rust; JSON cannot hold them.
     for class in app.classes() {
+        let called = class
+            .constructor()
+            .map_or(class.name.as_str(), |c| c.call_name.as_str());
         println!(
-            "\nclass {} (resource `{}`; its objects stay in the sandbox: call it from Rust)",
+            "\nclass {} (resource `{}`, made by `{}`; its objects stay in the sandbox: call it from Rust)",
             printable(&class.name),
-            printable(&class.wit_name)
+            printable(&class.wit_name),
+            printable(called)
         );
         for line in class.docs().into_iter().flat_map(str::lines) {
             println!("{}", printable(format!("    {line}").trim_end()));

@@ -180,6 +180,15 @@ impl Reader<'_> {
                     );
                     self.report(problem, &shown);
                 }
+                Ok(function) if function.stream => {
+                    let problem = Problem::new(
+                        def.name.range,
+                        Code::Stream,
+                        "a generator method cannot stream yet: only module functions stream",
+                        "return a `list[T]` instead",
+                    );
+                    self.report(problem, &shown);
+                }
                 Ok(function) => {
                     if let Some(other) = methods
                         .iter()
