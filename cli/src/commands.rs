@@ -11,6 +11,7 @@ use crate::flags::{BuildArgs, SandboxArgs};
 pub(crate) mod build;
 pub(crate) mod call;
 pub(crate) mod inspect;
+pub(crate) mod mcp;
 pub(crate) mod serve;
 pub(crate) mod wit;
 

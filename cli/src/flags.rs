@@ -94,6 +94,35 @@ pub(crate) enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Serve a component's functions as MCP tools over stdio, for agents (a
+    /// .py module is built first). stdout is the protocol; logs go to stderr.
+    Mcp {
+        /// The component, or a Python module.
+        app: PathBuf,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[command(flatten)]
+        mcp: McpArgs,
+    },
+}
+
+/// `snakebox mcp` options besides the sandbox.
+#[derive(Args)]
+pub(crate) struct McpArgs {
+    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// The most stores at once: when every store is taken, a call gets a
+    /// new one, so that a slow or spinning call holds up no other
+    /// [default: 16, or twice the workers if more].
+    #[arg(long, value_name = "N")]
+    pub max_stores: Option<usize>,
+    /// The most tool calls admitted at once; past it, a call is a tool
+    /// error saying the server is busy [default: 128 per worker].
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<usize>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 /// `snakebox wit`.

@@ -1,5 +1,5 @@
 //! The `snakebox` command: generate WIT, build, inspect, call and serve
-//! Python components.
+//! Python components, over HTTP or as MCP tools.
 //!
 //! - `flags`: the subcommands and their flags, as clap reads them;
 //! - `parse`: the value parsers behind the flags (sizes, durations, grants,
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use commands::{build, call, inspect, serve, wit};
+    use commands::{build, call, inspect, mcp, serve, wit};
     match cli.command {
         Command::Wit(args) => wit::run(args),
         Command::Build {
@@ -67,6 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Precompile { app, build } => build::precompile(&app, &build),
         Command::Serve { app, build, serve } => serve::run(&app, &build, serve),
+        Command::Mcp { app, build, mcp } => mcp::run(&app, &build, mcp),
     }
 }
 

@@ -371,36 +371,93 @@ impl Names {
     /// Either body form: positional arguments in order, or named ones.
     fn arguments(&self, module: &Module, ir: &Function) -> Value {
         let schemas: Vec<Value> = ir.params.iter().map(|p| self.param(module, p)).collect();
-        let required: Vec<&str> = ir
-            .params
-            .iter()
-            .filter(|param| !param.has_default)
-            .map(|param| param.name.as_str())
-            .collect();
         // Positional arguments fill the parameters in order: every one up to
         // the last that may not be left out must be there.
         let least = (0..ir.params.len())
             .rev()
             .find(|index| !ir.params[*index].has_default)
             .map_or(0, |index| index + 1);
-        let properties: Map<String, Value> = ir
-            .params
-            .iter()
-            .zip(&schemas)
-            .map(|(param, schema)| (param.name.clone(), schema.clone()))
-            .collect();
         let count = schemas.len();
         json!({
             "oneOf": [
                 tuple(schemas, least, count),
-                {
-                    "type": "object",
-                    "properties": properties,
-                    "required": required,
-                    "additionalProperties": false,
-                },
+                self.named_arguments(module, ir),
             ],
         })
+    }
+
+    /// The arguments as one object, by the parameters' Python names.
+    fn named_arguments(&self, module: &Module, ir: &Function) -> Value {
+        let required: Vec<&str> = ir
+            .params
+            .iter()
+            .filter(|param| !param.has_default)
+            .map(|param| param.name.as_str())
+            .collect();
+        let properties: Map<String, Value> = ir
+            .params
+            .iter()
+            .map(|param| (param.name.clone(), self.param(module, param)))
+            .collect();
+        json!({
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        })
+    }
+}
+
+/// The schemas of a function as a tool (MCP): its arguments as one object
+/// by parameter name, and its result as `{"result": value}` (a tool's
+/// structured result must be an object; a generator's is the list of its
+/// items). The same rule as the OpenAPI document's, made self-contained:
+/// the module's named types are under `$defs`.
+pub fn tool_schemas(module: &Module, function: &Function) -> (Value, Value) {
+    let names = Names { qualified: false };
+    let item = names.schema(module, &function.result);
+    let result = match function.stream {
+        true => json!({ "type": "array", "items": item }),
+        false => item,
+    };
+    let mut input = names.named_arguments(module, function);
+    let mut output = json!({
+        "type": "object",
+        "properties": { "result": result },
+        "required": ["result"],
+        "additionalProperties": false,
+    });
+    let defs: Map<String, Value> = module
+        .types
+        .iter()
+        .map(|def| (def.wit_name.clone(), names.type_def(module, def)))
+        .collect();
+    for schema in [&mut input, &mut output] {
+        if !defs.is_empty() {
+            schema["$defs"] = Value::Object(defs.clone());
+        }
+        local_refs(schema);
+    }
+    (input, output)
+}
+
+/// Points `#/components/schemas/X` references at `#/$defs/X`.
+fn local_refs(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(target)) => {
+                        if let Some(name) = target.strip_prefix("#/components/schemas/") {
+                            *target = format!("#/$defs/{name}");
+                        }
+                    }
+                    (_, value) => local_refs(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(local_refs),
+        _ => {}
     }
 }
 

@@ -17,6 +17,7 @@ mod hostile;
 mod layout;
 mod limits;
 mod loading;
+mod mcp;
 mod openapi;
 mod openapi_tools;
 mod packaging;

@@ -9,14 +9,10 @@ use anyhow::Context as _;
 use snakebox::Runtime;
 use snakebox::serve::{ServeOptions, Server};
 
-use crate::flags::{BuildArgs, ServeArgs};
+use crate::flags::{BuildArgs, SandboxArgs, ServeArgs};
 
 pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut policy = super::policy(&args.sandbox)?;
-    // A server without limits is one bad request away from hanging: serve
-    // caps time and memory unless told otherwise.
-    policy.timeout.get_or_insert(Duration::from_secs(30));
-    policy.memory.get_or_insert(512 << 20);
+    let policy = server_policy(&args.sandbox)?;
     let component = super::component(path, build)?;
     // Kept alive to the end: dropping the runtime stops the epoch clock
     // that enforces time limits.
@@ -59,6 +55,16 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The policy of a server (`serve`, `mcp`): a server without limits is one
+/// bad request away from hanging, so time and memory are capped unless the
+/// flags say otherwise.
+pub(crate) fn server_policy(sandbox: &SandboxArgs) -> anyhow::Result<snakebox::Policy> {
+    let mut policy = super::policy(sandbox)?;
+    policy.timeout.get_or_insert(Duration::from_secs(30));
+    policy.memory.get_or_insert(512 << 20);
+    Ok(policy)
 }
 
 /// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.

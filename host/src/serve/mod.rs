@@ -19,6 +19,8 @@ mod describe;
 mod dispatch;
 mod health;
 mod listen;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod openapi;
 mod reply;
 

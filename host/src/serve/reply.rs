@@ -30,13 +30,12 @@ pub(super) enum Failure {
     Connections { max: usize },
 }
 
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let body = match self {
-            Failure::Call(error) => {
-                let (status, body) = call_error(error);
-                return (status, axum::Json(body)).into_response();
-            }
+impl Failure {
+    /// The body of a failure other than the call's own, which
+    /// [`call_error`] describes.
+    pub(super) fn body(self) -> std::result::Result<ErrorBody, Error> {
+        Ok(match self {
+            Failure::Call(error) => return Err(error),
             Failure::Body(message) => ErrorBody::new(ErrorKind::BadArguments, message),
             Failure::Busy {
                 workers,
@@ -63,6 +62,18 @@ impl IntoResponse for Failure {
                 ErrorKind::ResultTooLarge,
                 format!("the result is larger than the server's limit of {limit} bytes of JSON"),
             ),
+        })
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = match self.body() {
+            Ok(body) => body,
+            Err(error) => {
+                let (status, body) = call_error(error);
+                return (status, axum::Json(body)).into_response();
+            }
         };
         let busy = body.error == ErrorKind::Busy;
         let mut response = (status_of(body.error), axum::Json(body)).into_response();

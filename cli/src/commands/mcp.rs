@@ -1,0 +1,45 @@
+//! `snakebox mcp`: a component's functions as MCP tools over stdio, until
+//! the client closes the stream.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use snakebox::Runtime;
+use snakebox::serve::ServeOptions;
+use snakebox::serve::mcp::Tools;
+
+use crate::flags::{BuildArgs, McpArgs};
+
+pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Result<ExitCode> {
+    // An agent's input is untrusted: the limits of `serve` by default.
+    let policy = super::serve::server_policy(&args.sandbox)?;
+    let component = super::component(path, build)?;
+    // Kept alive to the end: it runs the epoch clock of the time limits.
+    let runtime = Runtime::new()?;
+    let app = runtime.load_with(&component, policy)?;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let mut options = ServeOptions::new(workers);
+    if let Some(max_pending) = args.max_pending {
+        options.max_pending = max_pending;
+    }
+    if let Some(max_stores) = args.max_stores {
+        options.max_stores = max_stores;
+    }
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    executor.block_on(async move {
+        let tools = Tools::new(&app, options)?;
+        tracing::info!(
+            "serving {} tools of {} over stdio",
+            tools.list().len(),
+            path.display()
+        );
+        tools.serve_stdio().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

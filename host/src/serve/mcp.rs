@@ -1,0 +1,222 @@
+//! A component's functions as MCP tools (the Model Context Protocol that
+//! agents call tools by), on rmcp, the protocol's official Rust SDK:
+//! `snakebox mcp`.
+//!
+//! Each function JSON can call is a tool named as callers name it (the
+//! Python name, `module.function` in a package), described by its docstring
+//! and Python signature, with the schemas of the OpenAPI document
+//! (`snakebox_generator::openapi::tool_schemas`). A result is
+//! `structuredContent` `{"result": value}` and its JSON text; a generator's
+//! result is the list of its items. A Python exception, bad arguments, a
+//! time or memory limit and a trap are tool results with `isError`, never
+//! protocol errors. Calls run on the stores of a [`Dispatcher`], as
+//! `serve`'s do, so async calls interleave and a sync one holds up no
+//! other; a client's `notifications/cancelled` drops the call, and the
+//! Python coroutine sees `CancelledError`.
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
+use serde_json::{Value, json};
+
+use super::ServeOptions;
+use super::dispatch::Dispatcher;
+use super::reply::Failure;
+use crate::app::App;
+use crate::component::signature::Function;
+use crate::error::{Error, Result};
+use crate::values::arguments;
+
+/// The tools of a component, and the stores their calls run on.
+#[derive(Clone)]
+pub struct Tools {
+    dispatcher: Arc<Dispatcher>,
+    tools: Arc<[(Tool, Arc<Function>)]>,
+}
+
+impl Tools {
+    /// The tools of `app`, whose calls run on stores as `options` says (as
+    /// [`Server::new`](super::Server::new) starts them). A function that
+    /// JSON cannot call (it takes or returns objects) is left out, with a
+    /// log line saying why.
+    pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
+        let dispatcher = Dispatcher::new(
+            app,
+            options.workers,
+            options.max_stores,
+            options.max_pending,
+        )?;
+        let mut tools = Vec::new();
+        for function in app.functions() {
+            if function.uses_objects() {
+                tracing::info!(
+                    "`{}` is not a tool: it takes or returns objects, which JSON cannot hold",
+                    function.call_name
+                );
+                continue;
+            }
+            tools.push((tool(function), Arc::clone(function)));
+        }
+        Ok(Tools {
+            dispatcher: Arc::new(dispatcher),
+            tools: tools.into(),
+        })
+    }
+
+    /// The tools as MCP lists them.
+    pub fn list(&self) -> Vec<Tool> {
+        self.tools.iter().map(|(tool, _)| tool.clone()).collect()
+    }
+
+    /// Serves the tools over stdin and stdout until the client closes them.
+    /// Nothing else may write to stdout meanwhile: it is the protocol.
+    pub async fn serve_stdio(self) -> Result<()> {
+        let running = self
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| Error::Other(anyhow::anyhow!("the MCP session did not start: {e}")))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| Error::Other(anyhow::anyhow!("the MCP session failed: {e}")))?;
+        Ok(())
+    }
+
+    /// Runs one tool call; every failure of the call itself is a tool error.
+    async fn run(&self, function: &Arc<Function>, arguments: JsonObject) -> CallToolResult {
+        let named: Vec<(String, Value)> = arguments.into_iter().collect();
+        let outcome = match function.returns_stream() {
+            true => self.items(function, &named).await,
+            false => self.value(function, &named).await,
+        };
+        match outcome {
+            Ok(value) => {
+                let mut result =
+                    CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
+                result.structured_content = Some(json!({ "result": value }));
+                result
+            }
+            Err(failure) => tool_error(failure),
+        }
+    }
+
+    async fn value(
+        &self,
+        function: &Arc<Function>,
+        named: &[(String, Value)],
+    ) -> std::result::Result<Value, Failure> {
+        let args = arguments::bind(function, &[], named).map_err(Failure::Call)?;
+        let value = self.dispatcher.call(function, args).await?;
+        Ok(arguments::result_json(function, value.as_ref()))
+    }
+
+    /// A generator's items, gathered into a list.
+    async fn items(
+        &self,
+        function: &Arc<Function>,
+        named: &[(String, Value)],
+    ) -> std::result::Result<Value, Failure> {
+        let (_held, mut stream) = self.dispatcher.stream(function, &[], named).await?;
+        let mut items = Vec::new();
+        while let Some(item) = stream.next().await {
+            items.push(item.map_err(Failure::Call)?);
+        }
+        Ok(Value::Array(items))
+    }
+}
+
+/// The MCP form of a function: its name, its docstring with its Python
+/// signature, and its schemas.
+fn tool(function: &Function) -> Tool {
+    let signature = function
+        .python_signature()
+        .unwrap_or_else(|| function.wit_signature());
+    let description = match function.docs() {
+        Some(docs) => format!("{docs}\n\n`{signature}`"),
+        None => format!("`{signature}`"),
+    };
+    let (input, output) = match &function.described {
+        Some(described) => {
+            let (input, output) =
+                snakebox_generator::openapi::tool_schemas(described.module(), described.function());
+            (object(input), Some(object(output)))
+        }
+        // Typed by its WIT signature alone: any arguments by name.
+        None => (object(json!({ "type": "object" })), None),
+    };
+    let mut tool = Tool::new(function.call_name.clone(), description, input);
+    tool.output_schema = output.map(Arc::new);
+    tool
+}
+
+fn object(schema: Value) -> JsonObject {
+    match schema {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+/// A failed call as a tool result with `isError`, saying what failed: a
+/// Python exception with its type, message and traceback, bad arguments
+/// naming the argument, a limit or a trap.
+fn tool_error(failure: Failure) -> CallToolResult {
+    let (text, detail) = match failure {
+        Failure::Call(Error::Python(error)) => (
+            format!("{error}\n\n{}", error.traceback),
+            json!({ "type": error.type_name, "message": error.message, "traceback": error.traceback }),
+        ),
+        other => {
+            let message = match other.body() {
+                Ok(body) => body.message,
+                Err(error) => error.to_string(),
+            };
+            (message.clone(), json!({ "message": message }))
+        }
+    };
+    let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+    result.meta = serde_json::from_value(json!({ "snakebox/error": detail })).ok();
+    result
+}
+
+impl ServerHandler for Tools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> std::result::Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.list()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> std::result::Result<CallToolResponse, ErrorData> {
+        let Some((_, function)) = self
+            .tools
+            .iter()
+            .find(|(tool, _)| tool.name == request.name)
+        else {
+            return Err(ErrorData::invalid_params(
+                format!("no tool `{}`", request.name),
+                None,
+            ));
+        };
+        let arguments = request.arguments.unwrap_or_default();
+        // A cancelled request drops the call: Python sees `CancelledError`.
+        tokio::select! {
+            result = self.run(function, arguments) => Ok(result.into()),
+            () = context.ct.cancelled() => Err(ErrorData::internal_error("the call was cancelled", None)),
+        }
+    }
+}
