@@ -94,8 +94,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
-    /// Serve a component's functions as MCP tools over stdio, for agents (a
-    /// .py module is built first). stdout is the protocol; logs go to stderr.
+    /// Serve a component's functions as MCP tools, for agents (a .py module
+    /// is built first): over stdio, where stdout is the protocol and logs go
+    /// to stderr, or over HTTP with --listen.
     Mcp {
         /// The component, or a Python module.
         app: PathBuf,
@@ -109,6 +110,11 @@ pub(crate) enum Command {
 /// `snakebox mcp` options besides the sandbox.
 #[derive(Args)]
 pub(crate) struct McpArgs {
+    /// Speak MCP's streamable HTTP transport at `http://ADDR/mcp` instead of
+    /// stdio; port 0 picks a free port. The endpoint is printed on stdout as
+    /// `listening on http://ADDR/mcp`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
     /// The number of stores always kept, each on its own thread [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,

@@ -14,7 +14,6 @@ const MCP_SDK: &str = "mcp==2.3.0";
 /// Runs `plan` (see `mcp_client.py`) against `snakebox mcp` serving the
 /// fixture `name` with `flags`; gives one JSON value per step.
 fn drive(name: &str, flags: &[&str], plan: &Value) -> Vec<Value> {
-    let sdk = python_tool(MCP_SDK);
     let wasm = component(name);
     let mut server = vec![
         env!("CARGO_BIN_EXE_snakebox").to_owned(),
@@ -22,10 +21,17 @@ fn drive(name: &str, flags: &[&str], plan: &Value) -> Vec<Value> {
         wasm.display().to_string(),
     ];
     server.extend(flags.iter().map(|flag| (*flag).to_owned()));
+    client(("MCP_SERVER", json!(server).to_string()), plan)
+}
+
+/// Runs `plan` with the SDK's client, told where the server is by `server`
+/// (`MCP_SERVER` or `MCP_URL`).
+fn client(server: (&str, String), plan: &Value) -> Vec<Value> {
+    let sdk = python_tool(MCP_SDK);
     let output = Command::new(snakebox::builder::python())
         .arg(root().join("tests/e2e/mcp_client.py"))
         .arg(plan.to_string())
-        .env("MCP_SERVER", json!(server).to_string())
+        .env(server.0, server.1)
         .env("PYTHONPATH", &sdk)
         .env("SNAKEBOX_CACHE_DIR", cache_dir())
         .env("NO_COLOR", "1")
@@ -226,4 +232,74 @@ fn async_calls_overlap_and_a_cancelled_call_reaches_finally() {
         "{}",
         steps[2]
     );
+}
+
+#[test]
+fn serve_mounts_the_same_tools_at_mcp_over_streamable_http() {
+    let server = crate::serve::Served::fixture("hostile", &["--workers", "1"]);
+    let plan = json!([
+        {"list": true},
+        {"call": "add", "arguments": {"a": 2, "b": 40}},
+        {"call": "fail", "arguments": {"message": "boom"}},
+        {"together": [
+            {"call": "slow_add", "arguments": {"a": 1, "b": 1, "seconds": 1.0}},
+            {"call": "slow_add", "arguments": {"a": 2, "b": 2, "seconds": 1.0}},
+            {"call": "slow_add", "arguments": {"a": 3, "b": 3, "seconds": 1.0}},
+        ]},
+    ]);
+    let url = format!("http://{}/mcp", server.address);
+    let steps = client(("MCP_URL", url), &plan);
+    let names: Vec<&str> = steps[0]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"add") && names.contains(&"slow_add"),
+        "{names:?}"
+    );
+    assert_eq!(steps[1]["structured"], json!({"result": 42}));
+    assert_eq!(steps[2]["is_error"], true);
+    assert!(
+        steps[2]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("ValueError: boom")),
+        "{}",
+        steps[2]
+    );
+    let seconds = steps[3]["seconds"].as_f64().expect("seconds");
+    assert!(seconds < 2.5, "three 1 s calls took {seconds} s");
+    // REST goes on beside it.
+    assert_eq!(server.call("add", &json!({"a": 1, "b": 2})).body, json!(3));
+}
+
+#[test]
+fn mcp_listen_speaks_streamable_http_alone() {
+    use std::io::BufRead as _;
+    let wasm = component("basics");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        .args(["mcp", wasm.to_str().expect("utf-8")])
+        .args(["--listen", "127.0.0.1:0", "--workers", "1"])
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("snakebox mcp starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the endpoint");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    let steps = client(
+        ("MCP_URL", url),
+        &json!([{"call": "greet", "arguments": {"name": "Ada"}}]),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(steps[0]["structured"], json!({"result": "Hello, Ada!"}));
 }

@@ -1,7 +1,8 @@
 """Drives `snakebox mcp` with the official MCP Python SDK's client.
 
 Usage: mcp_client.py PLAN, where PLAN is a JSON list of steps; the command
-that starts the server comes in $MCP_SERVER (a JSON list). Prints one JSON
+that starts the server comes in $MCP_SERVER (a JSON list), for stdio, or
+the server's endpoint in $MCP_URL, for streamable HTTP. Prints one JSON
 object per step, in order, for the Rust test to check:
 
 - {"list": true}: the tools, each with its name, description and schemas;
@@ -23,6 +24,7 @@ import time
 
 import anyio
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 
 def result_json(result) -> dict:
@@ -38,10 +40,16 @@ async def call(session, step) -> dict:
     return result_json(result)
 
 
-async def run(plan) -> None:
+def transport():
+    if "MCP_URL" in os.environ:
+        return streamable_http_client(os.environ["MCP_URL"])
     command = json.loads(os.environ["MCP_SERVER"])
     params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
-    async with stdio_client(params) as (read, write):
+    return stdio_client(params)
+
+
+async def run(plan) -> None:
+    async with transport() as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
             for step in plan:

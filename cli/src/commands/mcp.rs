@@ -1,5 +1,5 @@
 //! `snakebox mcp`: a component's functions as MCP tools over stdio, until
-//! the client closes the stream.
+//! the client closes the stream, or over HTTP (`--listen`) until a signal.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,13 +33,22 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
         .build()
         .context("failed to start the async runtime")?;
     executor.block_on(async move {
-        let tools = Tools::new(&app, options)?;
-        tracing::info!(
-            "serving {} tools of {} over stdio",
-            tools.list().len(),
-            path.display()
-        );
-        tools.serve_stdio().await?;
+        let tools = Tools::new(&app, options.clone())?;
+        let count = tools.list().len();
+        let Some(listen) = &args.listen else {
+            tracing::info!("serving {count} tools of {} over stdio", path.display());
+            tools.serve_stdio().await?;
+            return Ok(ExitCode::SUCCESS);
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("failed to listen on {listen}"))?;
+        println!("listening on http://{}/mcp", listener.local_addr()?);
+        std::io::Write::flush(&mut std::io::stdout())?;
+        tracing::info!("serving {count} tools of {} over HTTP", path.display());
+        tools
+            .serve_http(listener, &options, super::serve::shutdown_signal())
+            .await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -68,7 +68,7 @@ pub(crate) fn server_policy(sandbox: &SandboxArgs) -> anyhow::Result<snakebox::P
 }
 
 /// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     wait_for_signal().await;
     tracing::info!("shutting down: finishing the requests in flight (signal again to stop now)");
     tokio::spawn(async {

@@ -1,6 +1,6 @@
 //! A component's functions as MCP tools (the Model Context Protocol that
 //! agents call tools by), on rmcp, the protocol's official Rust SDK:
-//! `snakebox mcp`.
+//! `snakebox mcp` (stdio) and `snakebox serve`'s `/mcp` (streamable HTTP).
 //!
 //! Each function JSON can call is a tool named as callers name it (the
 //! Python name, `module.function` in a package), described by its docstring
@@ -9,7 +9,7 @@
 //! `structuredContent` `{"result": value}` and its JSON text; a generator's
 //! result is the list of its items. A Python exception, bad arguments, a
 //! time or memory limit and a trap are tool results with `isError`, never
-//! protocol errors. Calls run on the stores of a [`Dispatcher`], as
+//! protocol errors. Calls run on the stores of a server's dispatcher, as
 //! `serve`'s do, so async calls interleave and a sync one holds up no
 //! other; a client's `notifications/cancelled` drops the call, and the
 //! Python coroutine sees `CancelledError`.
@@ -22,6 +22,8 @@ use rmcp::model::{
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
 use serde_json::{Value, json};
 
@@ -52,6 +54,12 @@ impl Tools {
             options.max_stores,
             options.max_pending,
         )?;
+        Ok(Self::on(app, Arc::new(dispatcher)))
+    }
+
+    /// The tools of `app`, whose calls run on `dispatcher`'s stores (a
+    /// server's, which mounts them at `/mcp`).
+    pub(super) fn on(app: &App, dispatcher: Arc<Dispatcher>) -> Self {
         let mut tools = Vec::new();
         for function in app.functions() {
             if function.uses_objects() {
@@ -63,10 +71,28 @@ impl Tools {
             }
             tools.push((tool(function), Arc::clone(function)));
         }
-        Ok(Tools {
-            dispatcher: Arc::new(dispatcher),
+        Tools {
+            dispatcher,
             tools: tools.into(),
-        })
+        }
+    }
+
+    /// The tools over MCP's streamable HTTP transport, as a tower service
+    /// to mount (`serve` mounts it at `/mcp`). It answers only requests
+    /// whose `Host` is a loopback name (rmcp's guard against DNS
+    /// rebinding); `hosts` adds the names a deployment is reached by.
+    pub fn http_service(
+        &self,
+        hosts: &[String],
+    ) -> StreamableHttpService<Tools, LocalSessionManager> {
+        let tools = self.clone();
+        let mut config = StreamableHttpServerConfig::default();
+        config.allowed_hosts.extend(hosts.iter().cloned());
+        StreamableHttpService::new(
+            move || Ok(tools.clone()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        )
     }
 
     /// The tools as MCP lists them.
@@ -86,6 +112,27 @@ impl Tools {
             .await
             .map_err(|e| Error::Other(anyhow::anyhow!("the MCP session failed: {e}")))?;
         Ok(())
+    }
+
+    /// Serves the tools over streamable HTTP at `/mcp` on `listener` (for
+    /// loopback hosts, see [`http_service`](Self::http_service)) until
+    /// `shutdown`, with `options`' bounds on slow clients and connections.
+    pub async fn serve_http(
+        self,
+        listener: tokio::net::TcpListener,
+        options: &ServeOptions,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = axum::Router::new().nest_service("/mcp", self.http_service(&[]));
+        let limits = super::listen::Limits {
+            header_timeout: options.header_timeout,
+            max_connections: options.max_connections.max(1),
+            shutdown_grace: options.shutdown_grace,
+        };
+        let overloaded = axum::Router::new()
+            .fallback(super::too_many_connections)
+            .with_state(limits.max_connections);
+        super::listen::serve(listener, router, overloaded, limits, shutdown).await
     }
 
     /// Runs one tool call; every failure of the call itself is a tool error.

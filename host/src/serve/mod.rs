@@ -7,6 +7,7 @@
 //! | `POST /call/{name}` | `200` with the JSON result; `422` Python raised; `400` bad arguments; `404` unknown function; `504` time limit; `500` memory limit, trap or oversized result; `503` busy |
 //! | `POST /call/{name}` of a generator | `200` with NDJSON, `{"item": value}` per line as the items come; a failure after the first item ends it with `{"error": body, "status": code}` |
 //! | `GET /healthz` | `200` `{"status": "ok", ...}` |
+//! | `/mcp` | with the feature `mcp`: the functions as MCP tools over streamable HTTP (the `mcp` module), on the same stores, for loopback hosts |
 //!
 //! Calls run on the server's own stores (see [`ServeOptions::workers`]), and
 //! on stores started when every one is taken, up to
@@ -108,10 +109,13 @@ impl ServeOptions {
 pub struct Server {
     state: Arc<ServerState>,
     limits: listen::Limits,
+    /// The same functions as MCP tools, on the same stores, at `/mcp`.
+    #[cfg(feature = "mcp")]
+    tools: mcp::Tools,
 }
 
 struct ServerState {
-    dispatcher: Dispatcher,
+    dispatcher: Arc<Dispatcher>,
     functions: Value,
     openapi: Value,
     max_result_bytes: usize,
@@ -122,13 +126,15 @@ impl Server {
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
         let functions = describe::functions(app);
         let openapi = openapi::document(app);
-        let dispatcher = Dispatcher::new(
+        let dispatcher = Arc::new(Dispatcher::new(
             app,
             options.workers,
             options.max_stores,
             options.max_pending,
-        )?;
+        )?);
         Ok(Server {
+            #[cfg(feature = "mcp")]
+            tools: mcp::Tools::on(app, Arc::clone(&dispatcher)),
             state: Arc::new(ServerState {
                 dispatcher,
                 functions,
@@ -143,15 +149,19 @@ impl Server {
         })
     }
 
-    /// The routes, for embedding in another axum server.
+    /// The routes, for embedding in another axum server (with the feature
+    /// `mcp`, the functions as MCP tools at `/mcp`, for loopback hosts).
     pub fn router(&self) -> Router {
-        Router::new()
+        let router = Router::new()
             .route("/functions", get(functions))
             .route("/openapi.json", get(openapi))
             .route("/healthz", get(healthz))
             .route("/call/{name}", post(call))
             .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .with_state(Arc::clone(&self.state))
+            .with_state(Arc::clone(&self.state));
+        #[cfg(feature = "mcp")]
+        let router = router.nest_service("/mcp", self.tools.http_service(&[]));
+        router
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting,
