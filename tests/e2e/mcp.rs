@@ -303,3 +303,24 @@ fn mcp_listen_speaks_streamable_http_alone() {
     let _ = child.wait();
     assert_eq!(steps[0]["structured"], json!({"result": "Hello, Ada!"}));
 }
+
+#[test]
+fn a_generator_reports_each_item_as_progress_and_returns_them_all() {
+    let plan = json!([
+        {"call": "ticks", "arguments": {"n": 3}, "progress": true},
+        {"call": "count", "arguments": {"n": 2}},
+        {"call": "fails_after", "arguments": {"n": 1}},
+    ]);
+    let steps = drive("streams", &["--workers", "1"], &plan);
+    assert_eq!(steps[0]["structured"], json!({"result": [0, 1, 2]}));
+    assert_eq!(
+        steps[0]["progress"],
+        json!([
+            {"progress": 1.0, "message": "0"},
+            {"progress": 2.0, "message": "1"},
+            {"progress": 3.0, "message": "2"},
+        ])
+    );
+    assert_eq!(steps[1]["structured"], json!({"result": [0, 1]}));
+    assert_eq!(steps[2]["is_error"], true, "{}", steps[2]);
+}

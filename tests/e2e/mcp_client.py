@@ -36,8 +36,20 @@ def result_json(result) -> dict:
 
 
 async def call(session, step) -> dict:
-    result = await session.call_tool(step["call"], step.get("arguments", {}))
-    return result_json(result)
+    """With "progress": true in the step, the progress notifications too."""
+    notes = []
+
+    async def note(progress, total, message):
+        notes.append({"progress": progress, "message": message})
+
+    callback = note if step.get("progress") else None
+    result = await session.call_tool(
+        step["call"], step.get("arguments", {}), progress_callback=callback
+    )
+    out = result_json(result)
+    if callback is not None:
+        out["progress"] = notes
+    return out
 
 
 def transport():

@@ -7,7 +7,8 @@
 //! and Python signature, with the schemas of the OpenAPI document
 //! (`snakebox_generator::openapi::tool_schemas`). A result is
 //! `structuredContent` `{"result": value}` and its JSON text; a generator's
-//! result is the list of its items. A Python exception, bad arguments, a
+//! result is the list of its items, each also sent as a progress
+//! notification when the client asked for progress. A Python exception, bad arguments, a
 //! time or memory limit and a trap are tool results with `isError`, never
 //! protocol errors. Calls run on the stores of a server's dispatcher, as
 //! `serve`'s do, so async calls interleave and a sync one holds up no
@@ -19,9 +20,10 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+    ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
@@ -136,10 +138,16 @@ impl Tools {
     }
 
     /// Runs one tool call; every failure of the call itself is a tool error.
-    async fn run(&self, function: &Arc<Function>, arguments: JsonObject) -> CallToolResult {
+    /// A generator tells `progress` of each item, when the client asked.
+    async fn run(
+        &self,
+        function: &Arc<Function>,
+        arguments: JsonObject,
+        progress: Option<Progress>,
+    ) -> CallToolResult {
         let named: Vec<(String, Value)> = arguments.into_iter().collect();
         let outcome = match function.returns_stream() {
-            true => self.items(function, &named).await,
+            true => self.items(function, &named, progress).await,
             false => self.value(function, &named).await,
         };
         match outcome {
@@ -163,20 +171,33 @@ impl Tools {
         Ok(arguments::result_json(function, value.as_ref()))
     }
 
-    /// A generator's items, gathered into a list.
+    /// A generator's items, gathered into a list; with `progress`, a
+    /// progress notification per item, the item's JSON as its message.
     async fn items(
         &self,
         function: &Arc<Function>,
         named: &[(String, Value)],
+        progress: Option<Progress>,
     ) -> std::result::Result<Value, Failure> {
         let (_held, mut stream) = self.dispatcher.stream(function, &[], named).await?;
         let mut items = Vec::new();
         while let Some(item) = stream.next().await {
-            items.push(item.map_err(Failure::Call)?);
+            let item = item.map_err(Failure::Call)?;
+            if let Some((peer, token)) = &progress {
+                let count = items.len() + 1;
+                let note = ProgressNotificationParam::new(token.clone(), count as f64)
+                    .with_message(item.to_string());
+                // A client that went away is the call's end, seen next.
+                let _ = peer.notify_progress(note).await;
+            }
+            items.push(item);
         }
         Ok(Value::Array(items))
     }
 }
+
+/// Where a call's progress goes: the client, and the token it asked for.
+type Progress = (Peer<RoleServer>, ProgressToken);
 
 /// The MCP form of a function: its name, its docstring with its Python
 /// signature, and its schemas.
@@ -259,10 +280,16 @@ impl ServerHandler for Tools {
                 None,
             ));
         };
+        let token = request
+            .meta
+            .as_ref()
+            .and_then(|meta| meta.get_progress_token())
+            .or_else(|| context.meta.get_progress_token());
+        let progress = token.map(|token| (context.peer.clone(), token));
         let arguments = request.arguments.unwrap_or_default();
         // A cancelled request drops the call: Python sees `CancelledError`.
         tokio::select! {
-            result = self.run(function, arguments) => Ok(result.into()),
+            result = self.run(function, arguments, progress) => Ok(result.into()),
             () = context.ct.cancelled() => Err(ErrorData::internal_error("the call was cancelled", None)),
         }
     }
