@@ -508,6 +508,35 @@ fn binds(base: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn mcp_tools_call_host_functions_bound_with_bind() {
+    let (base, audits) = directory_service().await;
+    let steps = tokio::task::spawn_blocking(move || {
+        let mut flags = vec!["--workers".to_owned(), "1".to_owned()];
+        for bind in binds(&base) {
+            flags.extend(["--bind".to_owned(), bind]);
+        }
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let plan = json!([
+            {"call": "greet", "arguments": {"id": 7}},
+            {"call": "greet", "arguments": {"id": 404}},
+        ]);
+        crate::mcp::drive("host", &flags, &plan)
+    })
+    .await
+    .expect("the client runs");
+    assert_eq!(steps[0]["structured"], json!({"result": "Hello, person 7"}));
+    assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
+    assert_eq!(steps[1]["is_error"], true);
+    assert!(
+        steps[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("HostError: no such person")),
+        "{}",
+        steps[1]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_command_line_binds_host_functions_to_http_endpoints() {
     let (base, audits) = directory_service().await;
     let wasm = component("host").display().to_string();

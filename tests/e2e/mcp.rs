@@ -13,7 +13,7 @@ const MCP_SDK: &str = "mcp==2.3.0";
 
 /// Runs `plan` (see `mcp_client.py`) against `snakebox mcp` serving the
 /// fixture `name` with `flags`; gives one JSON value per step.
-fn drive(name: &str, flags: &[&str], plan: &Value) -> Vec<Value> {
+pub fn drive(name: &str, flags: &[&str], plan: &Value) -> Vec<Value> {
     let wasm = component(name);
     let mut server = vec![
         env!("CARGO_BIN_EXE_snakebox").to_owned(),
