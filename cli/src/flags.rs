@@ -115,18 +115,8 @@ pub(crate) struct McpArgs {
     /// `listening on http://ADDR/mcp`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// The most stores at once: when every store is taken, a call gets a
-    /// new one, so that a slow or spinning call holds up no other
-    /// [default: 16, or twice the workers if more].
-    #[arg(long, value_name = "N")]
-    pub max_stores: Option<usize>,
-    /// The most tool calls admitted at once; past it, a call is a tool
-    /// error saying the server is busy [default: 128 per worker].
-    #[arg(long, value_name = "N")]
-    pub max_pending: Option<usize>,
+    #[command(flatten)]
+    pub stores: StoreArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
 }
@@ -180,21 +170,11 @@ pub(crate) struct ServeArgs {
     /// is printed on stdout as `listening on http://ADDR`.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub listen: String,
-    /// The most requests admitted at once, running or waiting for a store;
-    /// past it, 503 [default: 128 per worker].
-    #[arg(long, value_name = "N")]
-    pub max_pending: Option<usize>,
     /// The largest result sent, in JSON bytes [default: 16MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse::size)]
     pub max_result: Option<u64>,
-    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// The most stores at once: when every store is taken, a request gets a
-    /// new one, so that a slow or spinning call holds up no other
-    /// [default: 16, or twice the workers if more].
-    #[arg(long, value_name = "N")]
-    pub max_stores: Option<usize>,
+    #[command(flatten)]
+    pub stores: StoreArgs,
     /// How long a client has to send a request's headers, and how long an
     /// idle connection is kept [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
@@ -205,6 +185,41 @@ pub(crate) struct ServeArgs {
     pub max_connections: Option<usize>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+}
+
+/// The stores a server (`serve`, `mcp`) runs calls on, and its admission.
+#[derive(Args)]
+pub(crate) struct StoreArgs {
+    /// The number of stores always kept, each on its own thread [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// The most stores at once: when every store is taken, a call gets a
+    /// new one, so that a slow or spinning call holds up no other
+    /// [default: 16, or twice the workers if more].
+    #[arg(long, value_name = "N")]
+    pub max_stores: Option<usize>,
+    /// The most calls admitted at once, running or waiting for a store;
+    /// past it, a call is refused as busy (503 over REST, a tool error over
+    /// MCP) [default: 128 per worker].
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<usize>,
+}
+
+impl StoreArgs {
+    /// The server options these flags set, the rest at their defaults.
+    pub fn options(&self) -> snakebox::serve::ServeOptions {
+        let workers = self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        let mut options = snakebox::serve::ServeOptions::new(workers);
+        if let Some(max_pending) = self.max_pending {
+            options.max_pending = max_pending;
+        }
+        if let Some(max_stores) = self.max_stores {
+            options.max_stores = max_stores;
+        }
+        options
+    }
 }
 
 /// A function to call, and its arguments.

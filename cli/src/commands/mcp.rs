@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use snakebox::Runtime;
-use snakebox::serve::ServeOptions;
 use snakebox::serve::mcp::Tools;
 
 use crate::flags::{BuildArgs, McpArgs};
@@ -18,16 +17,7 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
     // Kept alive to the end: it runs the epoch clock of the time limits.
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let mut options = ServeOptions::new(workers);
-    if let Some(max_pending) = args.max_pending {
-        options.max_pending = max_pending;
-    }
-    if let Some(max_stores) = args.max_stores {
-        options.max_stores = max_stores;
-    }
+    let options = args.stores.options();
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

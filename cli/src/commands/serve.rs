@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use snakebox::Runtime;
-use snakebox::serve::{ServeOptions, Server};
+use snakebox::serve::Server;
 
 use crate::flags::{BuildArgs, SandboxArgs, ServeArgs};
 
@@ -18,16 +18,8 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
     // that enforces time limits.
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let mut options = ServeOptions::new(workers);
-    if let Some(max_pending) = args.max_pending {
-        options.max_pending = max_pending;
-    }
-    if let Some(max_stores) = args.max_stores {
-        options.max_stores = max_stores;
-    }
+    let mut options = args.stores.options();
+    let workers = options.workers;
     if let Some(header_timeout) = args.header_timeout {
         options.header_timeout = header_timeout;
     }
