@@ -365,7 +365,7 @@ pub(crate) fn name_calls(functions: &mut [Function]) {
 }
 
 /// The bare name of an interface: `animals` for `snakebox-py:zoo/animals@1.0.0`.
-fn short_interface(interface: &str) -> &str {
+pub(crate) fn short_interface(interface: &str) -> &str {
     let name = interface.split('@').next().unwrap_or(interface);
     let name = name.rsplit('/').next().unwrap_or(name);
     name.rsplit(':').next().unwrap_or(name)

@@ -19,7 +19,7 @@ use wasmtime::component::Val;
 
 use crate::app::{App, JsonStream};
 use crate::component::described;
-use crate::component::signature::Function;
+use crate::component::signature::{self, Function};
 use crate::error::{Detail, Error, Result};
 
 pub use lenient::from_json;
@@ -79,7 +79,8 @@ fn check_class(app: &App, module: &Module, class: &snakebox_generator::Class) ->
         .iter()
         .find(|c| {
             c.wit_name == class.wit_name
-                && c.interface.as_deref().map(short_interface) == Some(module.wit_name.as_str())
+                && c.interface.as_deref().map(signature::short_interface)
+                    == Some(module.wit_name.as_str())
         })
         .ok_or_else(|| differ(format!("it has no class `{}`", class.name)))?;
     let expected =
@@ -94,12 +95,6 @@ fn check_class(app: &App, module: &Module, class: &snakebox_generator::Class) ->
             .map_err(|what| differ(format!("`{}.{}`: {what}", class.name, function.name)))?;
     }
     Ok(())
-}
-
-/// `bank` for `snakebox-py:bank/bank`.
-fn short_interface(interface: &str) -> &str {
-    let name = interface.split('@').next().unwrap_or(interface);
-    name.rsplit('/').next().unwrap_or(name)
 }
 
 /// Lifts the value of a typed call into the Rust type the bindings promise;
