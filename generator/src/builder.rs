@@ -26,7 +26,7 @@ use crate::description::{self, Description};
 use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, pip_install, python};
-pub use trust::open_cache;
+pub use trust::{check_entry, check_tree, open_cache, private_temp_dir, write_private};
 
 /// Why a build failed: its [kind](BuildErrorKind), a message in words for
 /// the user, and the error underneath (a `std::io::Error`), if any, as its
@@ -693,6 +693,10 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         true => Vec::new(),
         false => glue::interface_names(&generated.naming.1, &exported),
     };
+    // Counted first: files over the limits are refused before the long step.
+    let files = data_files(&python_path).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&work);
+    })?;
     let outcome = toolchain
         .componentize_log(
             &wit_dir,
@@ -712,7 +716,6 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 })
             }
         });
-    let files = data_files(&python_path)?;
     let finished = outcome.and_then(|()| {
         // The generator's description travels inside the component, for
         // the host that loads it, and so do the files Python reads with
@@ -724,10 +727,8 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                     description::append_section(&mut bytes, crate::bundle::SECTION, &packed);
                 }
                 description::append(&mut bytes, &description);
-                std::fs::write(&output, bytes)
+                trust::write_private(&wasm, &bytes)
             })
-            .and_then(|()| std::fs::create_dir_all(wasm.parent().unwrap_or(cache_dir)))
-            .and_then(|()| std::fs::rename(&output, &wasm))
             .map_err(|e| BuildError::io("failed to store the component", e))
     });
     let _ = std::fs::remove_dir_all(&work);
@@ -754,7 +755,13 @@ fn main_glue(files: &mut [(String, String)]) -> Option<&mut String> {
 }
 
 fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
-    fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    /// The files found so far, and their bytes together.
+    #[derive(Default)]
+    struct Found {
+        files: Vec<(String, Vec<u8>)>,
+        bytes: u64,
+    }
+    fn walk(dir: &Path, prefix: &str, found: &mut Found) -> Result<()> {
         let entries = std::fs::read_dir(dir)
             .map_err(|e| BuildError::io(format!("cannot read {}", dir.display()), e))?;
         let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -768,7 +775,7 @@ fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
             let path = format!("{prefix}/{name}");
             if entry.is_dir() {
                 if name != "__pycache__" && name != "bin" {
-                    walk(&entry, &path, files)?;
+                    walk(&entry, &path, found)?;
                 }
             } else if entry.is_file()
                 && !name.ends_with(".py")
@@ -776,18 +783,30 @@ fn data_files(python_path: &[&Path]) -> Result<Vec<(String, Vec<u8>)>> {
                 && !name.ends_with(".pyc")
                 && !name.starts_with(".snakebox")
             {
-                let bytes = std::fs::read(&entry)
-                    .map_err(|e| BuildError::io(format!("cannot read {}", entry.display()), e))?;
-                files.push((path, bytes));
+                let unreadable = |e| BuildError::io(format!("cannot read {}", entry.display()), e);
+                // Counted before it is read: one huge file is refused unread.
+                found.bytes += entry.metadata().map_err(unreadable)?.len();
+                if let Some(over) = crate::bundle::over_limits(found.files.len() + 1, found.bytes) {
+                    return Err(BuildError::new(
+                        BuildErrorKind::Input,
+                        format!(
+                            "the Python path holds {over} (package data beside the modules, \
+                             reached at {}). Move what the module does not read out of its folder",
+                            entry.display()
+                        ),
+                    ));
+                }
+                let bytes = std::fs::read(&entry).map_err(unreadable)?;
+                found.files.push((path, bytes));
             }
         }
         Ok(())
     }
-    let mut files = Vec::new();
+    let mut found = Found::default();
     for (index, dir) in python_path.iter().enumerate() {
-        walk(dir, &index.to_string(), &mut files)?;
+        walk(dir, &index.to_string(), &mut found)?;
     }
-    Ok(files)
+    Ok(found.files)
 }
 
 /// Writes a whole WIT folder that other tools take as it is: the world as

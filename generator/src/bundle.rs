@@ -18,6 +18,32 @@ use std::io;
 /// The name of the custom section that holds the files.
 pub const SECTION: &str = "snakebox:files";
 
+/// The most files a component carries: more is refused when building and
+/// when loading. Unpacking them is the cost (200,000 took 8 s).
+pub const MAX_FILES: usize = 50_000;
+
+/// The most bytes a component's files may hold together: they are held in
+/// memory while they are unpacked.
+pub const MAX_BYTES: u64 = 256 << 20;
+
+/// Why `count` files of `bytes` bytes together are too many to carry, if
+/// they are.
+pub fn over_limits(count: usize, bytes: u64) -> Option<String> {
+    if count > MAX_FILES {
+        return Some(format!(
+            "{count} files, and a component carries at most {MAX_FILES}"
+        ));
+    }
+    if bytes > MAX_BYTES {
+        return Some(format!(
+            "{} MiB of files, and a component carries at most {} MiB",
+            bytes.div_ceil(1 << 20),
+            MAX_BYTES >> 20
+        ));
+    }
+    None
+}
+
 /// Packs `(path, bytes)` pairs.
 pub fn encode(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let size: usize = files.iter().map(|(p, b)| 12 + p.len() + b.len()).sum();
@@ -38,7 +64,11 @@ pub fn encode(files: &[(String, Vec<u8>)]) -> Vec<u8> {
 /// name an engine's `--dir` flag gets from it.
 pub fn decode(mut data: &[u8]) -> io::Result<Vec<(String, Vec<u8>)>> {
     let count = take_u32(&mut data)?;
+    if let Some(over) = over_limits(count as usize, 0) {
+        return Err(malformed(&over));
+    }
     let mut files = Vec::new();
+    let mut total: u64 = 0;
     for _ in 0..count {
         let len = take_u32(&mut data)? as usize;
         let path = take(&mut data, len)?;
@@ -59,6 +89,10 @@ pub fn decode(mut data: &[u8]) -> io::Result<Vec<(String, Vec<u8>)>> {
             )));
         }
         let size = u64::from_le_bytes(take(&mut data, 8)?.try_into().expect("8 bytes"));
+        total = total.saturating_add(size);
+        if let Some(over) = over_limits(files.len() + 1, total) {
+            return Err(malformed(&over));
+        }
         let size = usize::try_from(size).map_err(|_| malformed("a file is too large"))?;
         files.push((path, take(&mut data, size)?.to_vec()));
     }
@@ -124,5 +158,18 @@ mod tests {
                 "{path}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn files_over_the_limits_are_named() {
+        use super::{MAX_BYTES, MAX_FILES, over_limits};
+        assert_eq!(over_limits(MAX_FILES, MAX_BYTES), None);
+        let count = over_limits(MAX_FILES + 1, 0).expect("too many");
+        assert_eq!(count, "50001 files, and a component carries at most 50000");
+        let size = over_limits(1, MAX_BYTES + 1).expect("too large");
+        assert_eq!(
+            size,
+            "257 MiB of files, and a component carries at most 256 MiB"
+        );
     }
 }

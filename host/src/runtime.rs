@@ -130,7 +130,7 @@ impl Runtime {
         let engine = &flavor.engine;
         let identity = cache::FileIdentity::of(path);
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity)
-            && let Some(component) = cache::load_by_identity(engine, dir, identity)
+            && let Some(component) = cache::load_by_identity(engine, dir, identity)?
         {
             // Only the description's section is read, not the whole file.
             let description = described::read_file(path)?;
@@ -145,12 +145,15 @@ impl Runtime {
                 e,
             ))
         })?;
-        let component = self.compile_or_load(flavor, &bytes)?;
+        // Its sections are read first: a malformed one fails before the
+        // long compile.
+        check_magic(&bytes)?;
         let description = described::read_bytes(&bytes, &path.display().to_string())?;
+        let policy = self.with_bundle(policy, bundle::read_bytes(&bytes)?)?;
+        let component = self.compile_or_load(flavor, &bytes)?;
         if let (Some(dir), Some(identity)) = (self.cache_dir(), &identity) {
             cache::remember_identity(engine, dir, identity, &bytes);
         }
-        let policy = self.with_bundle(policy, bundle::read_bytes(&bytes)?)?;
         self.instantiate_pre(flavor, component, description, policy)
             .map_err(|e| e.in_file(path))
     }
@@ -158,9 +161,10 @@ impl Runtime {
     /// Loads a component from its bytes.
     pub fn load_bytes(&self, bytes: &[u8], policy: Policy) -> Result<App> {
         let flavor = self.flavor(&policy)?;
-        let component = self.compile_or_load(flavor, bytes)?;
+        check_magic(bytes)?;
         let description = described::read_bytes(bytes, "the component")?;
         let policy = self.with_bundle(policy, bundle::read_bytes(bytes)?)?;
+        let component = self.compile_or_load(flavor, bytes)?;
         self.instantiate_pre(flavor, component, description, policy)
     }
 
@@ -175,14 +179,8 @@ impl Runtime {
     }
 
     fn compile_or_load(&self, flavor: &Flavor, bytes: &[u8]) -> Result<Component> {
-        if !wasmparser_is_component(bytes) {
-            return Err(Error::BadComponent(
-                "not a WebAssembly component (wrong magic number or layer)".into(),
-            ));
-        }
         let compilations = &self.inner.compilations;
         cache::load_component(flavor, self.cache_dir(), bytes, compilations)
-            .map_err(|e| Error::BadComponent(Detail::caused_by("wasmtime cannot compile it", e)))
     }
 
     fn instantiate_pre(
@@ -238,6 +236,16 @@ impl Runtime {
 }
 
 /// Checks the preamble: `\0asm`, then a component's version and layer.
+/// Refuses bytes that are not a component before anything reads them.
+fn check_magic(bytes: &[u8]) -> Result<()> {
+    match wasmparser_is_component(bytes) {
+        true => Ok(()),
+        false => Err(Error::BadComponent(
+            "not a WebAssembly component (wrong magic number or layer)".into(),
+        )),
+    }
+}
+
 fn wasmparser_is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
 }

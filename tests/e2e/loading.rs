@@ -47,7 +47,12 @@ fn malformed_components_are_clear_errors() {
             false,
         ),
         ("core module", core_module, not_a_component, false),
-        ("truncated", truncated, "wasmtime cannot compile it", true),
+        (
+            "truncated",
+            truncated,
+            "cannot read the sections of the component",
+            true,
+        ),
     ];
     for (name, bytes, expected, has_source) in cases {
         match runtime.load_bytes(&bytes, Policy::default()) {
@@ -144,4 +149,241 @@ fn a_cache_that_is_not_the_user_s_alone_is_refused() {
         std::os::unix::fs::chown(&cache, Some(nobody), None).expect("chown");
         refused("belongs to user 65534");
     }
+}
+
+/// A fresh cache at `name` in the test folder, given the compiled forms of
+/// `components` from the shared cache, so that nothing compiles again.
+#[cfg(unix)]
+fn cache_with_compiled(name: &str, components: &[&[u8]]) -> std::path::PathBuf {
+    use sha2::{Digest as _, Sha256};
+
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&cache);
+    Runtime::with_cache_dir(Some(cache.clone())).expect("a new cache");
+    std::fs::create_dir_all(cache.join("compiled")).expect("compiled/");
+    for bytes in components {
+        // The shared runtime compiles it (once per cache), in the flavor a
+        // default policy loads.
+        crate::util::runtime()
+            .load_bytes(bytes, Policy::default())
+            .expect("loads");
+        let key = hex::encode(Sha256::digest(bytes));
+        for entry in std::fs::read_dir(cache_dir().join("compiled")).expect("shared cache") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with(&key) {
+                std::fs::copy(&path, cache.join("compiled").join(name)).expect("copied");
+            }
+        }
+    }
+    cache
+}
+
+/// The error of loading `bytes` from `cache`, which must say it refuses an
+/// untrusted entry, and `expected`.
+#[cfg(unix)]
+fn assert_untrusted(cache: &std::path::Path, bytes: &[u8], expected: &str) {
+    use snakebox::builder::BuildErrorKind;
+
+    let runtime = Runtime::with_cache_dir(Some(cache.to_owned())).expect("runtime");
+    let error = runtime
+        .load_bytes(bytes, Policy::default())
+        .err()
+        .unwrap_or_else(|| panic!("loaded despite: {expected}"));
+    let Error::Build(build) = &error else {
+        panic!("expected an untrusted cache entry ({expected}), got {error}");
+    };
+    assert_eq!(build.kind(), BuildErrorKind::UntrustedCache, "{error}");
+    assert!(error.to_string().contains(expected), "{expected}: {error}");
+    assert_eq!(runtime.compilations(), 0, "refused before compiling");
+}
+
+#[cfg(unix)]
+#[test]
+fn planted_compiled_code_is_refused() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    let bytes = std::fs::read(component("basics")).expect("read");
+    let cache = cache_with_compiled("planted-cache", &[&bytes]);
+    // Both flavors' forms (with and without epoch checks) are there.
+    let artifacts: Vec<std::path::PathBuf> = std::fs::read_dir(cache.join("compiled"))
+        .expect("compiled/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(!artifacts.is_empty(), "the copied artifacts");
+    let loads = || {
+        let runtime = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
+        runtime
+            .load_bytes(&bytes, Policy::default())
+            .expect("loads");
+        assert_eq!(runtime.compilations(), 0, "found in the cache");
+    };
+    loads();
+    let chmod = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    // An artifact anyone could have written.
+    for artifact in &artifacts {
+        chmod(artifact, 0o666);
+    }
+    assert_untrusted(&cache, &bytes, "anyone may write to it (mode 666)");
+    for artifact in &artifacts {
+        chmod(artifact, 0o600);
+    }
+    // A folder of the cache anyone could have written into.
+    chmod(&cache.join("compiled"), 0o777);
+    assert_untrusted(&cache, &bytes, "anyone may write to it (mode 777)");
+    chmod(&cache.join("compiled"), 0o700);
+    loads();
+    // A link in place of the artifact, to code outside the cache.
+    let outside = |artifact: &std::path::Path| cache.join(artifact.file_name().expect("name"));
+    for artifact in &artifacts {
+        std::fs::rename(artifact, outside(artifact)).expect("moved out");
+        std::os::unix::fs::symlink(outside(artifact), artifact).expect("link");
+    }
+    assert_untrusted(&cache, &bytes, "is a symbolic link");
+    for artifact in &artifacts {
+        std::fs::remove_file(artifact).expect("unlink");
+        std::fs::rename(outside(artifact), artifact).expect("moved back");
+    }
+    // Compiled functions that another user left: refused before wasmtime
+    // compiles with them (the artifact is gone, so it would compile).
+    let functions = cache.join("functions").join("plain");
+    std::fs::create_dir_all(functions.parent().expect("folder")).expect("functions/");
+    std::fs::write(&functions, b"planted").expect("planted");
+    chmod(&functions, 0o666);
+    for artifact in &artifacts {
+        std::fs::remove_file(artifact).expect("removed");
+    }
+    assert_untrusted(
+        &cache,
+        &bytes,
+        "functions/plain in the cache: anyone may write",
+    );
+    // Root can give a file away: an artifact another user owns.
+    if std::fs::metadata(&cache).expect("cache").uid() == 0 {
+        let cache = cache_with_compiled("planted-cache", &[&bytes]);
+        for entry in std::fs::read_dir(cache.join("compiled")).expect("compiled/") {
+            std::os::unix::fs::chown(entry.expect("entry").path(), Some(65534), None)
+                .expect("chown");
+        }
+        assert_untrusted(&cache, &bytes, "belongs to user 65534");
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[cfg(unix)]
+#[test]
+fn unpacked_files_are_granted_only_as_the_component_carries_them() {
+    use snakebox_generator::{bundle, description};
+
+    // `basics` with two files of its own, as a build packs package data.
+    let mut bytes = std::fs::read(component("basics")).expect("read");
+    let files = vec![
+        ("0/data/greeting.txt".to_owned(), b"hello".to_vec()),
+        ("0/other.bin".to_owned(), vec![0, 1, 2]),
+    ];
+    description::append_section(&mut bytes, bundle::SECTION, &bundle::encode(&files));
+    let cache = cache_with_compiled("unpacked-cache", &[&bytes]);
+    let runtime = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
+    runtime
+        .load_bytes(&bytes, Policy::default())
+        .expect("loads, unpacking its files");
+    let unpacked = std::fs::read_dir(cache.join("files"))
+        .expect("files/")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.is_dir())
+        .expect("the unpacked folder");
+    assert_eq!(
+        std::fs::read(unpacked.join("0/data/greeting.txt")).expect("unpacked"),
+        b"hello"
+    );
+    let reload = || {
+        runtime
+            .load_bytes(&bytes, Policy::default())
+            .expect("loads what it unpacked")
+    };
+    reload();
+    // The folder `0` replaced by a link to the host's /etc.
+    let zero = unpacked.join("0");
+    std::fs::rename(&zero, unpacked.join("kept")).expect("moved");
+    std::os::unix::fs::symlink("/etc", &zero).expect("link");
+    assert_untrusted(&cache, &bytes, "is a symbolic link");
+    std::fs::remove_file(&zero).expect("unlink");
+    std::fs::rename(unpacked.join("kept"), &zero).expect("moved back");
+    reload();
+    // A file changed, one added, one taken away.
+    let greeting = zero.join("data/greeting.txt");
+    std::fs::write(&greeting, b"HELLO").expect("changed");
+    assert_untrusted(&cache, &bytes, "greeting.txt was changed");
+    std::fs::write(&greeting, b"hello").expect("restored");
+    std::fs::write(zero.join("data/extra.py"), b"import os").expect("added");
+    assert_untrusted(&cache, &bytes, "extra.py is not one of its files");
+    std::fs::remove_file(zero.join("data/extra.py")).expect("removed");
+    std::fs::remove_file(zero.join("other.bin")).expect("taken away");
+    assert_untrusted(&cache, &bytes, "other.bin is missing");
+    // The fix the error names: remove the folder, and it is unpacked again.
+    std::fs::remove_dir_all(&unpacked).expect("removed");
+    reload();
+    assert_eq!(
+        std::fs::read(zero.join("other.bin")).expect("unpacked again"),
+        [0, 1, 2]
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn a_component_with_too_many_files_is_refused() {
+    use snakebox_generator::{bundle, description};
+
+    let mut bytes = std::fs::read(component("basics")).expect("read");
+    let files: Vec<(String, Vec<u8>)> = (0..=bundle::MAX_FILES)
+        .map(|i| (format!("0/{i}"), Vec::new()))
+        .collect();
+    description::append_section(&mut bytes, bundle::SECTION, &bundle::encode(&files));
+    let error = crate::util::runtime()
+        .load_bytes(&bytes, Policy::default())
+        .err()
+        .expect("refused");
+    assert!(matches!(error, Error::BadComponent(_)), "{error}");
+    let chain = crate::util::chain(&error);
+    assert!(
+        chain.contains("50001 files, and a component carries at most 50000"),
+        "{chain}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_toolchain_in_the_cache_is_checked_before_it_runs() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use snakebox::builder::{self, BuildErrorKind, COMPONENTIZE_PY_VERSION};
+
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("untrusted-tools");
+    let _ = std::fs::remove_dir_all(&cache);
+    Runtime::with_cache_dir(Some(cache.clone())).expect("a new cache");
+    // A planted componentize-py that anyone could have written.
+    let package = cache
+        .join("tools")
+        .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}"))
+        .join("componentize_py");
+    std::fs::create_dir_all(&package).expect("tools/");
+    let planted = package.join("__init__.py");
+    std::fs::write(&planted, "raise SystemExit('planted code ran')").expect("planted");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let error = builder::build(&crate::util::fixture("basics"), &cache)
+        .err()
+        .expect("the build refuses the toolchain");
+    assert_eq!(error.kind(), BuildErrorKind::UntrustedCache, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("componentize_py/__init__.py in the cache: anyone may write"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
 }

@@ -603,3 +603,25 @@ fn wit_from_a_stub_alone() {
     assert_eq!(build.status.code(), Some(1));
     assert!(stderr(&build).contains("is a stub"), "{}", stderr(&build));
 }
+
+#[test]
+fn package_data_over_the_limits_is_refused_unread() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let package = dir.path().join("heavy");
+    std::fs::create_dir_all(&package).expect("package");
+    std::fs::write(package.join("__init__.py"), "").expect("__init__.py");
+    std::fs::write(package.join("api.py"), "def f() -> int:\n    return 1\n").expect("api.py");
+    // 257 MiB that take no room on disk: refused by its size, not read.
+    let blob = std::fs::File::create(package.join("blob.bin")).expect("blob");
+    blob.set_len((256 << 20) + (1 << 20)).expect("sparse");
+    let error = builder::build(&package.join("api.py"), &crate::util::cache_dir())
+        .err()
+        .expect("refused");
+    assert_eq!(error.kind(), builder::BuildErrorKind::Input, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("MiB of files, and a component carries at most 256 MiB")
+            && message.contains("blob.bin"),
+        "{message}"
+    );
+}

@@ -159,6 +159,19 @@ fn collect(dir: &Path, root: &Path, files: &mut Vec<(String, Vec<u8>)>) -> Resul
                 root.display()
             )));
         }
+        // Sized before it is read: one huge file is refused unread.
+        let size = entry
+            .metadata()
+            .map_err(|e| BuildError::io(format!("cannot read {}", entry.display()), e))?
+            .len();
+        let bytes: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+        if let Some(over) = crate::bundle::over_limits(files.len() + 1, bytes + size) {
+            return Err(BuildError::input(format!(
+                "the package under {} holds {over}, reached at {}",
+                root.display(),
+                entry.display()
+            )));
+        }
         let relative = entry
             .strip_prefix(root)
             .unwrap_or(&entry)

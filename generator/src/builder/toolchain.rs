@@ -34,6 +34,10 @@ impl Toolchain {
             .join("tools")
             .join(format!("componentize-py-{COMPONENTIZE_PY_VERSION}"));
         if dir.join("componentize_py").is_dir() {
+            // What it runs must be the user's as the cache is, with no
+            // link leading out of it.
+            super::check_entry(&cache_dir.join("tools"))?;
+            super::check_tree(&dir)?;
             return Ok(Toolchain::Installed { python, dir });
         }
         if version_of(Path::new("componentize-py"))

@@ -10,6 +10,7 @@ use wasmtime::component::Component;
 
 use crate::engine::Flavor;
 use crate::engine::files::{sha256, write_atomic};
+use crate::error::{Detail, Error, Result};
 
 /// Where the compiled form of a component's bytes lives in `dir`.
 fn compiled_path(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
@@ -64,21 +65,43 @@ impl FileIdentity {
     }
 }
 
+/// Checks an entry of the cache folder `dir` (and the folders between) as
+/// [`check_entry`](snakebox_generator::builder::check_entry) does, before
+/// snakebox reads and trusts it.
+pub(crate) fn check_in_cache(dir: &Path, entry: &Path) -> Result<()> {
+    let inside = entry.strip_prefix(dir).unwrap_or(entry);
+    let mut path = dir.to_path_buf();
+    for part in inside.components() {
+        path.push(part);
+        snakebox_generator::builder::check_entry(&path)?;
+    }
+    Ok(())
+}
+
 /// The compiled component recorded for a file identity, if any.
 pub(crate) fn load_by_identity(
     engine: &Engine,
     dir: &Path,
     identity: &FileIdentity,
-) -> Option<Component> {
-    let compiled = std::fs::read_to_string(identity.record(engine, dir)).ok()?;
+) -> Result<Option<Component>> {
+    let record = identity.record(engine, dir);
+    let Ok(compiled) = std::fs::read_to_string(&record) else {
+        return Ok(None);
+    };
+    check_in_cache(dir, &record)?;
     // A record names a file of `compiled/` by its content key, nothing
     // else: not a path, which could lead out of the cache.
     let name = compiled.trim();
     if !is_compiled_name(name) {
         tracing::warn!("ignoring an identity record that names `{name}`, not a compiled component");
-        return None;
+        return Ok(None);
     }
-    deserialize(engine, &dir.join("compiled").join(name)).ok()
+    let path = dir.join("compiled").join(name);
+    if !path.exists() {
+        return Ok(None);
+    }
+    check_in_cache(dir, &path)?;
+    Ok(deserialize(engine, &path).ok())
 }
 
 /// Whether `name` is a file name [`compiled_path`] makes:
@@ -122,21 +145,29 @@ pub(crate) fn load_component(
     dir: Option<&Path>,
     bytes: &[u8],
     compilations: &AtomicU64,
-) -> anyhow::Result<Component> {
+) -> Result<Component> {
     let engine = &flavor.engine;
-    let compile = |engine, bytes| {
+    let compile = |engine, bytes| -> Result<Component> {
+        if let (Some(dir), Some(functions)) = (dir, &flavor.functions) {
+            // The functions' machine code is used as it is found.
+            if functions.path().exists() {
+                check_in_cache(dir, functions.path())?;
+            }
+        }
         compilations.fetch_add(1, Ordering::Relaxed);
         let compiled = compile(engine, bytes);
         if let Some(functions) = &flavor.functions {
             functions.finish();
         }
         compiled
+            .map_err(|e| Error::BadComponent(Detail::caused_by("wasmtime cannot compile it", e)))
     };
     let Some(dir) = dir else {
         return compile(engine, bytes);
     };
     let path = compiled_path(engine, dir, bytes);
     if path.exists() {
+        check_in_cache(dir, &path)?;
         match deserialize(engine, &path) {
             Ok(component) => return Ok(component),
             Err(error) => tracing::warn!(
@@ -172,8 +203,10 @@ fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
     reason = "wasmtime requires trusting the bytes of a compiled component"
 )]
 fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
-    // SAFETY: the file was written by `serialize` into snakebox's own cache,
-    // under a name that includes the engine's compatibility hash.
+    // SAFETY: the file was written by `serialize` into snakebox's own
+    // cache, under a name that includes the engine's compatibility hash;
+    // the cache is the user's alone (`open_cache`), and the file and its
+    // folders were checked to be the user's and no link (`check_in_cache`).
     Ok(unsafe { Component::deserialize_file(engine, path) }?)
 }
 

@@ -50,6 +50,11 @@ impl FunctionCache {
         }
     }
 
+    /// The file the entries live in.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut Loaded) -> R) -> R {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         f(loaded.get_or_insert_with(|| Loaded {
