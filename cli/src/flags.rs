@@ -116,6 +116,8 @@ pub(crate) struct McpArgs {
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     #[command(flatten)]
+    pub browsers: BrowserArgs,
+    #[command(flatten)]
     pub stores: StoreArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -183,8 +185,39 @@ pub(crate) struct ServeArgs {
     /// /healthz and 503 for anything else [default: 512].
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// How long a client has to send a request's body once its headers are
+    /// in; then it gets 408 [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub body_timeout: Option<Duration>,
+    #[command(flatten)]
+    pub browsers: BrowserArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+}
+
+/// Who may reach a server over HTTP (`serve`, `mcp --listen`), against
+/// web pages that call a local server.
+#[derive(Args)]
+pub(crate) struct BrowserArgs {
+    /// A name the server is reached by (`api.example`), besides loopback
+    /// names and IP addresses; a request for another Host gets 403 (a guard
+    /// against DNS rebinding). May be given more than once; `*` allows any,
+    /// behind a proxy that checks Host.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// An origin (`https://app.example`) whose web pages may call the
+    /// server, with CORS; requests from other pages get 403. May be given
+    /// more than once [default: none].
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub origins: Vec<String>,
+}
+
+impl BrowserArgs {
+    /// Sets the checks of `options` these flags ask for.
+    pub fn apply(&self, options: &mut snakebox::serve::ServeOptions) {
+        options.allowed_hosts.clone_from(&self.hosts);
+        options.allowed_origins.clone_from(&self.origins);
+    }
 }
 
 /// The stores a server (`serve`, `mcp`) runs calls on, and its admission.

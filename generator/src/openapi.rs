@@ -17,7 +17,12 @@ use crate::replies::ErrorKind;
 /// Python exception instead).
 pub const STATUSES: &[(u16, &str)] = &[
     (400, "the body or the arguments do not fit the function"),
+    (
+        403,
+        "the request's `Host` or `Origin` is not one the server answers",
+    ),
     (404, "no function of that name"),
+    (408, "the body did not arrive in time"),
     (413, "the body is larger than the server reads"),
     (
         415,

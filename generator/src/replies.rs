@@ -11,8 +11,14 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     /// The body or the arguments do not fit the function.
     BadArguments,
+    /// The request's `Host` or `Origin` is not one the server answers: a
+    /// guard against web pages that reach a local server (DNS rebinding,
+    /// cross-site requests).
+    Forbidden,
     /// No function of that name.
     NoSuchFunction,
+    /// The body did not arrive in time.
+    BodyTimeout,
     /// The body is larger than the server reads.
     BodyTooLarge,
     /// The body is not sent as `application/json`: a browser must ask
@@ -36,9 +42,11 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the document lists them.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::BadArguments,
+        ErrorKind::Forbidden,
         ErrorKind::NoSuchFunction,
+        ErrorKind::BodyTimeout,
         ErrorKind::BodyTooLarge,
         ErrorKind::UnsupportedMediaType,
         ErrorKind::MemoryLimit,
@@ -54,7 +62,9 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::BadArguments => 400,
+            ErrorKind::Forbidden => 403,
             ErrorKind::NoSuchFunction => 404,
+            ErrorKind::BodyTimeout => 408,
             ErrorKind::BodyTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::MemoryLimit

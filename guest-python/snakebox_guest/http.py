@@ -381,7 +381,7 @@ def _read(request, limit: int) -> bytes:
 def _parse(body: bytes):
     """An empty body (no arguments), a JSON array of positional arguments,
     or a JSON object of named arguments."""
-    if not body.strip():
+    if not body:
         return [], {}
     try:
         value = json.loads(body, parse_constant=_no_constant)

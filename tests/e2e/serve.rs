@@ -169,20 +169,27 @@ fn exchange(
     content_type: &str,
     body: &str,
 ) -> (u16, String, String) {
+    let content_type = match content_type {
+        "" => String::new(),
+        media => format!("Content-Type: {media}\r\n"),
+    };
+    let length = body.len();
+    send_raw(
+        address,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{content_type}Content-Length: {length}\r\nConnection: close\r\n\r\n{body}"
+        ),
+    )
+}
+
+/// Sends `request` as it is on a connection of its own and reads the whole
+/// reply: status, lowercased headers, and the raw body.
+fn send_raw(address: &str, request: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        match content_type {
-            "" => String::new(),
-            media => format!("Content-Type: {media}\r\n"),
-        },
-        body.len()
-    )
-    .expect("sends");
+    stream.write_all(request.as_bytes()).expect("sends");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("reads the reply");
     let text = String::from_utf8_lossy(&raw);
@@ -564,7 +571,7 @@ fn a_client_that_disconnects_cancels_the_python_call() {
     let body = json!([30]).to_string();
     write!(
         stream,
-        "POST /call/guarded HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /call/guarded HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("sends");
@@ -836,4 +843,134 @@ fn half_sent_requests_do_not_hold_up_shutdown() {
     assert_eq!(status.code(), Some(0), "{}", server.log());
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+fn a_body_that_does_not_arrive_is_answered_not_waited_for() {
+    let server = Served::fixture("basics", &["--workers", "1", "--body-timeout", "1s"]);
+    let address = &server.address;
+    let head = |rest: &str| {
+        format!(
+            "POST /call/add HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{rest}"
+        )
+    };
+    // A body announced but never sent whole: 408 once the time is up.
+    let started = Instant::now();
+    let (status, _, body) = send_raw(address, &head("Content-Length: 100\r\n\r\n[2, "));
+    assert_eq!(status, 408, "{body}");
+    assert!(body.contains("body_timeout"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // A length no server reads: 413 at once, not a read of 10^18 bytes.
+    let (status, _, body) = send_raw(
+        address,
+        &head("Content-Length: 1000000000000000000\r\n\r\n[2, 3]"),
+    );
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("body_too_large"), "{body}");
+    // A chunk of 2^44 bytes announced, a few sent: refused or timed out,
+    // never held.
+    let started = Instant::now();
+    let (status, _, body) = send_raw(
+        address,
+        &head("Transfer-Encoding: chunked\r\n\r\n100000000000\r\n[2, 3"),
+    );
+    assert!([408, 413].contains(&status), "{status} {body}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // No body is no arguments; white space is not JSON.
+    assert_eq!(server.request("POST", "/call/nothing", "").status, 200);
+    let reply = server.request("POST", "/call/nothing", "\r\n");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.body["error"], "bad_arguments");
+    assert_eq!(server.call("add", &json!([2, 3])).body, json!(5));
+}
+
+#[test]
+fn pages_of_other_sites_and_unknown_hosts_get_403() {
+    let server = Served::fixture(
+        "basics",
+        &[
+            "--workers",
+            "1",
+            "--allowed-host",
+            "api.example",
+            "--allow-origin",
+            "https://app.example",
+        ],
+    );
+    let address = &server.address;
+    let call = |headers: &str| {
+        let body = "[2, 3]";
+        send_raw(
+            address,
+            &format!(
+                "POST /call/add HTTP/1.1\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    // A page's own name bound to 127.0.0.1 (DNS rebinding): refused.
+    let (status, _, body) = call("Host: evil.example:8000\r\n");
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("\"forbidden\"") && body.contains("--allowed-host"),
+        "{body}"
+    );
+    // The same for the other routes but /healthz, which probes reach by
+    // any name.
+    for path in ["/functions", "/openapi.json", "/mcp"] {
+        let (status, _, body) = send_raw(
+            address,
+            &format!("GET {path} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (status, _, _) = send_raw(
+        address,
+        "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+    // The names it is reached by: loopback, addresses, and the one given.
+    for host in [address.as_str(), "localhost:1", "10.1.2.3", "api.example"] {
+        let (status, _, body) = call(&format!("Host: {host}\r\n"));
+        assert_eq!((status, body.as_str()), (200, "5"), "{host}");
+    }
+    // Another site's page: refused, though the Host is fine.
+    let (status, _, body) = call(&format!(
+        "Host: {address}\r\nOrigin: https://evil.example\r\n"
+    ));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--allow-origin"), "{body}");
+    // The allowed origin: preflight, then the call, with CORS headers.
+    let (status, head, _) = send_raw(
+        address,
+        &format!(
+            "OPTIONS /call/add HTTP/1.1\r\nHost: {address}\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 204, "{head}");
+    for expected in [
+        "access-control-allow-origin: https://app.example",
+        "access-control-allow-methods: get, post, delete, options",
+        "access-control-allow-headers: content-type",
+    ] {
+        assert!(head.contains(expected), "{expected}: {head}");
+    }
+    let (status, head, body) = call(&format!(
+        "Host: {address}\r\nOrigin: https://app.example\r\n"
+    ));
+    assert_eq!((status, body.as_str()), (200, "5"));
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example"),
+        "{head}"
+    );
+    // Without --allow-origin, no page may call.
+    let plain = Served::fixture("basics", &["--workers", "1"]);
+    let (status, _, body) = send_raw(
+        &plain.address,
+        &format!(
+            "GET /functions HTTP/1.1\r\nHost: {}\r\nOrigin: http://localhost:3000\r\nConnection: close\r\n\r\n",
+            plain.address
+        ),
+    );
+    assert_eq!(status, 403, "{body}");
 }

@@ -509,6 +509,12 @@ fn a_body_over_the_limit_is_413_and_malformed_json_is_400() {
         (reply.status, &reply.body["error"]),
         (400, &json!("bad_arguments"))
     );
+    // White space is not JSON, and not the empty body of no arguments.
+    let reply = request(&proxy.address, "POST", "/call/floats", "\r\n");
+    assert_eq!(
+        (reply.status, &reply.body["error"]),
+        (400, &json!("bad_arguments"))
+    );
     // The instance after them serves as before.
     assert_eq!(proxy.call("point", &json!([1])).0, 200);
 }

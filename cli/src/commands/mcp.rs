@@ -17,7 +17,8 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
     // Kept alive to the end: it runs the epoch clock of the time limits.
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
-    let options = args.stores.options();
+    let mut options = args.stores.options();
+    args.browsers.apply(&mut options);
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -26,6 +26,10 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
     if let Some(max_connections) = args.max_connections {
         options.max_connections = max_connections;
     }
+    if let Some(body_timeout) = args.body_timeout {
+        options.body_timeout = body_timeout;
+    }
+    args.browsers.apply(&mut options);
     if let Some(max_result) = args.max_result {
         options.max_result_bytes =
             usize::try_from(max_result).context("--max-result is too large for this machine")?;

@@ -97,6 +97,18 @@ impl Tools {
         )
     }
 
+    /// The tools over streamable HTTP with rmcp's own `Host` check off:
+    /// for routers that put the server's guard (`Host` and `Origin`, see
+    /// `guard`) in front, so that `/mcp` answers what the rest answers.
+    pub(super) fn guarded_http_service(&self) -> StreamableHttpService<Tools, LocalSessionManager> {
+        let tools = self.clone();
+        StreamableHttpService::new(
+            move || Ok(tools.clone()),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default().disable_allowed_hosts(),
+        )
+    }
+
     /// The tools as MCP lists them.
     pub fn list(&self) -> Vec<Tool> {
         self.tools.iter().map(|(tool, _)| tool.clone()).collect()
@@ -116,16 +128,17 @@ impl Tools {
         Ok(())
     }
 
-    /// Serves the tools over streamable HTTP at `/mcp` on `listener` (for
-    /// loopback hosts, see [`http_service`](Self::http_service)) until
-    /// `shutdown`, with `options`' bounds on slow clients and connections.
+    /// Serves the tools over streamable HTTP at `/mcp` on `listener` until
+    /// `shutdown`, with `options`' bounds on slow clients and connections
+    /// and its `Host` and `Origin` checks.
     pub async fn serve_http(
         self,
         listener: tokio::net::TcpListener,
         options: &ServeOptions,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = axum::Router::new().nest_service("/mcp", self.http_service(&[]));
+        let router = axum::Router::new().nest_service("/mcp", self.guarded_http_service());
+        let router = super::guard::layer(router, &options.guard());
         let limits = super::listen::Limits {
             header_timeout: options.header_timeout,
             max_connections: options.max_connections.max(1),

@@ -18,6 +18,7 @@
 
 mod describe;
 mod dispatch;
+mod guard;
 mod health;
 mod listen;
 #[cfg(feature = "mcp")]
@@ -72,6 +73,17 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// How long the requests in flight get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// How long a client has to send a request's body, once its headers
+    /// are in; then it gets `408`.
+    pub body_timeout: Duration,
+    /// The names the server is reached by, besides loopback names and IP
+    /// addresses; a request for another `Host` gets `403` (a guard against
+    /// DNS rebinding). `*` allows any, for a proxy that checks `Host`.
+    pub allowed_hosts: Vec<String>,
+    /// The origins (`https://app.example`) whose web pages may call the
+    /// server, with CORS; a request from another page gets `403`. None by
+    /// default.
+    pub allowed_origins: Vec<String>,
 }
 
 impl ServeOptions {
@@ -89,6 +101,8 @@ impl ServeOptions {
     pub const MAX_CONNECTIONS: usize = 512;
     /// The default time the requests in flight get on shutdown.
     pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+    /// The default time to send a request's body.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// Defaults for `workers` stores.
     pub fn new(workers: usize) -> Self {
@@ -101,7 +115,15 @@ impl ServeOptions {
             header_timeout: Self::HEADER_TIMEOUT,
             max_connections: Self::MAX_CONNECTIONS,
             shutdown_grace: Self::SHUTDOWN_GRACE,
+            body_timeout: Self::BODY_TIMEOUT,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
+    }
+
+    /// The `Host` and `Origin` checks these options ask for.
+    fn guard(&self) -> Arc<guard::Guard> {
+        guard::Guard::new(&self.allowed_hosts, &self.allowed_origins)
     }
 }
 
@@ -109,6 +131,7 @@ impl ServeOptions {
 pub struct Server {
     state: Arc<ServerState>,
     limits: listen::Limits,
+    guard: Arc<guard::Guard>,
     /// The same functions as MCP tools, on the same stores, at `/mcp`.
     #[cfg(feature = "mcp")]
     tools: mcp::Tools,
@@ -119,6 +142,7 @@ struct ServerState {
     functions: Value,
     openapi: Value,
     max_result_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl Server {
@@ -140,7 +164,9 @@ impl Server {
                 functions,
                 openapi,
                 max_result_bytes: options.max_result_bytes,
+                body_timeout: options.body_timeout,
             }),
+            guard: options.guard(),
             limits: listen::Limits {
                 header_timeout: options.header_timeout,
                 max_connections: options.max_connections.max(1),
@@ -150,18 +176,18 @@ impl Server {
     }
 
     /// The routes, for embedding in another axum server (with the feature
-    /// `mcp`, the functions as MCP tools at `/mcp`, for loopback hosts).
+    /// `mcp`, the functions as MCP tools at `/mcp`), behind the `Host` and
+    /// `Origin` checks of the options.
     pub fn router(&self) -> Router {
         let router = Router::new()
             .route("/functions", get(functions))
             .route("/openapi.json", get(openapi))
             .route("/healthz", get(healthz))
             .route("/call/{name}", post(call))
-            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.state));
         #[cfg(feature = "mcp")]
-        let router = router.nest_service("/mcp", self.tools.http_service(&[]));
-        router
+        let router = router.nest_service("/mcp", self.tools.guarded_http_service());
+        guard::layer(router, &self.guard)
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting,
@@ -226,11 +252,46 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// The request's body, read within the server's time and size limits.
+async fn read_body(
+    state: &ServerState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> std::result::Result<Bytes, Failure> {
+    let too_large = Failure::BodyTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    // A length past the limit is refused before a byte of it is read.
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large);
+    }
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Err(_) => Err(Failure::BodyTimeout {
+            after: state.body_timeout,
+        }),
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => {
+            let over = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            match over {
+                true => Err(too_large),
+                false => Err(Failure::Body(format!(
+                    "the body could not be read: {error}"
+                ))),
+            }
+        }
+    }
+}
+
 async fn call(
     State(state): State<Arc<ServerState>>,
     Path(name): Path<String>,
     headers: axum::http::HeaderMap,
-    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let log = AccessLog::start(&name);
     let function = match state.dispatcher.app().function(&name) {
@@ -242,18 +303,9 @@ async fn call(
     if !is_json(&headers) {
         return log.finish(Failure::NotJson.into_response());
     }
-    let body = match body {
+    let body = match read_body(&state, &headers, body).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let failure = Failure::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            };
-            return log.finish(failure.into_response());
-        }
-        Err(rejection) => {
-            let failure = Failure::Body(format!("the body could not be read: {rejection}"));
-            return log.finish(failure.into_response());
-        }
+        Err(failure) => return log.finish(failure.into_response()),
     };
     let response = match function.returns_stream() {
         true => run_stream(&state, &function, &body).await,

@@ -28,6 +28,10 @@ pub(super) enum Failure {
     NotJson,
     /// The server holds its most connections.
     Connections { max: usize },
+    /// The request's `Host` or `Origin` is not one the server answers.
+    Forbidden(String),
+    /// The body did not arrive within the time the server gives it.
+    BodyTimeout { after: std::time::Duration },
 }
 
 impl Failure {
@@ -57,6 +61,11 @@ impl Failure {
             Failure::BodyTooLarge { limit } => ErrorBody::new(
                 ErrorKind::BodyTooLarge,
                 format!("the body is larger than the limit of {limit} bytes"),
+            ),
+            Failure::Forbidden(message) => ErrorBody::new(ErrorKind::Forbidden, message),
+            Failure::BodyTimeout { after } => ErrorBody::new(
+                ErrorKind::BodyTimeout,
+                format!("the body did not arrive within {after:?}"),
             ),
             Failure::TooLarge { limit } => ErrorBody::new(
                 ErrorKind::ResultTooLarge,
@@ -141,7 +150,9 @@ pub(super) type Named = Vec<(String, Value)>;
 /// Reads a call's body: empty (no arguments), a JSON array of positional
 /// arguments, or a JSON object of named arguments.
 pub(super) fn parse_body(body: &[u8]) -> Result<(Vec<Value>, Named), Failure> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // Only no body at all is no arguments: white space is not JSON, and
+    // the document does not allow it.
+    if body.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
     let value: Value = serde_json::from_slice(body)
