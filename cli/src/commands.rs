@@ -9,6 +9,7 @@ use snakebox::{Policy, builder};
 use crate::flags::{BuildArgs, SandboxArgs};
 
 pub(crate) mod build;
+pub(crate) mod cache;
 pub(crate) mod call;
 pub(crate) mod inspect;
 pub(crate) mod mcp;

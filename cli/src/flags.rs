@@ -94,6 +94,11 @@ pub(crate) enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Show or shrink snakebox's cache of built and compiled components.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Serve a component's functions as MCP tools, for agents (a .py module
     /// is built first): over stdio, where stdout is the protocol and logs go
     /// to stderr, or over HTTP with --listen.
@@ -104,6 +109,26 @@ pub(crate) enum Command {
         build: BuildArgs,
         #[command(flatten)]
         mcp: McpArgs,
+    },
+}
+
+/// `snakebox cache`.
+#[derive(Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Print the cache folder: `$SNAKEBOX_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/snakebox`, else `~/.cache/snakebox`.
+    Dir,
+    /// Remove what has not been used for a while: compiled and built
+    /// components, unpacked files, installed requirements. What is removed
+    /// is made again when next needed.
+    Prune {
+        /// Remove entries unused for this long; `0s` removes them all
+        /// [default: 30d].
+        #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "30d")]
+        unused_for: Duration,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    use commands::{build, call, inspect, mcp, serve, wit};
+    use commands::{build, cache, call, inspect, mcp, serve, wit};
     match cli.command {
         Command::Wit(args) => wit::run(args),
         Command::Build {
@@ -68,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Precompile { app, build } => build::precompile(&app, &build),
         Command::Serve { app, build, serve } => serve::run(&app, &build, serve),
         Command::Mcp { app, build, mcp } => mcp::run(&app, &build, mcp),
+        Command::Cache { command } => cache::run(command),
     }
 }
 

@@ -143,7 +143,13 @@ pub(crate) fn duration(text: &str) -> Result<Duration, String> {
         "ms" => number / 1000.0,
         "s" | "" => number,
         "m" | "min" => number * 60.0,
-        other => return Err(format!("unknown duration unit `{other}`; use ms, s or m")),
+        "h" => number * 3600.0,
+        "d" => number * 86400.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}`; use ms, s, m, h or d"
+            ));
+        }
     };
     Duration::try_from_secs_f64(seconds).map_err(|_| "too long a duration".to_owned())
 }
@@ -178,6 +184,8 @@ mod tests {
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(duration("5"), Ok(Duration::from_secs(5)));
         assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("30d"), Ok(Duration::from_secs(30 * 86400)));
+        assert_eq!(duration("1.5h"), Ok(Duration::from_secs(5400)));
         assert!(
             duration("5x")
                 .expect_err("refused")

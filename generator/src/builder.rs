@@ -26,7 +26,7 @@ use crate::description::{self, Description};
 use crate::{Analysis, Diagnostic, Module, Options, Severity, glue, wit};
 
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, pip_install, python};
-pub use trust::{check_entry, check_tree, open_cache, private_temp_dir, write_private};
+pub use trust::{check_entry, check_tree, mark_used, open_cache, private_temp_dir, write_private};
 
 /// Why a build failed: its [kind](BuildErrorKind), a message in words for
 /// the user, and the error underneath (a `std::io::Error`), if any, as its
@@ -634,6 +634,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         .join(format!("{stem}-{}.wasm", &key[..16]));
     let diagnostics = generated.diagnostics();
     if wasm.exists() {
+        mark_used(&wasm);
         return Ok(Built {
             wasm,
             cached: true,

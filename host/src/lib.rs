@@ -103,6 +103,7 @@ mod values;
 pub use app::{App, Call, Calls, Class, JsonStream, Object, Pool, Session, Value, ValueCall};
 pub use component::bundle::extract as extract_files;
 pub use component::signature::{Described, Function, wit_type};
+pub use engine::prune::{Pruned, prune_cache};
 pub use error::{Detail, Error, PythonError, Result};
 pub use futures;
 pub use host_functions::{HostError, HostFunctions, HostFuture, HostResult};

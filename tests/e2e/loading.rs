@@ -182,6 +182,20 @@ fn cache_with_compiled(name: &str, components: &[&[u8]]) -> std::path::PathBuf {
     cache
 }
 
+/// `basics`' bytes, and a fresh cache `name` with its two compiled forms
+/// (with and without epoch checks), and their paths.
+#[cfg(unix)]
+fn basics_compiled(name: &str) -> (Vec<u8>, std::path::PathBuf, Vec<std::path::PathBuf>) {
+    let bytes = std::fs::read(component("basics")).expect("read");
+    let cache = cache_with_compiled(name, &[&bytes]);
+    let artifacts: Vec<std::path::PathBuf> = std::fs::read_dir(cache.join("compiled"))
+        .expect("compiled/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(artifacts.len(), 2, "both flavors' forms: {artifacts:?}");
+    (bytes, cache, artifacts)
+}
+
 /// The error of loading `bytes` from `cache`, which must say it refuses an
 /// untrusted entry, and `expected`.
 #[cfg(unix)]
@@ -206,14 +220,7 @@ fn assert_untrusted(cache: &std::path::Path, bytes: &[u8], expected: &str) {
 fn planted_compiled_code_is_refused() {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
-    let bytes = std::fs::read(component("basics")).expect("read");
-    let cache = cache_with_compiled("planted-cache", &[&bytes]);
-    // Both flavors' forms (with and without epoch checks) are there.
-    let artifacts: Vec<std::path::PathBuf> = std::fs::read_dir(cache.join("compiled"))
-        .expect("compiled/")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    assert!(!artifacts.is_empty(), "the copied artifacts");
+    let (bytes, cache, artifacts) = basics_compiled("planted-cache");
     let loads = || {
         let runtime = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
         runtime
@@ -385,5 +392,81 @@ fn the_toolchain_in_the_cache_is_checked_before_it_runs() {
             .contains("componentize_py/__init__.py in the cache: anyone may write"),
         "{error}"
     );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[cfg(unix)]
+#[test]
+fn cache_prune_removes_what_went_unused_and_keeps_what_is_in_use() {
+    use crate::util::{snakebox_with_env, stderr, stdout};
+
+    let (bytes, cache, artifacts) = basics_compiled("prune-cache");
+    // Everything last used 40 days ago; then the default flavor's form is
+    // used again, which marks it.
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86400);
+    for artifact in &artifacts {
+        std::fs::File::open(artifact)
+            .and_then(|file| file.set_modified(long_ago))
+            .expect("aged");
+    }
+    Runtime::with_cache_dir(Some(cache.clone()))
+        .expect("runtime")
+        .load_bytes(&bytes, Policy::default())
+        .expect("loads");
+    // What an interrupted build left a moment ago, and an old toolchain.
+    std::fs::create_dir_all(cache.join("build/work-1")).expect("build/");
+    std::fs::create_dir_all(cache.join("tools/componentize-py-0.1.0")).expect("tools/");
+    let shown = cache.display().to_string();
+    let prune = |args: &[&str]| {
+        let mut all = vec!["cache", "prune"];
+        all.extend_from_slice(args);
+        let output = snakebox_with_env(&all, &[("SNAKEBOX_CACHE_DIR", &shown)]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let exists = |path: &std::path::Path| std::fs::symlink_metadata(path).is_ok();
+    let (used, unused): (Vec<_>, Vec<_>) = artifacts.iter().partition(|artifact| {
+        std::fs::metadata(artifact)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified > long_ago)
+    });
+    assert_eq!((used.len(), unused.len()), (1, 1), "one form was used");
+    // A dry run lists, and removes nothing.
+    let listed = prune(&["--dry-run"]);
+    let name = |path: &std::path::Path| {
+        path.file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert!(
+        listed.contains(&format!("would remove compiled/{}", name(unused[0]))),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("would remove tools/componentize-py-0.1.0"),
+        "{listed}"
+    );
+    assert!(listed.contains("would remove 2 entries from"), "{listed}");
+    assert!(!listed.contains(&name(used[0])), "{listed}");
+    assert!(exists(unused[0]));
+    // The real run: the unused form and the old toolchain go.
+    let removed = prune(&[]);
+    assert!(removed.contains("removed 2 entries"), "{removed}");
+    assert!(!exists(unused[0]) && exists(used[0]));
+    assert!(!exists(&cache.join("tools/componentize-py-0.1.0")));
+    let runtime = Runtime::with_cache_dir(Some(cache.clone())).expect("runtime");
+    runtime
+        .load_bytes(&bytes, Policy::default())
+        .expect("loads");
+    assert_eq!(runtime.compilations(), 0, "what is in use was kept");
+    // `0s` removes every entry, but not a build that may be running.
+    let all = prune(&["--unused-for", "0s"]);
+    assert!(
+        all.contains(&format!("removed compiled/{}", name(used[0]))),
+        "{all}"
+    );
+    assert!(!exists(used[0]));
+    assert!(exists(&cache.join("build/work-1")), "{all}");
     let _ = std::fs::remove_dir_all(&cache);
 }

@@ -71,6 +71,7 @@ pub(crate) fn install(requirements: &[String], cache_dir: &Path) -> Result<PathB
     let dir = cache_dir.join("site-packages").join(&key[..16]);
     let complete = dir.join(".snakebox-complete");
     if complete.is_file() {
+        super::mark_used(&complete);
         return Ok(dir);
     }
     tracing::info!(

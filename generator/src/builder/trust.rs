@@ -67,6 +67,17 @@ pub fn private_temp_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Marks an entry of the cache as used now (its modification time), which
+/// is what `snakebox cache prune` goes by. Best effort: an entry that
+/// cannot be marked is only pruned sooner.
+pub fn mark_used(path: &Path) {
+    let marked =
+        std::fs::File::open(path).and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    if let Err(error) = marked {
+        tracing::debug!("could not mark {} as used: {error}", path.display());
+    }
+}
+
 fn untrusted(message: String) -> BuildError {
     BuildError::new(BuildErrorKind::UntrustedCache, message)
 }

@@ -56,6 +56,7 @@ pub(crate) fn grants(section: &[u8], cache_dir: Option<&Path>) -> Result<Vec<Dir
     }
     crate::engine::cache::check_in_cache(&base, &root)?;
     check_unpacked(&root, &files)?;
+    builder::mark_used(&root.join(COMPLETE));
     let mut indices: Vec<&str> = files
         .iter()
         .filter_map(|(path, _)| path.split('/').next())

@@ -101,7 +101,11 @@ pub(crate) fn load_by_identity(
         return Ok(None);
     }
     check_in_cache(dir, &path)?;
-    Ok(deserialize(engine, &path).ok())
+    let component = deserialize(engine, &path).ok();
+    if component.is_some() {
+        snakebox_generator::builder::mark_used(&record);
+    }
+    Ok(component)
 }
 
 /// Whether `name` is a file name [`compiled_path`] makes:
@@ -207,7 +211,9 @@ fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     // cache, under a name that includes the engine's compatibility hash;
     // the cache is the user's alone (`open_cache`), and the file and its
     // folders were checked to be the user's and no link (`check_in_cache`).
-    Ok(unsafe { Component::deserialize_file(engine, path) }?)
+    let component = unsafe { Component::deserialize_file(engine, path) }?;
+    snakebox_generator::builder::mark_used(path);
+    Ok(component)
 }
 
 #[cfg(test)]

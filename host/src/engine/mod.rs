@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod files;
 pub(crate) mod function_cache;
+pub(crate) mod prune;
 
 use std::path::Path;
 use std::sync::Arc;
