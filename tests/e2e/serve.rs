@@ -46,12 +46,30 @@ impl Served {
             let _one_at_a_time = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
             let _ = app_with(name, serve_policy());
         }
-        Served::start(&component(name), args)
+        Served::launch(&component(name), args, None)
     }
 
     /// Serves `app` (a component or a .py module) on a free loopback port.
     pub fn start(app: &Path, args: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_snakebox"))
+        Served::launch(app, args, None)
+    }
+
+    /// [`Served::start`], under a descriptor limit (`ulimit -n`) if given.
+    fn launch(app: &Path, args: &[&str], descriptors: Option<u32>) -> Served {
+        let binary = env!("CARGO_BIN_EXE_snakebox");
+        let mut command = match descriptors {
+            None => Command::new(binary),
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+                    binary,
+                ]);
+                shell
+            }
+        };
+        let mut child = command
             .arg("serve")
             .arg(app)
             .args(["--listen", "127.0.0.1:0"])
@@ -973,4 +991,26 @@ fn pages_of_other_sites_and_unknown_hosts_get_403() {
         ),
     );
     assert_eq!(status, 403, "{body}");
+}
+
+#[test]
+fn silent_connections_up_to_the_descriptor_limit_leave_healthz_answering() {
+    let _ = app_with("basics", serve_policy());
+    let server = Served::launch(&component("basics"), &["--workers", "1"], Some(128));
+    // 150 connections that send nothing: more than the process may open.
+    let _silent: Vec<TcpStream> = (0..150)
+        .map(|_| TcpStream::connect(&server.address).expect("connects"))
+        .collect();
+    let started = Instant::now();
+    let health = server.get("/healthz");
+    assert_eq!(health.status, 200, "{:?}", health.body);
+    // Silent connections past the cap are let go after a second, not the
+    // ten a connection within it gets.
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "{waited:?}");
+    let log = server.log();
+    assert!(
+        log.contains("the descriptor limit (ulimit -n) leaves room for 64 connections"),
+        "{log}"
+    );
 }

@@ -3,7 +3,7 @@
 //! `header_timeout` (an idle keep-alive connection is closed after it
 //! too); at most `max_connections` are served at once, and past the cap a
 //! connection gets only `/healthz`, and `503` for anything else, then is
-//! closed; on shutdown, idle connections close at once and the requests in
+//! closed (the cap is kept under the descriptor limit); on shutdown, idle connections close at once and the requests in
 //! flight get `shutdown_grace` to finish.
 
 use std::future::Future;
@@ -22,6 +22,57 @@ pub(super) struct Limits {
     pub header_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+}
+
+/// How long a connection past the cap has to send its request's headers.
+const OVER_CAP_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Descriptors kept for what is not a connection: the stores' files, the
+/// component, logs, and the connections past the cap that get `/healthz`.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// How many connections the process's descriptor limit has room for. The
+/// soft limit is first raised to the hard one, as servers do; a quarter of
+/// what is left (at least [`RESERVED_DESCRIPTORS`]) is kept for the rest.
+#[cfg(unix)]
+fn descriptor_room() -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = getrlimit(Resource::Nofile);
+        }
+    }
+    let Some(current) = limit.current else {
+        return usize::MAX;
+    };
+    let reserved = (current / 4).max(RESERVED_DESCRIPTORS);
+    usize::try_from(current.saturating_sub(reserved).max(1)).unwrap_or(usize::MAX)
+}
+
+#[cfg(not(unix))]
+fn descriptor_room() -> usize {
+    usize::MAX
+}
+
+impl Limits {
+    /// These limits with the connection cap under the descriptor limit.
+    pub(super) fn within_descriptors(mut self) -> Self {
+        let room = descriptor_room();
+        if room < self.max_connections {
+            tracing::warn!(
+                "the descriptor limit (ulimit -n) leaves room for {room} connections, \
+                 not the {} asked for: serving at most {room} at once",
+                self.max_connections
+            );
+            self.max_connections = room;
+        }
+        self
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown`; `overloaded` answers
@@ -51,9 +102,15 @@ pub(super) async fn serve(
         };
         let slot = Arc::clone(&slots).try_acquire_owned().ok();
         let mut builder = hyper::server::conn::http1::Builder::new();
+        // Past the cap, a connection that sends nothing is let go soon: it
+        // holds a descriptor that `/healthz` may need.
+        let header_timeout = match slot {
+            Some(_) => limits.header_timeout,
+            None => limits.header_timeout.min(OVER_CAP_HEADER_TIMEOUT),
+        };
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
+            .header_read_timeout(header_timeout)
             // Past the cap: one request, then the connection closes.
             .keep_alive(slot.is_some());
         let service = match slot {

@@ -143,7 +143,8 @@ impl Tools {
             header_timeout: options.header_timeout,
             max_connections: options.max_connections.max(1),
             shutdown_grace: options.shutdown_grace,
-        };
+        }
+        .within_descriptors();
         let overloaded = axum::Router::new()
             .fallback(super::too_many_connections)
             .with_state(limits.max_connections);

@@ -199,12 +199,13 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let limits = self.limits.within_descriptors();
         let overloaded = Router::new()
             .route("/healthz", get(healthz))
             .with_state(Arc::clone(&self.state))
             .fallback(too_many_connections)
-            .with_state(self.limits.max_connections);
-        listen::serve(listener, self.router(), overloaded, self.limits, shutdown).await
+            .with_state(limits.max_connections);
+        listen::serve(listener, self.router(), overloaded, limits, shutdown).await
     }
 }
 
