@@ -70,7 +70,8 @@ impl Settings {
     pub fn smoke() -> Self {
         Settings {
             samples: 1,
-            calls: 3,
+            // Enough that a per-call difference is above the noise.
+            calls: 50,
             concurrency: vec![1, 10],
             processes: 1,
             compiles: 1,

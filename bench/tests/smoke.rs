@@ -57,5 +57,74 @@ fn smoke_run_measures_every_row_on_every_peer() {
             !line.contains("NaN") && !line.contains("inf"),
             "a broken figure: {line}"
         );
+        // Each figure is a positive number with a known unit, and each
+        // ratio is snakebox's figure over the peer's, as they are printed
+        // (within the rounding of the three).
+        // A host call's cost is a difference of two timings, which noise
+        // may bring to zero in a run this small.
+        let difference = row.contains("host call") && row.contains("per call");
+        let cells: Vec<Option<Figure>> = figures[2..figures.len() - 1]
+            .iter()
+            .map(|cell| {
+                Figure::read(cell)
+                    .filter(|figure| difference || figure.as_ref().is_none_or(|f| f.value > 0.0))
+                    .unwrap_or_else(|| panic!("`{cell}` in: {line}"))
+            })
+            .collect();
+        for peer in 0..3 {
+            let (Some(ours), Some(theirs), Some(ratio)) =
+                (&cells[0], &cells[1 + peer], &cells[4 + peer])
+            else {
+                continue;
+            };
+            let lowest = (ours.value - ours.half_step) / (theirs.value + theirs.half_step);
+            let highest = (ours.value + ours.half_step) / (theirs.value - theirs.half_step);
+            assert!(
+                ratio.value + ratio.half_step >= lowest && ratio.value - ratio.half_step <= highest,
+                "ratio {} is not {} over {}: {line}",
+                ratio.value,
+                ours.value,
+                theirs.value
+            );
+        }
+    }
+}
+
+/// A printed figure: its value in base units (seconds, bytes, or none),
+/// and half the step of its last printed digit, in the same units.
+struct Figure {
+    value: f64,
+    half_step: f64,
+}
+
+impl Figure {
+    /// `None` inside for a dash (no figure); `None` outside for anything
+    /// that is not a number (zero or more) with a known unit.
+    fn read(cell: &str) -> Option<Option<Figure>> {
+        if cell == "—" {
+            return Some(None);
+        }
+        let split = cell
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(cell.len());
+        let (number, unit) = cell.split_at(split);
+        let scale = match unit.trim() {
+            "" | "×" => 1.0,
+            "ns" => 1e-9,
+            "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "KiB" => 1024.0,
+            "MiB" => 1024.0 * 1024.0,
+            "GiB" => 1024.0 * 1024.0 * 1024.0,
+            _ => return None,
+        };
+        let value: f64 = number.parse().ok()?;
+        let decimals = number.split_once('.').map_or(0, |(_, tail)| tail.len());
+        let half_step = 0.5 * 10f64.powi(-i32::try_from(decimals).ok()?);
+        (value.is_finite() && value >= 0.0).then_some(Some(Figure {
+            value: value * scale,
+            half_step: half_step * scale,
+        }))
     }
 }
