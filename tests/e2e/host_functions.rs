@@ -584,12 +584,30 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
     );
 }
 
+/// The Rust block of the README that follows `marker`, line by line, less
+/// blank lines and comments.
+fn readme_rust_after(readme: &str, marker: &str) -> Vec<String> {
+    let after = &readme[readme.find(marker).expect("the marker is in the README")..];
+    let block = after
+        .split_once("```rust")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a Rust block after the marker")
+        .0;
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[tokio::test]
-async fn the_readme_example_runs_as_written() {
-    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).expect("README");
+async fn the_readme_example_runs_as_written() -> Result<(), Box<dyn std::error::Error>> {
+    let readme = std::fs::read_to_string(crate::util::root().join("README.md"))?;
     let example = crate::util::root().join("examples/host-functions");
     for file in ["directory.pyi", "greeter.py"] {
-        let source = std::fs::read_to_string(example.join(file)).expect("the example reads");
+        let source = std::fs::read_to_string(example.join(file))?;
         assert!(
             readme.contains(&source),
             "the README does not show {file} as it is"
@@ -612,7 +630,7 @@ async fn the_readme_example_runs_as_written() {
     ] {
         assert!(wit.contains(line), "no `{line}` in\n{wit}");
     }
-    // The README's Rust, as written there.
+    // `snakebox build greeter.py --imports directory.pyi -o greeter.wasm`
     let options = snakebox::builder::BuildOptions {
         imports: vec![example.join("directory.pyi")],
         ..Default::default()
@@ -621,8 +639,10 @@ async fn the_readme_example_runs_as_written() {
         &example.join("greeter.py"),
         &crate::util::cache_dir(),
         &options,
-    )
-    .expect("the example builds");
+    )?;
+    let greeter_wasm = built.wasm;
+    let runtime = runtime();
+    // From here on, the README's Rust, line for line (checked below).
     let mut host = HostFunctions::new();
     host.add_async("directory.find_person", |_caller, args| async move {
         match args[0].as_i64() {
@@ -637,21 +657,18 @@ async fn the_readme_example_runs_as_written() {
         tracing::info!("{} audited {}", caller.function(), args[0]);
         Ok(json!(null))
     });
-    let app = runtime()
-        .load_with(
-            &built.wasm,
-            Policy {
-                host,
-                ..Policy::default()
-            },
-        )
-        .expect("the example loads");
+    let app = runtime.load_with(
+        &greeter_wasm,
+        Policy {
+            host,
+            ..Policy::default()
+        },
+    )?;
     assert_eq!(
-        app.call_json("greet", &[7.into()], &[])
-            .await
-            .expect("greet"),
+        app.call_json("greet", &[7.into()], &[]).await?,
         "Hello, Ada"
     );
+    // The README's end.
     let error = app
         .call_json("greet", &[8.into()], &[])
         .await
@@ -660,6 +677,32 @@ async fn the_readme_example_runs_as_written() {
         error.python().map(|e| e.type_name.as_str()),
         Some("directory.LookupError")
     );
+    // The lines above are the README's: each of its lines (its imports and
+    // the component's path aside) is in this test's body. So the README's
+    // Rust compiles and runs as written.
+    // White space and trailing commas aside, as rustfmt lays lines out.
+    let squeezed = |text: &str| {
+        let text: String = text.split_whitespace().collect();
+        [",)", ",}", ",]"]
+            .iter()
+            .fold(text, |text, comma| text.replace(comma, &comma[1..]))
+    };
+    let this = include_str!("host_functions.rs");
+    let body = this
+        .split_once("// From here on, the README's Rust")
+        .and_then(|(_, rest)| rest.split_once("// The README's end."))
+        .expect("the marked lines")
+        .0;
+    let readme_lines = readme_rust_after(&readme, "In Rust, bind each function by its Python name");
+    assert!(readme_lines.len() > 10, "{readme_lines:?}");
+    for line in readme_lines.iter().filter(|line| !line.starts_with("use ")) {
+        let line = line.replace("\"greeter.wasm\"", "&greeter_wasm");
+        assert!(
+            squeezed(body).contains(squeezed(&line).trim_end_matches(',')),
+            "the test does not run the README's line: {line}"
+        );
+    }
+    Ok(())
 }
 
 #[test]
