@@ -35,16 +35,14 @@ async fn object(call: snakebox::ValueCall) -> Object {
 /// Polls `count` until it gives `want`: objects are released by their
 /// store's worker, soon after the last handle is dropped.
 async fn eventually(app: &impl snakebox::Calls, count: &str, want: i64) {
-    let mut last = None;
-    for _ in 0..200 {
-        let now = value(app.call_values(count, vec![])).await;
-        if now == Val::S64(want) {
-            return;
+    let what = format!("{count}() did not come to {want}");
+    crate::util::eventually_async(Duration::from_secs(2), &what, || async {
+        match value(app.call_values(count, vec![])).await {
+            Val::S64(now) if now == want => Ok(()),
+            other => Err(format!("{other:?}")),
         }
-        last = Some(now);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count}() stayed at {last:?}, not {want}");
+    })
+    .await;
 }
 
 fn bank() -> App {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{app_with, cache_dir, component, fixture};
+use crate::util::{app_with, cache_dir, component, eventually, fixture};
 
 /// A running `snakebox serve` process, stopped when dropped.
 pub struct Served {
@@ -373,15 +373,14 @@ impl Gate {
         let address = server.address.clone();
         let held =
             std::thread::spawn(move || request(&address, "POST", "/call/hold", r#"["/gate"]"#));
-        let started = Instant::now();
-        while !self.dir.join("held").exists() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the held call never started: {}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        eventually(
+            Duration::from_secs(20),
+            "the held call never started",
+            || match self.dir.join("held").exists() {
+                true => Ok(()),
+                false => Err(server.log()),
+            },
+        );
         held
     }
 
@@ -392,15 +391,17 @@ impl Gate {
 
 /// Waits until `/healthz` counts `pending` requests admitted.
 fn wait_for_pending(server: &Served, pending: usize) {
-    let started = Instant::now();
-    while server.get("/healthz").body["pending"] != pending {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "never {pending} pending: {:?}",
-            server.get("/healthz").body
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(
+        Duration::from_secs(20),
+        &format!("never {pending} pending"),
+        || {
+            let health = server.get("/healthz").body;
+            match health["pending"] == pending {
+                true => Ok(()),
+                false => Err(health.to_string()),
+            }
+        },
+    );
 }
 
 #[test]
@@ -593,24 +594,27 @@ fn a_client_that_disconnects_cancels_the_python_call() {
         body.len()
     )
     .expect("sends");
-    let started = Instant::now();
-    while server.call("recorded", &json!([])).body != json!(["start"]) {
-        assert!(started.elapsed() < Duration::from_secs(10), "never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(stream);
-    let started = Instant::now();
-    loop {
-        let events = server.call("recorded", &json!([])).body;
-        if events == json!(["start", "cancelled"]) {
-            break;
+    let server = &server;
+    let recorded = |want: Value| {
+        move || {
+            let events = server.call("recorded", &json!([])).body;
+            match events == want {
+                true => Ok(()),
+                false => Err(events.to_string()),
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not cancelled: {events}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    };
+    eventually(
+        Duration::from_secs(10),
+        "never started",
+        recorded(json!(["start"])),
+    );
+    drop(stream);
+    eventually(
+        Duration::from_secs(10),
+        "not cancelled",
+        recorded(json!(["start", "cancelled"])),
+    );
     let log = server.log();
     assert!(
         log.lines()
@@ -628,14 +632,14 @@ fn sigterm_finishes_the_calls_in_flight_then_exits_0() {
     server.terminate();
     // During the drain new connections are refused, while the call waits
     // for the gate: it cannot finish before the test opens it.
-    let draining = Instant::now();
-    while TcpStream::connect(&server.address).is_ok() {
-        assert!(
-            draining.elapsed() < Duration::from_secs(10),
-            "still accepting after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(
+        Duration::from_secs(10),
+        "still accepting after SIGTERM",
+        || match TcpStream::connect(&server.address) {
+            Ok(_) => Err("a connection was accepted".to_owned()),
+            Err(_) => Ok(()),
+        },
+    );
     assert!(
         server.child.try_wait().expect("try_wait").is_none(),
         "exited before the call finished"
@@ -654,15 +658,13 @@ fn a_second_signal_exits_at_once() {
     let in_flight = gate.wait(&server.address);
     wait_for_pending(&server, 1);
     server.terminate();
-    let started = Instant::now();
-    while !server.log().contains("shutting down") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(Duration::from_secs(10), "no shutdown on the log", || {
+        let log = server.log();
+        match log.contains("shutting down") {
+            true => Ok(()),
+            false => Err(log),
+        }
+    });
     server.terminate();
     // The gate stays shut: the call in flight is abandoned.
     let status = server.wait(Duration::from_secs(20));
@@ -831,20 +833,18 @@ fn past_the_connection_cap_healthz_answers_and_calls_wait_their_turn() {
     assert_busy(&server.call("add", &json!([2, 3])));
     // Their places free, calls are served again.
     drop(idle);
-    let started = Instant::now();
-    loop {
-        let reply = server.call("add", &json!([2, 3]));
-        if reply.status == 200 {
-            assert_eq!(reply.body, json!(5));
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?}",
-            reply.body
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let sum = eventually(
+        Duration::from_secs(10),
+        "calls were not served again",
+        || {
+            let reply = server.call("add", &json!([2, 3]));
+            match reply.status {
+                200 => Ok(reply.body),
+                _ => Err(reply.body.to_string()),
+            }
+        },
+    );
+    assert_eq!(sum, json!(5));
 }
 
 #[test]

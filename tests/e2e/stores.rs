@@ -3,7 +3,7 @@
 use futures::FutureExt as _;
 use serde_json::json;
 
-use crate::util::app;
+use crate::util::{app, eventually, eventually_async};
 use snakebox::Calls as _;
 
 #[test]
@@ -155,14 +155,12 @@ fn fresh_sessions_are_isolated_and_come_from_the_reserve() {
     runtime.block_on(async {
         for round in 0..3 {
             // Wait for the reserve to be ready (the bound only catches a hang).
-            let waiting = std::time::Instant::now();
-            while basics.ready_fresh() < 2 {
-                assert!(
-                    waiting.elapsed() < std::time::Duration::from_secs(60),
-                    "the reserve never became ready"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            eventually_async(
+                std::time::Duration::from_secs(60),
+                "the reserve never became ready",
+                || async { ready(basics.ready_fresh(), 2) },
+            )
+            .await;
             let fresh = basics.fresh().expect("fresh");
             assert!(
                 fresh.was_ready(),
@@ -209,14 +207,11 @@ fn the_runtimes_warm_export_is_the_hosts_own() {
 
     let lifecycle = app("lifecycle");
     lifecycle.keep_fresh(1).expect("reserve");
-    let waiting = std::time::Instant::now();
-    while lifecycle.ready_fresh() < 1 {
-        assert!(
-            waiting.elapsed() < std::time::Duration::from_secs(60),
-            "the warmed reserve never became ready"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    eventually(
+        std::time::Duration::from_secs(60),
+        "the warmed reserve never became ready",
+        || ready(lifecycle.ready_fresh(), 1),
+    );
     let fresh = lifecycle.fresh().expect("fresh");
     assert!(fresh.was_ready());
     let staged = futures::executor::block_on(fresh.call_json("stage", &[json!("one")], &[]));
@@ -293,4 +288,12 @@ fn dropping_an_app_ends_the_stores_of_every_thread_that_called_it() {
         before,
         "every store thread ended with its app"
     );
+}
+
+/// `Ok` once `count` stores of a reserve are ready.
+fn ready(count: usize, wanted: usize) -> Result<(), String> {
+    match count >= wanted {
+        true => Ok(()),
+        false => Err(format!("{count} of {wanted} ready")),
+    }
 }

@@ -180,3 +180,41 @@ pub fn python_tool(requirement: &str) -> PathBuf {
     std::fs::write(&done, "").expect("mark the install");
     dir
 }
+
+/// Polls `check` every 10 ms until it gives `Ok`, and returns what it gave;
+/// past `limit` (a bound that only catches a hang), panics with `what`
+/// and the state `check` last reported.
+pub fn eventually<T>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        match check() {
+            Ok(done) => return done,
+            Err(state) if started.elapsed() >= limit => {
+                panic!("{what} (after {limit:?}): {state}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+}
+
+/// [`eventually`] for a check that awaits, without blocking its executor.
+pub async fn eventually_async<T, F: std::future::Future<Output = Result<T, String>>>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(state) if started.elapsed() >= limit => {
+                panic!("{what} (after {limit:?}): {state}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+}

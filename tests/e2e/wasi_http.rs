@@ -455,18 +455,17 @@ fn a_client_that_goes_away_closes_the_generator() {
     drop(reader);
     // The next write to the client fails; the guest closes the generator,
     // whose `finally` prints, and the endless call ends.
-    let started = Instant::now();
-    loop {
-        let stderr = String::from_utf8_lossy(&proxy.stderr.contents()).into_owned();
-        if stderr.contains("endless closed after") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the generator was not closed: {stderr:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::util::eventually(
+        Duration::from_secs(30),
+        "the generator was not closed",
+        || {
+            let stderr = String::from_utf8_lossy(&proxy.stderr.contents()).into_owned();
+            match stderr.contains("endless closed after") {
+                true => Ok(()),
+                false => Err(stderr),
+            }
+        },
+    );
 }
 
 #[test]
