@@ -162,3 +162,26 @@ fn private_cpython_names_are_used_in_one_module_that_checks_them() {
         }
     }
 }
+
+#[test]
+fn interleaved_async_calls_keep_their_own_half_lines() {
+    use crate::serve::Served;
+
+    // One store: the two calls interleave on its event loop. `a` prints
+    // its head, then `b` prints its head and its tail while `a` sleeps.
+    let server = Served::fixture("aio", &["--workers", "1", "--max-stores", "1"]);
+    let address = server.address.clone();
+    let slow = std::thread::spawn(move || {
+        crate::serve::request(&address, "POST", "/call/halves", r#"["a", 0.5]"#)
+    });
+    crate::serve::wait_for_pending(&server, 1);
+    let fast = server.call("halves", &json!(["b", 0.01]));
+    assert_eq!((fast.status, &fast.body), (200, &json!("b")));
+    let slow = slow.join().expect("thread");
+    assert_eq!((slow.status, &slow.body), (200, &json!("a")));
+    let log = server.log();
+    for line in ["a-head-a-tail", "b-head-b-tail"] {
+        assert!(log.contains(line), "no `{line}` in:\n{log}");
+    }
+    assert!(!log.contains("a-headb-head"), "{log}");
+}

@@ -390,7 +390,7 @@ impl Gate {
 }
 
 /// Waits until `/healthz` counts `pending` requests admitted.
-fn wait_for_pending(server: &Served, pending: usize) {
+pub fn wait_for_pending(server: &Served, pending: usize) {
     eventually(
         Duration::from_secs(20),
         &format!("never {pending} pending"),
