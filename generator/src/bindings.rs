@@ -236,3 +236,30 @@ fn write(path: &Path, code: &str) -> Result<(), BindingsError> {
     std::fs::write(path, code)
         .map_err(|e| BindingsError::caused_by(format!("cannot write {}", path.display()), e))
 }
+
+#[cfg(test)]
+mod strict_tests {
+    use super::Bindings;
+
+    #[test]
+    fn strict_bindings_refuse_unannotated_code() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let module = dir.path().join("loose.py");
+        std::fs::write(&module, "def echo(value):\n    return value\n").expect("written");
+        let bindings = || {
+            Bindings::new(&module)
+                .out_dir(dir.path())
+                .cache_dir(dir.path())
+        };
+        // Refused before anything is built: with `echo` skipped, nothing is
+        // left to export.
+        let refused = bindings().strict(true).generate().expect_err("strict");
+        assert!(refused.to_string().contains("error[SB107]"), "{refused}");
+        // Without it, `echo` is exported, its value as `Any`.
+        let source = std::fs::read_to_string(&module).expect("read");
+        let lenient =
+            crate::python::analyze_with(&source, "loose", crate::python::Options::default());
+        assert!(lenient.is_usable(), "{:?}", lenient.diagnostics);
+        assert!(!dir.path().join("loose.rs").exists());
+    }
+}

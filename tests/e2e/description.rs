@@ -231,6 +231,24 @@ async fn a_component_without_description_is_read_from_its_wit_types() {
     assert_eq!(boxed, json!({"boxed": {"count": 2}}));
 }
 
+/// A component built elsewhere: its operations' schemas accept any JSON,
+/// and the server still types the call by the WIT.
+#[test]
+fn a_component_without_description_is_served_with_open_schemas() {
+    let (bare, _) = corpus_parts();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus-bare.wasm");
+    std::fs::write(&path, &bare).expect("written");
+    let server = Served::start(&path, &["--workers", "1"]);
+    let document = server.get("/openapi.json").body;
+    let need = &document["paths"]["/call/need"]["post"];
+    let schema = &need["requestBody"]["content"]["application/json"]["schema"];
+    let keys: Vec<&String> = schema.as_object().expect("a schema").keys().collect();
+    assert_eq!(keys, ["description"], "any JSON: {schema}");
+    assert_eq!(server.call("need", &json!([])).body, json!(-1));
+    let refused = server.call("need", &json!(["not a number"]));
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+}
+
 #[test]
 fn an_unknown_or_corrupt_description_is_a_clear_load_error() {
     let (bare, description) = corpus_parts();

@@ -22,6 +22,7 @@ mod openapi;
 mod openapi_tools;
 mod packaging;
 mod projects;
+mod promises;
 mod python;
 mod serve;
 mod stores;

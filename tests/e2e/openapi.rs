@@ -33,7 +33,9 @@ fn the_served_document_is_valid_openapi_and_fits_real_calls() {
         "Has no default: `x` must be given, even though it may be None."
     );
     assert_eq!(need["operationId"], "need");
-    for status in ["200", "400", "404", "422", "500", "503", "504"] {
+    for status in [
+        "200", "400", "403", "404", "408", "413", "415", "422", "500", "503", "504",
+    ] {
         assert!(
             need["responses"][status].is_object(),
             "no {status} response"

@@ -54,8 +54,22 @@ impl Served {
         Served::launch(app, args, None)
     }
 
+    /// [`Served::start`] with more environment.
+    pub fn start_with_env(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+        Served::launch_with(app, args, None, env)
+    }
+
     /// [`Served::start`], under a descriptor limit (`ulimit -n`) if given.
     fn launch(app: &Path, args: &[&str], descriptors: Option<u32>) -> Served {
+        Served::launch_with(app, args, descriptors, &[])
+    }
+
+    fn launch_with(
+        app: &Path,
+        args: &[&str],
+        descriptors: Option<u32>,
+        env: &[(&str, &str)],
+    ) -> Served {
         let binary = env!("CARGO_BIN_EXE_snakebox");
         let mut command = match descriptors {
             None => Command::new(binary),
@@ -77,6 +91,7 @@ impl Served {
             .env("SNAKEBOX_CACHE_DIR", cache_dir())
             .env("NO_COLOR", "1")
             .env("SNAKEBOX_TEST_SECRET", "hunter2")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -469,6 +469,13 @@ fn a_client_that_goes_away_closes_the_generator() {
 }
 
 #[test]
+fn the_http_component_answers_healthz() {
+    let proxy = Proxy::of("aio");
+    let reply = request(&proxy.address, "GET", "/healthz", "");
+    assert_eq!((reply.status, &reply.body["status"]), (200, &json!("ok")));
+}
+
+#[test]
 fn async_functions_sleep_for_real_on_the_wasi_clock() {
     let proxy = Proxy::of("aio");
     let started = Instant::now();

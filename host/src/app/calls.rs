@@ -98,14 +98,14 @@ pub trait Calls: sealed::Routed {
     fn call(&self, name: &str, args: Vec<Val>) -> Call {
         let route = self.route();
         match route.app.function(name) {
-            Ok(function) => route.submit(function, args, None),
+            Ok(function) => route.submit_checked(function, args),
             Err(error) => Call::failed(error),
         }
     }
 
     /// Calls an already looked-up function with WIT values.
     fn call_function(&self, function: Arc<Function>, args: Vec<Val>) -> Call {
-        self.route().submit(function, args, None)
+        self.route().submit_checked(function, args)
     }
 
     /// Calls a function with JSON arguments (`named` by any of the names
@@ -228,6 +228,15 @@ impl Route<'_> {
     }
 
     /// Sends a call to its store; `items` receives a generator's items.
+    /// [`submit`](Self::submit) of values the caller made: checked
+    /// against the function's types first.
+    fn submit_checked(&self, function: Arc<Function>, args: Vec<Val>) -> Call {
+        match crate::values::check::check_args(&function, &args) {
+            Ok(()) => self.submit(function, args, None),
+            Err(error) => Call::failed(error),
+        }
+    }
+
     fn submit(
         &self,
         function: Arc<Function>,

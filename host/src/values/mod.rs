@@ -3,4 +3,5 @@
 //! parameters. `tests/fixtures/contract.json` holds every surface to it.
 
 pub(crate) mod arguments;
+pub(crate) mod check;
 pub(crate) mod json;
