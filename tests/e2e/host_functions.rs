@@ -536,6 +536,36 @@ async fn mcp_tools_call_host_functions_bound_with_bind() {
     );
 }
 
+/// `HostFunctions::add_http`: the library's `--bind`.
+#[tokio::test(flavor = "multi_thread")]
+async fn add_http_binds_a_function_to_an_endpoint() {
+    let (base, audits) = directory_service().await;
+    let mut host = HostFunctions::new();
+    host.allow_unbound();
+    host.add_http("directory.find_person", &format!("{base}/person"))
+        .expect("a URL");
+    host.add_http("directory.audit", &format!("{base}/audit"))
+        .expect("a URL");
+    let refused = HostFunctions::new()
+        .add_http("directory.audit", "ftp://example/x")
+        .err()
+        .expect("not an http URL");
+    assert!(matches!(refused, Error::BadArguments(_)), "{refused}");
+    let app = runtime()
+        .load_with(
+            component("host"),
+            Policy {
+                host,
+                ..Policy::default()
+            },
+        )
+        .expect("loads");
+    let session = app.session().expect("a store");
+    let greeting = session.call_json("greet", &[json!(9)], &[]).await;
+    assert_eq!(greeting.expect("greet"), "Hello, person 9");
+    assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 9"])]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_command_line_binds_host_functions_to_http_endpoints() {
     let (base, audits) = directory_service().await;
@@ -571,6 +601,29 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
         stderr(&output).contains("answered with more than 16 MiB"),
         "{}",
         stderr(&output)
+    );
+    // `run` binds the same way, building the module with its stub.
+    let mut run = vec![
+        "run".to_owned(),
+        "tests/fixtures/host/host_calls.py".into(),
+        "--imports".into(),
+        "tests/fixtures/host/directory.pyi".into(),
+        "greet".into(),
+        "8".into(),
+    ];
+    for bind in binds(&base) {
+        run.extend(["--bind".to_owned(), bind]);
+    }
+    let output = call(run).await.expect("runs");
+    assert_eq!(
+        stdout(&output),
+        "\"Hello, person 8\"",
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        *audits.lock().expect("audits"),
+        [json!(["greeted 7"]), json!(["greeted 8"])]
     );
     // A missing binding names the function.
     let output = call(vec!["call".into(), wasm, "greet".into(), "7".into()])
