@@ -295,6 +295,40 @@ async fn never_futures_dropped(seen: &Seen, count: usize) -> bool {
     false
 }
 
+/// "A Python-side timeout (`asyncio.wait_for` around a host call) only
+/// abandons the result: the host function runs to its end, or until the
+/// export call returns."
+#[tokio::test]
+async fn wait_for_abandons_a_host_call_which_runs_on_until_the_export_returns() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let session = app.session().expect("a session");
+    let call =
+        tokio::spawn(async move { session.call_json("impatient", &[json!(1.0)], &[]).await });
+    crate::util::eventually_async(Duration::from_secs(10), "no timeout in Python", || {
+        let audits = seen.audits();
+        async move {
+            match audits.iter().any(|a| a.ends_with("timed out")) {
+                true => Ok(()),
+                false => Err(format!("{audits:?}")),
+            }
+        }
+    })
+    .await;
+    // Python gave up on it, and the host function runs on.
+    assert!(
+        !all_dropped(&seen, 1),
+        "dropped while the export still runs"
+    );
+    let outcome = call.await.expect("the call's task");
+    assert_eq!(outcome.expect("impatient"), "gave up");
+    // The export returned: now it is dropped.
+    assert!(
+        never_futures_dropped(&seen, 1).await,
+        "a host future lives on"
+    );
+}
+
 #[tokio::test]
 async fn dropping_a_call_drops_the_host_future_and_python_sees_cancelled() {
     let seen = Arc::new(Seen::default());
