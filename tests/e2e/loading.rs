@@ -470,3 +470,37 @@ fn cache_prune_removes_what_went_unused_and_keeps_what_is_in_use() {
     assert!(exists(&cache.join("build/work-1")), "{all}");
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// "The compiled code is tied to the wasmtime version and the CPU features
+/// of the machine that compiled it; on another, snakebox compiles again and
+/// says so on the log": a compiled form it cannot use is set aside, with a
+/// warning, and the component compiled again.
+#[cfg(unix)]
+#[test]
+fn an_unusable_compiled_form_is_compiled_again_and_the_log_says_so() {
+    use crate::util::{snakebox_with_env, stderr, stdout};
+
+    let (_, cache, artifacts) = basics_compiled("unusable-cache");
+    // The compiled functions come along, so the compile again is quick.
+    let functions = cache_dir().join("functions");
+    std::fs::create_dir_all(cache.join("functions")).expect("functions/");
+    for entry in std::fs::read_dir(&functions).expect("the shared functions") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name");
+        std::fs::copy(&path, cache.join("functions").join(name)).expect("copied");
+    }
+    for artifact in &artifacts {
+        std::fs::write(artifact, b"not a compiled component").expect("spoiled");
+    }
+    let basics = component("basics").display().to_string();
+    let shown = cache.display().to_string();
+    let output = snakebox_with_env(
+        &["call", &basics, "add", "1", "2"],
+        &[("SNAKEBOX_CACHE_DIR", &shown)],
+    );
+    assert_eq!(stdout(&output), "3", "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(log.contains("ignoring unreadable cache entry"), "{log}");
+    assert!(log.contains("compiling the component"), "{log}");
+    let _ = std::fs::remove_dir_all(&cache);
+}
