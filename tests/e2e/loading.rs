@@ -504,3 +504,36 @@ fn an_unusable_compiled_form_is_compiled_again_and_the_log_says_so() {
     assert!(log.contains("compiling the component"), "{log}");
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// The files a component carries are shown to each store read-only, at
+/// the path the build had them.
+#[tokio::test]
+async fn the_files_a_component_carries_are_read_only_to_the_guest() {
+    use snakebox_generator::{bundle, description};
+
+    let mut bytes = std::fs::read(component("hostile")).expect("read");
+    let files = vec![("0/data/kept.txt".to_owned(), b"as built".to_vec())];
+    description::append_section(&mut bytes, bundle::SECTION, &bundle::encode(&files));
+    let app = crate::util::runtime()
+        .load_bytes(&bytes, Policy::default())
+        .expect("loads");
+    let read = crate::util::call(&app, "read_file", &[serde_json::json!("/0/data/kept.txt")])
+        .await
+        .expect("readable");
+    assert_eq!(read, "as built");
+    for path in ["/0/data/kept.txt", "/0/data/new.txt"] {
+        let error = crate::util::call(
+            &app,
+            "write_file",
+            &[serde_json::json!(path), serde_json::json!("x")],
+        )
+        .await
+        .expect_err("read-only");
+        let python = error.python().unwrap_or_else(|| panic!("{error}"));
+        assert!(
+            python.type_name == "PermissionError"
+                && python.message.contains("Operation not permitted"),
+            "{path}: {python:?}"
+        );
+    }
+}
