@@ -580,10 +580,10 @@ async fn add_http_binds_a_function_to_an_endpoint() {
         .expect("a URL");
     host.add_http("directory.audit", &format!("{base}/audit"))
         .expect("a URL");
-    let refused = HostFunctions::new()
-        .add_http("directory.audit", "ftp://example/x")
-        .err()
-        .expect("not an http URL");
+    let mut other = HostFunctions::new();
+    let Err(refused) = other.add_http("directory.audit", "ftp://example/x") else {
+        panic!("an ftp URL was taken");
+    };
     assert!(matches!(refused, Error::BadArguments(_)), "{refused}");
     let app = runtime()
         .load_with(
