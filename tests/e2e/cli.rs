@@ -343,6 +343,44 @@ fn wit_out_writes_a_folder_that_componentize_py_takes_as_it_is() {
     assert!(exports > 0, "componentize-py wrote no bindings");
 }
 
+/// "`snakebox wit --out DIR` … which wit-bindgen and jco take as it is":
+/// their parser (wit-parser, as wit-bindgen and wasm-tools use it) reads
+/// the folder and finds the world, for functions and for classes.
+#[test]
+fn wit_out_folders_read_with_wit_bindgen_s_parser() {
+    for (module, world, expected) in [
+        (DEMO, "async-demo-world", "async-function"),
+        ("examples/bank/bank.py", "bank-world", "account"),
+    ] {
+        let dir = cache_dir().join(format!("wit-parser-{world}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let output = snakebox(&["wit", module, "--out", dir.to_str().expect("utf-8")]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let mut resolve = wit_parser::Resolve::default();
+        let (package, _) = resolve
+            .push_dir(&dir)
+            .unwrap_or_else(|e| panic!("{module}: {e:#}"));
+        let world = resolve
+            .select_world(&[package], Some(world))
+            .unwrap_or_else(|e| panic!("{module}: {e:#}"));
+        let exported: Vec<String> = resolve.worlds[world]
+            .exports
+            .keys()
+            .map(|key| resolve.name_world_key(key))
+            .collect();
+        assert!(!exported.is_empty(), "{module}: no exports");
+        let interfaces = resolve.interfaces.iter().map(|(_, i)| i);
+        let named: Vec<&str> = interfaces
+            .flat_map(|i| i.functions.keys().chain(i.types.keys()))
+            .map(String::as_str)
+            .collect();
+        assert!(
+            named.iter().any(|n| n.contains(expected)),
+            "{module}: no `{expected}` among {named:?}"
+        );
+    }
+}
+
 #[test]
 fn long_steps_show_a_spinner_with_the_time_at_a_terminal() {
     let dir = broken_project("cli-terminal");
