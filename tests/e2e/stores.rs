@@ -297,3 +297,52 @@ fn ready(count: usize, wanted: usize) -> Result<(), String> {
         false => Err(format!("{count} of {wanted} ready")),
     }
 }
+
+/// The open descriptors of this process that lead to `dir`.
+fn descriptors_of(dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target == dir)
+        .count()
+}
+
+/// "`App`: the calling thread's own store, created on its first call,
+/// dropped when the thread ends." A store holds its granted folder open,
+/// so the folder's descriptors show whether the store lives.
+#[test]
+fn a_thread_s_store_is_dropped_when_the_thread_ends() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let dir = std::fs::canonicalize(folder.path()).expect("canonical");
+    let policy = snakebox::Policy {
+        dirs: vec![snakebox::DirGrant {
+            host: dir.clone(),
+            guest: "/data".into(),
+            read_only: false,
+        }],
+        ..snakebox::Policy::default()
+    };
+    let app = crate::util::app_with("hostile", policy);
+    assert_eq!(descriptors_of(&dir), 0, "no store yet");
+    let on_thread = app.clone();
+    let seen = dir.clone();
+    let held = std::thread::spawn(move || {
+        let listed =
+            futures::executor::block_on(on_thread.call_json("list_dir", &[json!("/data")], &[]));
+        assert_eq!(listed.expect("list_dir"), json!([]));
+        descriptors_of(&seen)
+    })
+    .join()
+    .expect("the thread");
+    assert!(held > 0, "the thread's store holds the folder");
+    // The thread is gone, the app lives on: its store goes.
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the ended thread's store still holds the folder",
+        || match descriptors_of(&dir) {
+            0 => Ok(()),
+            n => Err(format!("{n} descriptors")),
+        },
+    );
+    drop(app);
+}
