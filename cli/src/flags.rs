@@ -256,6 +256,10 @@ pub(crate) struct StoreArgs {
     /// [default: 16, or twice the workers if more].
     #[arg(long, value_name = "N")]
     pub max_stores: Option<usize>,
+    /// How long a store started on demand is kept without a call before it
+    /// is let go [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub store_idle: Option<Duration>,
     /// The most calls admitted at once, running or waiting for a store;
     /// past it, a call is refused as busy (503 over REST, a tool error over
     /// MCP) [default: 128 per worker].
@@ -275,6 +279,9 @@ impl StoreArgs {
         }
         if let Some(max_stores) = self.max_stores {
             options.max_stores = max_stores;
+        }
+        if let Some(store_idle) = self.store_idle {
+            options.store_idle = store_idle;
         }
         options
     }

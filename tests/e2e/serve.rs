@@ -445,6 +445,33 @@ fn past_the_bounded_queue_requests_get_503() {
     assert_eq!(reply.status, 200, "admitted again once the queue drains");
 }
 
+/// "A store started this way is let go after 30 s unused" (`--store-idle`).
+#[test]
+fn a_store_started_on_demand_is_let_go_once_idle() {
+    let gate = Gate::new("idle-store");
+    let server = Served::fixture(
+        "hostile",
+        &[
+            "--workers",
+            "1",
+            "--store-idle",
+            "1s",
+            "--dir",
+            &gate.grant(),
+        ],
+    );
+    let held = gate.hold(&server);
+    // The one store is held: the next call gets a store started for it.
+    assert_eq!(server.call("add", &json!([2, 40])).body, json!(42));
+    assert_eq!(server.get("/healthz").body["stores"], 2);
+    gate.open();
+    assert_eq!(held.join().expect("thread").body, json!("opened"));
+    // Unused past its idle time, it goes when the next call is placed.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.call("add", &json!([1, 1])).body, json!(2));
+    assert_eq!(server.get("/healthz").body["stores"], 1);
+}
+
 #[test]
 fn a_call_that_holds_its_store_holds_up_no_other() {
     let gate = Gate::new("held-store");

@@ -13,7 +13,7 @@
 //!   time limit holds one store, not every healthy request behind it. Past
 //!   the cap, the request waits for the store with the fewest requests.
 //!   A store started on demand that has taken no request for
-//!   [`IDLE_RETIRE`] is let go.
+//!   `store_idle` (30 s by default) is let go.
 //! - **Isolation.** A sync Python function holds its store's CPU until it
 //!   returns, so it gets the store to itself: it waits until the store's
 //!   other calls are done, and no call joins it while it runs. If it then
@@ -37,10 +37,6 @@ use crate::app::{App, JsonStream, Session};
 use crate::component::signature::Function;
 use crate::error::Result;
 
-/// How long a store started on demand may go without a request before it
-/// is let go.
-pub(super) const IDLE_RETIRE: Duration = Duration::from_secs(30);
-
 /// The stores of a server and the bound on waiting requests.
 pub(super) struct Dispatcher {
     app: App,
@@ -51,6 +47,9 @@ pub(super) struct Dispatcher {
     max_stores: usize,
     admission: Arc<Semaphore>,
     max_pending: usize,
+    /// How long a store started on demand may go without a request
+    /// before it is let go.
+    store_idle: Duration,
     next: AtomicUsize,
 }
 
@@ -137,24 +136,21 @@ impl Drop for Admitted {
 }
 
 impl Dispatcher {
-    pub(super) fn new(
-        app: &App,
-        workers: usize,
-        max_stores: usize,
-        max_pending: usize,
-    ) -> Result<Self> {
-        let workers = workers.max(1);
+    /// The stores and admission `options` ask for.
+    pub(super) fn new(app: &App, options: &super::ServeOptions) -> Result<Self> {
+        let workers = options.workers.max(1);
         let slots = (0..workers)
             .map(|_| Ok(Slot::new(app.session()?)))
             .collect::<Result<Vec<_>>>()?;
-        let max_pending = max_pending.max(1);
+        let max_pending = options.max_pending.max(1);
         Ok(Dispatcher {
             app: app.clone(),
             slots: Mutex::new(slots),
             workers,
-            max_stores: max_stores.max(workers),
+            max_stores: options.max_stores.max(workers),
             admission: Arc::new(Semaphore::new(max_pending)),
             max_pending,
+            store_idle: options.store_idle,
             next: AtomicUsize::new(0),
         })
     }
@@ -283,7 +279,7 @@ impl Dispatcher {
         };
         let idle = (self.workers..slots.len()).find(|&i| {
             slots[i].admitted.load(Ordering::Relaxed) == 0
-                && slots[i].idle_since().elapsed() >= IDLE_RETIRE
+                && slots[i].idle_since().elapsed() >= self.store_idle
                 && placed.as_ref().is_none_or(|(p, _)| *p != i)
         });
         let placed = placed.map(|(i, hold)| (admit(&slots[i]), hold));

@@ -50,12 +50,7 @@ impl Tools {
     /// JSON cannot call (it takes or returns objects) is left out, with a
     /// log line saying why.
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
-        let dispatcher = Dispatcher::new(
-            app,
-            options.workers,
-            options.max_stores,
-            options.max_pending,
-        )?;
+        let dispatcher = Dispatcher::new(app, &options)?;
         Ok(Self::on(app, Arc::new(dispatcher)))
     }
 

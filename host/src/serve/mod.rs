@@ -59,6 +59,9 @@ pub struct ServeOptions {
     /// started for it, so that one slow or spinning call does not hold up
     /// the others; one unused for 30 s is let go again.
     pub max_stores: usize,
+    /// How long a store started on demand may go without a request before
+    /// it is let go.
+    pub store_idle: Duration,
     /// The most requests admitted at once, running or waiting for a store.
     /// Past it, requests get `503` at once.
     pub max_pending: usize,
@@ -103,6 +106,8 @@ impl ServeOptions {
     pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
     /// The default time to send a request's body.
     pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default time a store started on demand is kept unused.
+    pub const STORE_IDLE: Duration = Duration::from_secs(30);
 
     /// Defaults for `workers` stores.
     pub fn new(workers: usize) -> Self {
@@ -110,6 +115,7 @@ impl ServeOptions {
         ServeOptions {
             workers,
             max_stores: Self::MAX_STORES.max(workers * 2),
+            store_idle: Self::STORE_IDLE,
             max_pending: workers * Self::PENDING_PER_WORKER,
             max_result_bytes: Self::MAX_RESULT_BYTES,
             header_timeout: Self::HEADER_TIMEOUT,
@@ -150,12 +156,7 @@ impl Server {
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
         let functions = describe::functions(app);
         let openapi = openapi::document(app);
-        let dispatcher = Arc::new(Dispatcher::new(
-            app,
-            options.workers,
-            options.max_stores,
-            options.max_pending,
-        )?);
+        let dispatcher = Arc::new(Dispatcher::new(app, &options)?);
         Ok(Server {
             #[cfg(feature = "mcp")]
             tools: mcp::Tools::on(app, Arc::clone(&dispatcher)),
