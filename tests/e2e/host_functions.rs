@@ -512,13 +512,40 @@ async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
                 recorded.lock().expect("audits").push(Value::Array(args));
                 Json(Value::Null)
             }),
-        );
+        )
+        .route("/never", post(never_answers(Arc::clone(&audits))));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
     let address = listener.local_addr().expect("an address");
     tokio::spawn(async move { axum::serve(listener, router).await });
     (format!("http://{address}"), audits)
+}
+
+/// A handler that never answers, and records in `log` that it started
+/// and, when the host gives up on it (the connection closes), that it was
+/// dropped.
+fn never_answers(
+    log: Arc<Mutex<Vec<Value>>>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = &'static str> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    struct Dropped(Arc<Mutex<Vec<Value>>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.lock().expect("log").push(json!("never: dropped"));
+        }
+    }
+    move || {
+        let log = Arc::clone(&log);
+        Box::pin(async move {
+            log.lock().expect("log").push(json!("never: started"));
+            let _dropped = Dropped(log);
+            std::future::pending::<&'static str>().await
+        })
+    }
 }
 
 /// `--bind` values for every function: the two the tests call to the
@@ -868,6 +895,58 @@ async fn serve_binds_host_functions_too() {
         missing.body
     );
     assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
+}
+
+/// Under `serve`, a client that disconnects cancels its call, and the host
+/// call it waits for is dropped: the endpoint sees its request go away.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_disconnects_drops_the_host_call_under_serve() {
+    use std::io::Write as _;
+
+    let (base, log) = directory_service().await;
+    let wasm = component("host");
+    let mut binds = binds(&base);
+    for bind in &mut binds {
+        if bind.starts_with("directory.never=") {
+            *bind = format!("directory.never={base}/never");
+        }
+    }
+    let has = |log: &Arc<Mutex<Vec<Value>>>, entry: Value| {
+        let log = log.lock().expect("log").clone();
+        match log.contains(&entry) {
+            true => Ok(()),
+            false => Err(format!("{log:?}")),
+        }
+    };
+    let watched = Arc::clone(&log);
+    tokio::task::spawn_blocking(move || {
+        let mut args = vec!["--workers", "1"];
+        for bind in &binds {
+            args.extend(["--bind", bind.as_str()]);
+        }
+        let server = crate::serve::Served::start(&wasm, &args);
+        let mut client = std::net::TcpStream::connect(&server.address).expect("connects");
+        write!(
+            client,
+            "POST /call/wait_forever HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
+        )
+        .expect("sends");
+        let started = json!("never: started");
+        crate::util::eventually(Duration::from_secs(20), "the host call never started", || {
+            has(&watched, started.clone())
+        });
+        drop(client);
+        crate::util::eventually(Duration::from_secs(20), "the host call lives on", || {
+            has(&watched, json!("never: dropped"))
+        });
+        // Python saw CancelledError at its await, and could still call the
+        // host from its `except`.
+        crate::util::eventually(Duration::from_secs(20), "Python saw no cancel", || {
+            has(&watched, json!(["wait_forever saw CancelledError"]))
+        });
+    })
+    .await
+    .expect("the server runs");
 }
 
 #[test]
