@@ -445,6 +445,34 @@ fn past_the_bounded_queue_requests_get_503() {
     assert_eq!(reply.status, 200, "admitted again once the queue drains");
 }
 
+/// "An async function that hogs the CPU fails the other async calls on its
+/// store (their time runs out while it holds the loop), and the store is
+/// replaced."
+#[test]
+fn an_async_hog_fails_the_async_calls_on_its_store_which_is_replaced() {
+    let server = Served::fixture("hostile", &["--workers", "1", "--timeout", "1s"]);
+    let start = |function: &'static str, body: &'static str| {
+        let address = server.address.clone();
+        std::thread::spawn(move || request(&address, "POST", &format!("/call/{function}"), body))
+    };
+    // An async call sleeping on the one store, then a hog beside it.
+    let victim = start("slow_add", "[1, 2, 0.5]");
+    wait_for_pending(&server, 1);
+    let hog = start("spin_async", "[]");
+    for (name, reply) in [("victim", victim), ("hog", hog)] {
+        let reply = reply.join().expect("thread");
+        assert_eq!(
+            (reply.status, &reply.body["error"]),
+            (504, &json!("timeout")),
+            "{name}"
+        );
+    }
+    // A new store serves the next calls.
+    let after = server.call("slow_add", &json!([1, 2, 0.01]));
+    assert_eq!((after.status, &after.body), (200, &json!(3)));
+    assert_eq!(server.get("/healthz").body["stores"], 1);
+}
+
 /// "A store started this way is let go after 30 s unused" (`--store-idle`).
 #[test]
 fn a_store_started_on_demand_is_let_go_once_idle() {
