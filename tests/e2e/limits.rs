@@ -156,6 +156,42 @@ async fn memory_past_the_limit_is_an_error() {
     assert_eq!(small.expect("a small allocation still works"), json!(4));
 }
 
+/// "A call whose store reached its memory limit gets `MemoryLimit` even
+/// when Python survived it with a `MemoryError`: that store finishes the
+/// calls it has and is then replaced."
+#[tokio::test]
+async fn a_store_at_its_memory_limit_finishes_its_calls_then_is_replaced() {
+    let session = app_with("hostile", limited(10_000, 64))
+        .session()
+        .expect("session");
+    // An async call sleeping on the store while another one hits the limit.
+    let sleeping = tokio::spawn(session.call_json("guarded", &[json!(0.5)], &[]));
+    let recorded = || async {
+        let events = session.call_json("recorded", &[], &[]).await;
+        events.map_err(|e| e.to_string())
+    };
+    crate::util::eventually_async(Duration::from_secs(10), "guarded never started", || async {
+        match recorded().await? {
+            events if events == json!(["start"]) => Ok(()),
+            events => Err(events.to_string()),
+        }
+    })
+    .await;
+    let error = session
+        .call_json("memory_bomb", &[], &[])
+        .await
+        .expect_err("over 64 MiB");
+    assert!(
+        matches!(error, Error::MemoryLimit(limit) if limit == 64 << 20),
+        "{error}"
+    );
+    // The call it had finishes, with its result.
+    let finished = sleeping.await.expect("the task");
+    assert_eq!(finished.expect("guarded finished on its store"), "done");
+    // Then the store is replaced: its state starts again.
+    assert_eq!(recorded().await.expect("recorded"), json!([]));
+}
+
 #[tokio::test]
 async fn a_trap_on_one_store_does_not_reach_another() {
     let app = app_with("basics", limited(300, 256));
