@@ -473,6 +473,76 @@ fn an_async_hog_fails_the_async_calls_on_its_store_which_is_replaced() {
     assert_eq!(server.get("/healthz").body["stores"], 1);
 }
 
+/// "Past that [`--max-stores`] it waits for the least busy store": with
+/// both stores held, a call waits on one, and the next on the other, which
+/// is then the less busy; it runs as soon as that store is free.
+#[test]
+fn past_max_stores_a_call_waits_for_the_least_busy_store() {
+    let gate = Gate::new("least-busy");
+    let server = Served::fixture(
+        "hostile",
+        &[
+            "--workers",
+            "1",
+            "--max-stores",
+            "2",
+            "--dir",
+            &gate.grant(),
+        ],
+    );
+    let start = |body: String| {
+        let address = server.address.clone();
+        std::thread::spawn(move || request(&address, "POST", "/call/hold", &body))
+    };
+    // Each of the two stores held by a sync call, behind a gate of its own.
+    let mut held = Vec::new();
+    for name in ["a", "b"] {
+        std::fs::create_dir_all(gate.dir.join(name)).expect("a gate");
+        held.push(start(format!(r#"["/gate/{name}"]"#)));
+        eventually(Duration::from_secs(20), "never held", || {
+            match gate.dir.join(name).join("held").exists() {
+                true => Ok(()),
+                false => Err(server.log()),
+            }
+        });
+    }
+    assert_eq!(server.get("/healthz").body["stores"], 2);
+    // Two more: the first waits on one store, the second on the other.
+    let address = server.address.clone();
+    let first = std::thread::spawn(move || request(&address, "POST", "/call/add", "[1, 1]"));
+    wait_for_pending(&server, 3);
+    let address = server.address.clone();
+    let second = std::thread::spawn(move || request(&address, "POST", "/call/add", "[2, 2]"));
+    wait_for_pending(&server, 4);
+    // Free one store: exactly one of the two waiting calls runs, whichever
+    // waits there; the other still waits for its own store.
+    std::fs::write(gate.dir.join("b/open"), "b").expect("open b");
+    assert_eq!(
+        held.pop().expect("b").join().expect("thread").body,
+        json!("b")
+    );
+    eventually(Duration::from_secs(20), "no waiting call ran", || {
+        match first.is_finished() || second.is_finished() {
+            true => Ok(()),
+            false => Err(server.get("/healthz").body.to_string()),
+        }
+    });
+    // Had both waited on this store, the other would follow within
+    // milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !(first.is_finished() && second.is_finished()),
+        "both waited on one store"
+    );
+    std::fs::write(gate.dir.join("a/open"), "a").expect("open a");
+    assert_eq!(
+        held.pop().expect("a").join().expect("thread").body,
+        json!("a")
+    );
+    assert_eq!(first.join().expect("thread").body, json!(2));
+    assert_eq!(second.join().expect("thread").body, json!(4));
+}
+
 /// "A store started this way is let go after 30 s unused" (`--store-idle`).
 #[test]
 fn a_store_started_on_demand_is_let_go_once_idle() {
