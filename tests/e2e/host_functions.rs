@@ -484,13 +484,25 @@ fn a_missing_binding_is_refused_at_load_by_name() {
     drop(seen);
 }
 
-/// A loopback HTTP service for `--bind`: `/person` answers a person or 404,
-/// `/audit` records its arguments.
-async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
+/// A loopback HTTP service for `--bind`, and what it was asked.
+struct Directory {
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// The arguments `/audit` was given (and what `/never` saw).
+    audits: Arc<Mutex<Vec<Value>>>,
+    /// The path of every request, in order.
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+/// The service: `/person` answers a person or 404, `/audit` records its
+/// arguments, `/never` never answers.
+async fn directory_service() -> Directory {
     use axum::Json;
     use axum::http::StatusCode;
     use axum::routing::post;
 
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&paths);
     let audits = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&audits);
     let router = axum::Router::new()
@@ -513,13 +525,27 @@ async fn directory_service() -> (String, Arc<Mutex<Vec<Value>>>) {
                 Json(Value::Null)
             }),
         )
-        .route("/never", post(never_answers(Arc::clone(&audits))));
+        .route("/never", post(never_answers(Arc::clone(&audits))))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let path = request.uri().path().to_owned();
+                    seen.lock().expect("paths").push(path);
+                    next.run(request).await
+                }
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
     let address = listener.local_addr().expect("an address");
     tokio::spawn(async move { axum::serve(listener, router).await });
-    (format!("http://{address}"), audits)
+    Directory {
+        base: format!("http://{address}"),
+        audits,
+        paths,
+    }
 }
 
 /// A handler that never answers, and records in `log` that it started
@@ -570,7 +596,7 @@ fn binds(base: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mcp_tools_call_host_functions_bound_with_bind() {
-    let (base, audits) = directory_service().await;
+    let Directory { base, audits, .. } = directory_service().await;
     let steps = tokio::task::spawn_blocking(move || {
         let mut flags = vec!["--workers".to_owned(), "1".to_owned()];
         for bind in binds(&base) {
@@ -600,7 +626,7 @@ async fn mcp_tools_call_host_functions_bound_with_bind() {
 /// `HostFunctions::add_http`: the library's `--bind`.
 #[tokio::test(flavor = "multi_thread")]
 async fn add_http_binds_a_function_to_an_endpoint() {
-    let (base, audits) = directory_service().await;
+    let Directory { base, audits, .. } = directory_service().await;
     let mut host = HostFunctions::new();
     host.allow_unbound();
     host.add_http("directory.find_person", &format!("{base}/person"))
@@ -629,7 +655,11 @@ async fn add_http_binds_a_function_to_an_endpoint() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_command_line_binds_host_functions_to_http_endpoints() {
-    let (base, audits) = directory_service().await;
+    let Directory {
+        base,
+        audits,
+        paths,
+    } = directory_service().await;
     let wasm = component("host").display().to_string();
     let call = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
@@ -645,6 +675,9 @@ async fn the_command_line_binds_host_functions_to_http_endpoints() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), "\"Hello, person 7\"");
     assert_eq!(*audits.lock().expect("audits"), [json!(["greeted 7"])]);
+    // "Only the URLs given are contacted": of the eight bound, the two the
+    // call used, once each (the rest lead to a port nobody listens on).
+    assert_eq!(*paths.lock().expect("paths"), ["/person", "/audit"]);
     // A status other than 200 is a HostError carrying the body's text.
     args[3] = "404".into();
     let output = call(args.clone()).await.expect("runs");
@@ -868,7 +901,7 @@ fn stubs_get_the_same_diagnostics_at_their_own_positions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_binds_host_functions_too() {
-    let (base, audits) = directory_service().await;
+    let Directory { base, audits, .. } = directory_service().await;
     let wasm = component("host");
     let binds = binds(&base);
     let reply = tokio::task::spawn_blocking(move || {
@@ -903,7 +936,9 @@ async fn serve_binds_host_functions_too() {
 async fn a_client_that_disconnects_drops_the_host_call_under_serve() {
     use std::io::Write as _;
 
-    let (base, log) = directory_service().await;
+    let Directory {
+        base, audits: log, ..
+    } = directory_service().await;
     let wasm = component("host");
     let mut binds = binds(&base);
     for bind in &mut binds {
