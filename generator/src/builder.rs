@@ -127,6 +127,11 @@ impl std::error::Error for BuildError {
 /// Shorthand for results of a build.
 pub type Result<T, E = BuildError> = std::result::Result<T, E>;
 
+/// The file, beside the runtime's package on the build's Python path, in
+/// which the guest writes what the build log should say (modules left
+/// out): componentize-py shows the guest's output only when a build fails.
+const BUILD_NOTES: &str = ".snakebox-build-notes";
+
 /// The cache snakebox keeps built components (and its toolchain) in:
 /// `$SNAKEBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/snakebox`, else
 /// `~/.cache/snakebox`; with none of them set, an empty path, which
@@ -585,7 +590,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
     let others = layout.other_modules();
     if let (false, Some(main)) = (others.is_empty(), main_glue(&mut glue_files)) {
         main.push_str(&format!(
-            "\nimport snakebox_guest as _g\n_g.preload({others:?})\n"
+            "\nimport snakebox_guest as _g\n_g.preload({others:?}, notes={BUILD_NOTES:?})\n"
         ));
     }
     let requirements = match &options.requirements {
@@ -651,7 +656,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         // Every module the requirements ship, not only those imported so far.
         let modules = packages::modules(site);
         main.push_str(&format!(
-            "\nimport snakebox_guest as _g\n_g.bundle_metadata()\n_g.preload({modules:?}, what=\"the requirements\")\n"
+            "\nimport snakebox_guest as _g\n_g.bundle_metadata()\n_g.preload({modules:?}, what=\"the requirements\", notes={BUILD_NOTES:?})\n"
         ));
     }
     let work = tempdir_in(&cache_dir.join("build"))?;
@@ -694,6 +699,7 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
         true => Vec::new(),
         false => glue::interface_names(&generated.naming.1, &exported),
     };
+    let notes = py_dir.join(BUILD_NOTES);
     // Counted first: files over the limits are refused before the long step.
     let files = data_files(&python_path).inspect_err(|_| {
         let _ = std::fs::remove_dir_all(&work);
@@ -717,6 +723,12 @@ pub fn build_with(path: &Path, cache_dir: &Path, options: &BuildOptions) -> Resu
                 })
             }
         });
+    // What the guest said while it was built, for the log, one line each.
+    if let Ok(said) = std::fs::read_to_string(&notes) {
+        for line in said.lines() {
+            tracing::warn!("{line}");
+        }
+    }
     let finished = outcome.and_then(|()| {
         // The generator's description travels inside the component, for
         // the host that loads it, and so do the files Python reads with

@@ -61,15 +61,30 @@ _bundle_codecs()
 __all__ = ["Export", "Param", "Resource", "POSITIONAL", "KEYWORD", "POSITIONAL_OR_KEYWORD"]
 
 
-def preload(modules: list[str], what: str = "") -> None:
+def _note(notes: str, text: str) -> None:
+    """Says ``text`` on the build's log: written to ``notes`` beside this
+    package (the builder logs each line), and to stderr, which
+    componentize-py shows when the build fails."""
+    import os
+    import sys
+
+    print(f"snakebox: {text}", file=sys.__stderr__)
+    if notes:
+        folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(folder, notes), "a") as file:
+            file.write(text + "\n")
+
+
+def preload(modules: list[str], what: str = "", notes: str = "") -> None:
     """Imports a package's other modules while the component is built.
 
     componentize-py bundles only the modules imported at build time, so a
     submodule imported lazily (``importlib.import_module``, or an ``import``
     inside a function) would be missing at run time. Importing them here puts
     them in the component. A module that fails to import is left out and
-    reported on the build log: each by name, or for ``what`` (the
-    requirements, which ship modules for other platforms) in one line.
+    reported on the build log (through ``notes``): each by name, or for
+    ``what`` (the requirements, which ship modules for other platforms) in
+    one line.
     """
     import importlib
     import sys
@@ -85,13 +100,13 @@ def preload(modules: list[str], what: str = "") -> None:
     if what and failed:
         names = ", ".join(name for name, _ in failed[:10])
         more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
-        print(
-            f"snakebox: {len(failed)} of {len(modules)} modules of {what} do not import here and are left out: {names}{more}",
-            file=sys.__stderr__,
+        _note(
+            notes,
+            f"{len(failed)} of {len(modules)} modules of {what} do not import here and are left out: {names}{more}",
         )
         return
     for name, exc in failed:
-        print(f"snakebox: not bundling {name}: {type(exc).__name__}: {exc}", file=sys.__stderr__)
+        _note(notes, f"not bundling {name}: {type(exc).__name__}: {exc}")
 
 
 def bundle_metadata() -> None:

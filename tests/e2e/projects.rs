@@ -625,3 +625,71 @@ fn package_data_over_the_limits_is_refused_unread() {
         "{message}"
     );
 }
+
+/// "A module that does not import in the sandbox (one for another
+/// platform) is left out, and the build log says so in one line."
+#[test]
+fn a_requirement_s_module_that_does_not_import_is_left_out_in_one_log_line() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("left-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    // A wheel with one module that raises when imported, as a module for
+    // another platform does.
+    let wheel = dir.join("badmod-1.0-py3-none-any.whl");
+    let script = r#"
+import base64, hashlib, sys, zipfile
+files = {
+    "badmod/__init__.py": "VALUE = 1\n",
+    "badmod/broken.py": "raise ImportError('needs a platform the sandbox is not')\n",
+    "badmod-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: badmod\nVersion: 1.0\n",
+    "badmod-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+def entry(name, text):
+    digest = hashlib.sha256(text.encode()).digest()
+    return f"{name},sha256={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()},{len(text.encode())}\n"
+record = "".join(entry(n, t) for n, t in files.items()) + "badmod-1.0.dist-info/RECORD,,\n"
+with zipfile.ZipFile(sys.argv[1], "w") as wheel:
+    for name, text in files.items():
+        wheel.writestr(name, text)
+    wheel.writestr("badmod-1.0.dist-info/RECORD", record)
+"#;
+    let made = std::process::Command::new(snakebox::builder::python())
+        .args(["-c", script])
+        .arg(&wheel)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    std::fs::write(
+        dir.join("requirements.txt"),
+        format!("{}\n", wheel.display()),
+    )
+    .expect("requirements");
+    // A module of its own each run, so that it is built (and logs) anew.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock")
+        .as_nanos();
+    std::fs::write(
+        dir.join("app.py"),
+        format!("# run {run}\ndef value() -> int:\n    import badmod\n    return badmod.VALUE\n"),
+    )
+    .expect("app.py");
+    let requirements = dir.join("requirements.txt").display().to_string();
+    let app = dir.join("app.py").display().to_string();
+    let output = crate::util::snakebox(&["run", &app, "value", "--requirements", &requirements]);
+    assert_eq!(
+        crate::util::stdout(&output),
+        "1",
+        "{}",
+        crate::util::stderr(&output)
+    );
+    let log = crate::util::stderr(&output);
+    let said: Vec<&str> = log.lines().filter(|l| l.contains("left out")).collect();
+    assert_eq!(said.len(), 1, "{log}");
+    assert!(
+        said[0].contains(
+            "1 of 2 modules of the requirements do not import here and are left out: badmod.broken"
+        ),
+        "{log}"
+    );
+}
