@@ -48,6 +48,23 @@ async fn wait_for(session: &Session, name: &str, wanted: i64) -> i64 {
     counter(session, name).await
 }
 
+/// "`Generator[Y, S, R]` with a send or return type: a stream of `Y`, with
+/// an `SB109` warning: each `yield` gets `None`, and the return value does
+/// not reach the caller."
+#[tokio::test]
+async fn a_generator_with_send_and_return_types_streams_its_yields() {
+    assert_eq!(
+        items("sent", &[json!(3)]).await,
+        [json!("0:None"), json!("1:None"), json!("2:None")]
+    );
+    let output = crate::util::snakebox(&["wit", "tests/fixtures/streams.py"]);
+    let log = crate::util::stderr(&output);
+    assert!(
+        log.contains("warning[SB109]") && log.contains("`sent`"),
+        "{log}"
+    );
+}
+
 #[tokio::test]
 async fn items_arrive_in_order_as_the_json_of_single_values() {
     assert_eq!(
