@@ -133,6 +133,16 @@ fn load(seen: &Arc<Seen>, timeout: Option<Duration>) -> App {
         .expect("the host fixture loads")
 }
 
+/// "`import directory` is a real module: the stub's own classes and
+/// constants, and functions that call the host."
+#[tokio::test]
+async fn the_host_module_has_the_stub_s_constants() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let size = app.call_json("page_size", &[], &[]).await;
+    assert_eq!(size.expect("page_size"), 50);
+}
+
 #[tokio::test]
 async fn async_and_sync_host_functions_answer_with_named_types() {
     let seen = Arc::new(Seen::default());
