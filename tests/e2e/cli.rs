@@ -265,10 +265,9 @@ fn broken_project(name: &str) -> std::path::PathBuf {
 }
 
 fn build_in(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+    crate::util::snakebox_command()
         .args(["build", "app.py", "-o", "app.wasm"])
         .args(extra)
-        .env("SNAKEBOX_CACHE_DIR", cache_dir())
         .current_dir(dir)
         .output()
         .expect("snakebox runs")
@@ -567,7 +566,7 @@ fn precompile_fills_the_cache_so_the_first_call_compiles_nothing() {
 fn without_a_cache_folder_the_command_says_how_to_name_one() {
     // No HOME, as for many system services: no shared temporary folder
     // stands in for the cache.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+    let output = crate::util::snakebox_command()
         .args(["run", DEMO, "add", "1", "2"])
         .env_remove("HOME")
         .env_remove("XDG_CACHE_HOME")

@@ -2,7 +2,6 @@
 //! it: one JSON shape in every position, defaults, docs, and clear refusals
 //! of descriptions that are unknown, corrupt or disagree with the WIT.
 
-use futures::StreamExt as _;
 use serde_json::{Value, json};
 use snakebox::Calls as _;
 use snakebox::{Error, Policy};
@@ -33,11 +32,7 @@ pub const CORPORA: &[(&str, usize)] = &[
 ];
 
 async fn items(name: &str, args: &[Value]) -> Vec<Value> {
-    app("corpus")
-        .stream_json(name, args, &[])
-        .map(|item| item.unwrap_or_else(|e| panic!("{name}: {e}")))
-        .collect()
-        .await
+    crate::util::items_of("corpus", name, args).await
 }
 
 #[tokio::test]

@@ -278,10 +278,9 @@ fn serve_mounts_the_same_tools_at_mcp_over_streamable_http() {
 fn mcp_listen_speaks_streamable_http_alone() {
     use std::io::BufRead as _;
     let wasm = component("basics");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_snakebox"))
+    let mut child = crate::util::snakebox_command()
         .args(["mcp", wasm.to_str().expect("utf-8")])
         .args(["--listen", "127.0.0.1:0", "--workers", "1"])
-        .env("SNAKEBOX_CACHE_DIR", cache_dir())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -95,14 +95,13 @@ fn a_changed_module_is_rebuilt_without_running_pip_again() {
         .arg(&python)
         .status()
         .expect("chmod");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_snakebox"))
+    let output = crate::util::snakebox_command()
         .arg("build")
         .arg(dir.join("dates.py"))
         .arg("--requirements")
         .arg(&requirements)
         .arg("-o")
         .arg(dir.join("dates.wasm"))
-        .env("SNAKEBOX_CACHE_DIR", cache_dir())
         .env("SNAKEBOX_PYTHON", &python)
         .output()
         .expect("snakebox runs");

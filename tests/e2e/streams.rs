@@ -27,9 +27,7 @@ async fn drain(mut stream: JsonStream) -> (Vec<Value>, Option<Error>) {
 }
 
 async fn items(name: &str, args: &[Value]) -> Vec<Value> {
-    let (items, error) = drain(app("streams").stream_json(name, args, &[])).await;
-    assert!(error.is_none(), "{name}: {error:?}");
-    items
+    crate::util::items_of("streams", name, args).await
 }
 
 async fn counter(session: &Session, name: &str) -> i64 {

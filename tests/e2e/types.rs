@@ -12,9 +12,7 @@ use crate::util::{app, call, component, snakebox, stderr, stdout};
 const FIXTURE: &str = "types_table";
 
 async fn echo(name: &str, args: &[Value]) -> Value {
-    call(&app(FIXTURE), name, args)
-        .await
-        .unwrap_or_else(|e| panic!("{name}({args:?}): {e}"))
+    crate::util::echo_in(FIXTURE, name, args).await
 }
 
 /// Sends `value` to an echo function and expects it back unchanged.

@@ -123,13 +123,43 @@ pub fn snakebox(args: &[&str]) -> Output {
 
 /// Runs the `snakebox` binary with the shared cache and more environment.
 pub fn snakebox_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snakebox"))
+    snakebox_command()
         .args(args)
-        .env("SNAKEBOX_CACHE_DIR", cache_dir())
         .envs(env.iter().copied())
-        .current_dir(root())
         .output()
         .expect("snakebox runs")
+}
+
+/// The `snakebox` binary as every test starts it: the shared cache, in the
+/// repository's root; the caller adds the rest.
+pub fn snakebox_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snakebox"));
+    command
+        .env("SNAKEBOX_CACHE_DIR", cache_dir())
+        .current_dir(root());
+    command
+}
+
+/// The result of a call to a fixture's function, which must succeed.
+pub async fn echo_in(fixture: &str, name: &str, args: &[serde_json::Value]) -> serde_json::Value {
+    call(&app(fixture), name, args)
+        .await
+        .unwrap_or_else(|e| panic!("{name}({args:?}): {e}"))
+}
+
+/// The items of a fixture's generator, which must end without an error.
+pub async fn items_of(
+    fixture: &str,
+    name: &str,
+    args: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
+    use futures::StreamExt as _;
+    let mut stream = app(fixture).stream_json(name, args, &[]);
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push(item.unwrap_or_else(|e| panic!("{name}: {e}")));
+    }
+    items
 }
 
 /// Stdout of a run, trimmed.

@@ -6,9 +6,7 @@ use crate::util::{app, call};
 use snakebox::Calls as _;
 
 async fn echo(name: &str, args: &[Value]) -> Value {
-    call(&app("basics"), name, args)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    crate::util::echo_in("basics", name, args).await
 }
 
 #[tokio::test]
