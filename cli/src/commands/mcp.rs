@@ -31,6 +31,7 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
             tools.serve_stdio().await?;
             return Ok(ExitCode::SUCCESS);
         };
+        super::serve::raise_descriptor_limit();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("failed to listen on {listen}"))?;

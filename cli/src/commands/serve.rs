@@ -38,6 +38,7 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
+    raise_descriptor_limit();
     executor.block_on(async move {
         let server = Server::new(&app, options)?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -61,6 +62,26 @@ pub(crate) fn server_policy(sandbox: &SandboxArgs) -> anyhow::Result<snakebox::P
     policy.timeout.get_or_insert(Duration::from_secs(30));
     policy.memory.get_or_insert(512 << 20);
     Ok(policy)
+}
+
+/// Raises the soft limit on open descriptors to the hard one, as servers
+/// do: each connection takes one, and the server keeps its connection cap
+/// under the limit it finds.
+pub(crate) fn raise_descriptor_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(error) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!("could not raise the descriptor limit: {error}");
+            }
+        }
+    }
 }
 
 /// Completes on the first SIGTERM or Ctrl-C; a second one exits at once.

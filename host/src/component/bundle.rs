@@ -16,12 +16,7 @@ use crate::policy::DirGrant;
 
 /// The files section of the component file at `path`, if it has one.
 pub(crate) fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
-    let file = File::open(path).map_err(|e| {
-        Error::BadComponent(Detail::caused_by(
-            format!("cannot read {}", path.display()),
-            e,
-        ))
-    })?;
+    let file = File::open(path).map_err(unreadable(path))?;
     description::find_section(&mut BufReader::new(file), bundle::SECTION).map_err(|e| {
         Error::BadComponent(Detail::caused_by(
             format!("cannot read the sections of {}", path.display()),
@@ -96,23 +91,11 @@ fn check_unpacked(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     };
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
-        let entries = std::fs::read_dir(&folder).map_err(|e| {
-            Error::BadComponent(Detail::caused_by(
-                format!("cannot read {}", folder.display()),
-                e,
-            ))
-        })?;
+        let entries = std::fs::read_dir(&folder).map_err(unreadable(&folder))?;
         for entry in entries {
-            let path = entry
-                .map_err(|e| Error::BadComponent(Detail::caused_by("cannot read a folder", e)))?
-                .path();
+            let path = entry.map_err(unreadable(&folder))?.path();
             builder::check_entry(&path)?;
-            let metadata = std::fs::symlink_metadata(&path).map_err(|e| {
-                Error::BadComponent(Detail::caused_by(
-                    format!("cannot read {}", path.display()),
-                    e,
-                ))
-            })?;
+            let metadata = std::fs::symlink_metadata(&path).map_err(unreadable(&path))?;
             if metadata.is_dir() {
                 folders.push(path);
             } else if path == root.join(COMPLETE) {
@@ -124,12 +107,7 @@ fn check_unpacked(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
                         path.display()
                     )));
                 };
-                let found = std::fs::read(&path).map_err(|e| {
-                    Error::BadComponent(Detail::caused_by(
-                        format!("cannot read {}", path.display()),
-                        e,
-                    ))
-                })?;
+                let found = std::fs::read(&path).map_err(unreadable(&path))?;
                 if found != bytes {
                     return Err(changed(format!("{} was changed", path.display())));
                 }
@@ -139,6 +117,16 @@ fn check_unpacked(root: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     match expected.into_keys().next() {
         Some(missing) => Err(changed(format!("{} is missing", missing.display()))),
         None => Ok(()),
+    }
+}
+
+/// The error for a file or folder of the component's that cannot be read.
+fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |error| {
+        Error::BadComponent(Detail::caused_by(
+            format!("cannot read {}", path.display()),
+            error,
+        ))
     }
 }
 

@@ -31,22 +31,13 @@ const OVER_CAP_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 /// component, logs, and the connections past the cap that get `/healthz`.
 const RESERVED_DESCRIPTORS: u64 = 64;
 
-/// How many connections the process's descriptor limit has room for. The
-/// soft limit is first raised to the hard one, as servers do; a quarter of
-/// what is left (at least [`RESERVED_DESCRIPTORS`]) is kept for the rest.
+/// How many connections the process's descriptor limit (its soft limit,
+/// which the `snakebox` command raises to the hard one before it serves)
+/// has room for: a quarter of it, at least [`RESERVED_DESCRIPTORS`], is
+/// kept for the rest.
 #[cfg(unix)]
 fn descriptor_room() -> usize {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        let raised = rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        if setrlimit(Resource::Nofile, raised).is_ok() {
-            limit = getrlimit(Resource::Nofile);
-        }
-    }
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
     let Some(current) = limit.current else {
         return usize::MAX;
     };
