@@ -76,6 +76,10 @@ impl FunctionCache {
             added: true,
         }) = taken
         else {
+            // Read and nothing added: still in use, for `cache prune`.
+            if self.path.exists() {
+                snakebox_generator::builder::mark_used(&self.path);
+            }
             return;
         };
         let mut merged = read(&self.path);
