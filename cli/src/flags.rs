@@ -235,13 +235,51 @@ pub(crate) struct BrowserArgs {
     /// more than once [default: none].
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub origins: Vec<String>,
+    /// A file holding the token every request but /healthz must carry as
+    /// `Authorization: Bearer <token>` (401 otherwise); or set
+    /// SNAKEBOX_AUTH_TOKEN. Required to listen on an address other than
+    /// loopback.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// Listen on an address other than loopback without a token, behind a
+    /// proxy that authenticates.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 impl BrowserArgs {
-    /// Sets the checks of `options` these flags ask for.
-    pub fn apply(&self, options: &mut snakebox::serve::ServeOptions) {
+    /// Sets the checks of `options` these flags ask for, the token read
+    /// from its file or `SNAKEBOX_AUTH_TOKEN`.
+    pub fn apply(&self, options: &mut snakebox::serve::ServeOptions) -> anyhow::Result<()> {
         options.allowed_hosts.clone_from(&self.hosts);
         options.allowed_origins.clone_from(&self.origins);
+        let token = match &self.auth_token_file {
+            Some(file) => Some(std::fs::read_to_string(file).map_err(|e| {
+                anyhow::anyhow!("cannot read the token file {}: {e}", file.display())
+            })?),
+            None => std::env::var("SNAKEBOX_AUTH_TOKEN").ok(),
+        };
+        if let Some(token) = token {
+            let token = token.trim();
+            anyhow::ensure!(
+                !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
+                "the token must be one word of printable ASCII, and it is not"
+            );
+            options.auth_token = Some(token.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Refuses to serve `address`, which is not loopback, to anyone who can
+    /// reach it, unless a `token` guards it or the flags say a proxy does.
+    pub fn check_exposure(&self, address: std::net::SocketAddr, token: bool) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            address.ip().is_loopback() || token || self.allow_unauthenticated,
+            "refusing to listen on {address} without a token: anyone who can reach it could \
+             run the module. Give --auth-token-file FILE (or SNAKEBOX_AUTH_TOKEN), or \
+             --allow-unauthenticated when a proxy in front authenticates"
+        );
+        Ok(())
     }
 }
 

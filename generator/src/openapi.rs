@@ -18,6 +18,10 @@ use crate::replies::ErrorKind;
 pub const STATUSES: &[(u16, &str)] = &[
     (400, "the body or the arguments do not fit the function"),
     (
+        401,
+        "the server requires a token (`Authorization: Bearer <token>`), and the request has none or another",
+    ),
+    (
         403,
         "the request's `Host` or `Origin` is not one the server answers",
     ),

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     /// The body or the arguments do not fit the function.
     BadArguments,
+    /// The request carries no token, or not the server's
+    /// (`Authorization: Bearer <token>`).
+    Unauthorized,
     /// The request's `Host` or `Origin` is not one the server answers: a
     /// guard against web pages that reach a local server (DNS rebinding,
     /// cross-site requests).
@@ -42,8 +45,9 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in the order the document lists them.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::BadArguments,
+        ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NoSuchFunction,
         ErrorKind::BodyTimeout,
@@ -62,6 +66,7 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::BadArguments => 400,
+            ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::NoSuchFunction => 404,
             ErrorKind::BodyTimeout => 408,

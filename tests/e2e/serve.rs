@@ -1153,3 +1153,110 @@ fn silent_connections_up_to_the_descriptor_limit_leave_healthz_answering() {
         "{log}"
     );
 }
+
+#[test]
+fn a_token_guards_every_route_but_healthz() {
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-token");
+    std::fs::write(&file, "s3cret-token\n").expect("the token file");
+    let server = Served::fixture(
+        "basics",
+        &[
+            "--workers",
+            "1",
+            "--auth-token-file",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+    let address = &server.address;
+    let asked = |method: &str, path: &str, authorization: &str| {
+        let body = if method == "POST" { "[2, 3]" } else { "" };
+        send_raw(
+            address,
+            &format!(
+                "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    // Without the token, or with another: 401, saying how to authenticate.
+    for authorization in [
+        "",
+        "Authorization: Bearer s3cret\r\n",
+        "Authorization: s3cret-token\r\n",
+    ] {
+        let (status, head, body) = asked("POST", "/call/add", authorization);
+        assert_eq!(status, 401, "{authorization:?}: {body}");
+        assert!(
+            head.contains("www-authenticate: bearer realm=\"snakebox\""),
+            "{head}"
+        );
+        assert!(body.contains("\"unauthorized\""), "{body}");
+    }
+    for path in ["/functions", "/openapi.json", "/mcp"] {
+        let (status, _, body) = asked("GET", path, "");
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    // Probes need none.
+    assert_eq!(asked("GET", "/healthz", "").0, 200);
+    // With it, everything answers.
+    let token = "Authorization: Bearer s3cret-token\r\n";
+    let (status, _, body) = asked("POST", "/call/add", token);
+    assert_eq!((status, body.as_str()), (200, "5"));
+    assert_eq!(asked("GET", "/functions", token).0, 200);
+    // The document declares the scheme, and where the server is.
+    let (status, _, body) = asked("GET", "/openapi.json", token);
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(document["security"], json!([{"bearer": []}]));
+    assert_eq!(document["paths"]["/healthz"]["get"]["security"], json!([]));
+    assert_eq!(document["servers"][0]["url"], format!("http://{address}"));
+}
+
+#[test]
+fn listening_beyond_loopback_needs_a_token_or_a_proxy_that_authenticates() {
+    let _ = app_with("basics", serve_policy());
+    let wasm = component("basics");
+    let serve = |extra: &[&str], env: &[(&str, &str)]| {
+        crate::util::snakebox_command()
+            .arg("serve")
+            .arg(&wasm)
+            .args(["--listen", "0.0.0.0:0", "--workers", "1"])
+            .args(extra)
+            .env_remove("SNAKEBOX_AUTH_TOKEN")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("snakebox serve starts")
+    };
+    let refused = serve(&[], &[]).wait_with_output().expect("it exits");
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("refusing to listen on 0.0.0.0:") && said.contains("--auth-token-file"),
+        "{said}"
+    );
+    for (extra, env) in [
+        (&["--allow-unauthenticated"][..], &[][..]),
+        (
+            &[][..],
+            &[("SNAKEBOX_AUTH_TOKEN", "from-the-environment")][..],
+        ),
+    ] {
+        let mut child = serve(extra, env);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the address");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            line.starts_with("listening on http://0.0.0.0:"),
+            "{extra:?}: {line:?}"
+        );
+    }
+}

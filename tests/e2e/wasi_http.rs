@@ -405,11 +405,20 @@ fn the_openapi_document_and_the_body_limit_are_snakebox_serves() {
     let mut ours = request(&proxy.address, "GET", "/openapi.json", "").body;
     let mut theirs = served.get("/openapi.json").body;
     assert_eq!(ours["openapi"], json!("3.1.0"));
-    // Only `/healthz` differs: `snakebox serve` reports its load there.
+    // Only `/healthz` differs, where `snakebox serve` reports its load, and
+    // `servers`: `snakebox serve` knows its address.
     for document in [&mut ours, &mut theirs] {
         let paths = document["paths"].as_object_mut().expect("paths");
         assert!(paths.remove("/healthz").is_some());
     }
+    let servers = theirs
+        .as_object_mut()
+        .and_then(|document| document.remove("servers"))
+        .expect("serve lists where it is");
+    assert_eq!(
+        servers,
+        json!([{"url": format!("http://{}", served.address)}])
+    );
     assert_eq!(ours, theirs);
     let big = format!(
         "[{}]",

@@ -18,7 +18,7 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
     let runtime = Runtime::new()?;
     let app = runtime.load_with(&component, policy)?;
     let mut options = args.stores.options();
-    args.browsers.apply(&mut options);
+    args.browsers.apply(&mut options)?;
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,7 +35,10 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("failed to listen on {listen}"))?;
-        println!("listening on http://{}/mcp", listener.local_addr()?);
+        let address = listener.local_addr()?;
+        args.browsers
+            .check_exposure(address, options.auth_token.is_some())?;
+        println!("listening on http://{address}/mcp");
         std::io::Write::flush(&mut std::io::stdout())?;
         tracing::info!("serving {count} tools of {} over HTTP", path.display());
         tools

@@ -29,7 +29,7 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
     if let Some(body_timeout) = args.body_timeout {
         options.body_timeout = body_timeout;
     }
-    args.browsers.apply(&mut options);
+    args.browsers.apply(&mut options)?;
     if let Some(max_result) = args.max_result {
         options.max_result_bytes =
             usize::try_from(max_result).context("--max-result is too large for this machine")?;
@@ -40,11 +40,13 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
         .context("failed to start the async runtime")?;
     raise_descriptor_limit();
     executor.block_on(async move {
+        let guarded = options.auth_token.is_some();
         let server = Server::new(&app, options)?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("failed to listen on {}", args.listen))?;
         let address = listener.local_addr()?;
+        args.browsers.check_exposure(address, guarded)?;
         println!("listening on http://{address}");
         std::io::Write::flush(&mut std::io::stdout())?;
         tracing::info!("serving {} with {workers} workers", path.display());

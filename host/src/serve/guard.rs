@@ -3,7 +3,8 @@
 //! `127.0.0.1` (DNS rebinding) or across sites. So the server answers only
 //! `Host`s it is known by (loopback names, IP addresses, and the names a
 //! deployment adds) and, from a browser, only the `Origin`s it was told,
-//! with CORS for those; `/healthz` stays open for probes.
+//! with CORS for those; and, when the server has a token, only requests
+//! that carry it. `/healthz` stays open for probes.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,10 +24,12 @@ pub(super) struct Guard {
     hosts: Vec<String>,
     /// Origins (`https://app.example`) whose pages may call; `*` for any.
     origins: Vec<String>,
+    /// The token every request but `/healthz` must carry, if any.
+    token: Option<Vec<u8>>,
 }
 
 impl Guard {
-    pub(super) fn new(hosts: &[String], origins: &[String]) -> Arc<Self> {
+    pub(super) fn new(hosts: &[String], origins: &[String], token: Option<&str>) -> Arc<Self> {
         let lower = |names: &[String]| {
             names
                 .iter()
@@ -36,7 +39,27 @@ impl Guard {
         Arc::new(Guard {
             hosts: lower(hosts),
             origins: lower(origins),
+            token: token.map(|token| token.as_bytes().to_vec()),
         })
+    }
+
+    /// Whether the request's `Authorization` carries the server's token,
+    /// compared in constant time; `true` when the server has none.
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.token else {
+            return true;
+        };
+        let given = header_text(headers, header::AUTHORIZATION)
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .as_bytes();
+        // Every byte is compared, whatever differs first.
+        let differs = given.len() != token.len();
+        let mismatch = token
+            .iter()
+            .zip(given.iter().chain(std::iter::repeat(&0)))
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        !differs && mismatch == 0
     }
 
     /// Whether a request with this `Host` header is answered: a name
@@ -98,6 +121,12 @@ pub(super) async fn check(
         ))
         .into_response();
     }
+    let preflight = request.method() == Method::OPTIONS
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    // A browser's preflight carries no credentials; what it asks about does.
+    if !preflight && !guard.authorized(headers) {
+        return Failure::Unauthorized.into_response();
+    }
     let Some(origin) = header_text(headers, header::ORIGIN).map(str::to_owned) else {
         // Not from a browser's page: nothing more to check.
         return next.run(request).await;
@@ -110,8 +139,6 @@ pub(super) async fn check(
         ))
         .into_response();
     }
-    let preflight = request.method() == Method::OPTIONS
-        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = match preflight {
         true => preflight_answer(headers),
         false => next.run(request).await,
@@ -157,7 +184,7 @@ mod tests {
 
     #[test]
     fn hosts_are_loopback_names_ip_addresses_and_the_names_given() {
-        let guard = Guard::new(&["api.example".to_owned()], &[]);
+        let guard = Guard::new(&["api.example".to_owned()], &[], None);
         for host in [
             "localhost",
             "localhost:8000",
@@ -179,15 +206,42 @@ mod tests {
         ] {
             assert!(!guard.host_allowed(host), "{host}");
         }
-        assert!(Guard::new(&["*".to_owned()], &[]).host_allowed("any.example"));
+        assert!(Guard::new(&["*".to_owned()], &[], None).host_allowed("any.example"));
     }
 
     #[test]
     fn origins_are_only_those_given() {
-        let guard = Guard::new(&[], &["https://app.example/".to_owned()]);
+        let guard = Guard::new(&[], &["https://app.example/".to_owned()], None);
         assert!(guard.origin_allowed("https://APP.example"));
         assert!(!guard.origin_allowed("https://app.example:8443"));
         assert!(!guard.origin_allowed("null"));
-        assert!(!Guard::new(&[], &[]).origin_allowed("http://localhost:3000"));
+        assert!(!Guard::new(&[], &[], None).origin_allowed("http://localhost:3000"));
+    }
+
+    #[test]
+    fn only_the_server_s_token_is_authorized() {
+        use axum::http::{HeaderMap, HeaderValue, header};
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(value).expect("a value"),
+            );
+            headers
+        };
+        let guard = Guard::new(&[], &[], Some("s3cret"));
+        assert!(guard.authorized(&with("Bearer s3cret")));
+        for wrong in [
+            "Bearer s3cre",
+            "Bearer s3cret2",
+            "Bearer S3cret",
+            "s3cret",
+            "Basic s3cret",
+            "Bearer ",
+        ] {
+            assert!(!guard.authorized(&with(wrong)), "{wrong}");
+        }
+        assert!(!guard.authorized(&HeaderMap::new()));
+        assert!(Guard::new(&[], &[], None).authorized(&HeaderMap::new()));
     }
 }

@@ -87,6 +87,10 @@ pub struct ServeOptions {
     /// server, with CORS; a request from another page gets `403`. None by
     /// default.
     pub allowed_origins: Vec<String>,
+    /// A token every request but `/healthz` must carry as `Authorization:
+    /// Bearer <token>`, or get `401`; the OpenAPI document then declares
+    /// the scheme. None by default.
+    pub auth_token: Option<String>,
 }
 
 impl ServeOptions {
@@ -124,12 +128,17 @@ impl ServeOptions {
             body_timeout: Self::BODY_TIMEOUT,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            auth_token: None,
         }
     }
 
     /// The `Host` and `Origin` checks these options ask for.
     fn guard(&self) -> Arc<guard::Guard> {
-        guard::Guard::new(&self.allowed_hosts, &self.allowed_origins)
+        guard::Guard::new(
+            &self.allowed_hosts,
+            &self.allowed_origins,
+            self.auth_token.as_deref(),
+        )
     }
 }
 
@@ -149,13 +158,16 @@ struct ServerState {
     openapi: Value,
     max_result_bytes: usize,
     body_timeout: Duration,
+    /// Where the server listens, once [`Server::serve`] knows it and it is
+    /// an address clients can use: the document's `servers`.
+    address: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Server {
     /// Starts `options.workers` stores of `app`.
     pub fn new(app: &App, options: ServeOptions) -> Result<Self> {
         let functions = describe::functions(app);
-        let openapi = openapi::document(app);
+        let openapi = openapi::document(app, options.auth_token.is_some());
         let dispatcher = Arc::new(Dispatcher::new(app, &options)?);
         Ok(Server {
             #[cfg(feature = "mcp")]
@@ -166,6 +178,7 @@ impl Server {
                 openapi,
                 max_result_bytes: options.max_result_bytes,
                 body_timeout: options.body_timeout,
+                address: std::sync::OnceLock::new(),
             }),
             guard: options.guard(),
             limits: listen::Limits {
@@ -200,6 +213,11 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Ok(address) = listener.local_addr()
+            && !address.ip().is_unspecified()
+        {
+            let _ = self.state.address.set(address);
+        }
         let limits = self.limits.within_descriptors();
         let overloaded = Router::new()
             .route("/healthz", get(healthz))
@@ -222,7 +240,11 @@ async fn functions(State(state): State<Arc<ServerState>>) -> Response {
 
 async fn openapi(State(state): State<Arc<ServerState>>) -> Response {
     let log = AccessLog::start("");
-    log.finish(axum::Json(state.openapi.clone()).into_response())
+    let mut document = state.openapi.clone();
+    if let Some(address) = state.address.get() {
+        document["servers"] = serde_json::json!([{ "url": format!("http://{address}") }]);
+    }
+    log.finish(axum::Json(document).into_response())
 }
 
 async fn healthz(State(state): State<Arc<ServerState>>) -> Response {

@@ -4,13 +4,14 @@
 //! function of a component without a description gets schemas that accept
 //! any JSON.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use snakebox_generator::openapi::{self, Operation};
 
 use crate::app::App;
 
-/// The document, for `app`.
-pub(super) fn document(app: &App) -> Value {
+/// The document, for `app`; with `token`, every operation but the
+/// health check declares the bearer scheme the server requires.
+pub(super) fn document(app: &App, token: bool) -> Value {
     // A function that takes or returns objects has no JSON form.
     let operations: Vec<Operation> = app
         .functions()
@@ -29,5 +30,20 @@ pub(super) fn document(app: &App) -> Value {
             },
         })
         .collect();
-    openapi::document(&operations, super::health::schema())
+    let mut document = openapi::document(&operations, super::health::schema());
+    if token {
+        document["components"]["securitySchemes"] = json!({
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the server's token (`--auth-token-file`)",
+            }
+        });
+        document["security"] = json!([{ "bearer": [] }]);
+        // Probes need no token.
+        if let Some(health) = document["paths"]["/healthz"]["get"].as_object_mut() {
+            health.insert("security".into(), json!([]));
+        }
+    }
+    document
 }

@@ -30,6 +30,8 @@ pub(super) enum Failure {
     Connections { max: usize },
     /// The request's `Host` or `Origin` is not one the server answers.
     Forbidden(String),
+    /// The request carries no token, or not the server's.
+    Unauthorized,
     /// The body did not arrive within the time the server gives it.
     BodyTimeout { after: std::time::Duration },
 }
@@ -63,6 +65,10 @@ impl Failure {
                 format!("the body is larger than the limit of {limit} bytes"),
             ),
             Failure::Forbidden(message) => ErrorBody::new(ErrorKind::Forbidden, message),
+            Failure::Unauthorized => ErrorBody::new(
+                ErrorKind::Unauthorized,
+                "send the server's token as `Authorization: Bearer <token>`",
+            ),
             Failure::BodyTimeout { after } => ErrorBody::new(
                 ErrorKind::BodyTimeout,
                 format!("the body did not arrive within {after:?}"),
@@ -84,8 +90,16 @@ impl IntoResponse for Failure {
                 return (status, axum::Json(body)).into_response();
             }
         };
-        let busy = body.error == ErrorKind::Busy;
-        let mut response = (status_of(body.error), axum::Json(body)).into_response();
+        let kind = body.error;
+        let mut response = (status_of(kind), axum::Json(body)).into_response();
+        // How to authenticate, as RFC 6750 asks of a 401.
+        if kind == ErrorKind::Unauthorized {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"snakebox\""),
+            );
+        }
+        let busy = kind == ErrorKind::Busy;
         // A busy server is worth retrying, elsewhere or in a second.
         if busy {
             response
