@@ -100,8 +100,9 @@ pub(super) fn layer(router: axum::Router, guard: &Arc<Guard>) -> axum::Router {
     ))
 }
 
-/// Refuses requests by `Host` and `Origin` (`403`), answers the CORS
-/// preflight of allowed origins, and marks their answers.
+/// Refuses requests by `Host` and `Origin` (`403`) and, when the server
+/// has a token, those without it (`401`); answers the CORS preflight of
+/// allowed origins, and marks their answers.
 pub(super) async fn check(
     State(guard): State<Arc<Guard>>,
     request: Request,
