@@ -7,6 +7,7 @@ include!(concat!(env!("OUT_DIR"), "/bank.rs"));
 
 #[tokio::test]
 async fn classes_are_rust_types_with_async_methods() -> snakebox::Result<()> {
+    // From here on to its end mark, the README's lines (checked below).
     let bank = Bank::load(&snakebox::Runtime::new()?)?;
     // The constructor, with and without its default.
     let ann = Account::new(&bank, "ann".into(), None).await?;
@@ -18,6 +19,7 @@ async fn classes_are_rust_types_with_async_methods() -> snakebox::Result<()> {
     // Functions take `&Account` and return `Account`.
     let cy: Account = bank.open_account("cy".into()).await?;
     assert_eq!(bank.transfer(&bob, &cy, 20).await?, 20);
+    // The README's end.
     // An async method interleaves with the store's other calls.
     let (settled, deposited) = tokio::join!(ann.settle(0.2), bob.deposit(1, None));
     assert_eq!((settled?, deposited?), (35, 31));
@@ -37,4 +39,39 @@ async fn classes_are_rust_types_with_async_methods() -> snakebox::Result<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the accounts stayed open");
+}
+
+/// The test above runs the README's Rust for classes: each line of that
+/// block is in the test's marked lines (white space aside), so changing
+/// the README without the test fails here.
+#[test]
+fn the_test_runs_the_readme_s_lines() {
+    let readme = include_str!("../../../../README.md");
+    let marker = "With typed bindings (`Bindings::new(\"python/bank.py\")`)";
+    let block = readme
+        .split_once(marker)
+        .and_then(|(_, after)| after.split_once("```rust"))
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("the README's classes block")
+        .0;
+    let squeezed = |text: &str| text.split_whitespace().collect::<String>();
+    let this = include_str!("classes.rs");
+    let body = this
+        .split_once("// From here on to its end mark, the README's lines")
+        .and_then(|(_, rest)| rest.split_once("// The README's end."))
+        .expect("the marked lines")
+        .0;
+    let lines: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() >= 7, "{lines:?}");
+    for line in lines {
+        assert!(
+            squeezed(body).contains(&squeezed(line)),
+            "the test does not run the README's line: {line}"
+        );
+    }
 }
