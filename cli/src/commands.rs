@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use snakebox::{Policy, builder};
+use snakebox::{HttpOptions, Policy, builder};
 
 use crate::flags::{BuildArgs, SandboxArgs};
+use crate::parse;
 
 pub(crate) mod build;
 pub(crate) mod cache;
@@ -45,6 +46,13 @@ pub(crate) fn build_for(file: &Path, args: &BuildArgs, http: bool) -> anyhow::Re
     Ok(built.wasm)
 }
 
+/// Whether a `--bind-header` target (a function, or a module of them)
+/// covers the bound function `name`.
+fn covers(target: &str, name: &str) -> bool {
+    name.strip_prefix(target)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// The sandbox the flags grant; nothing unless granted.
 pub(crate) fn policy(args: &SandboxArgs) -> anyhow::Result<Policy> {
     let mut policy = Policy {
@@ -54,10 +62,29 @@ pub(crate) fn policy(args: &SandboxArgs) -> anyhow::Result<Policy> {
         dirs: args.dirs.clone(),
         ..Policy::default()
     };
+    for (target, header, _) in &args.bind_headers {
+        if !args.binds.iter().any(|(name, _)| covers(target, name)) {
+            anyhow::bail!(
+                "--bind-header {target}={header}: no --bind names `{target}` or a function of it"
+            );
+        }
+    }
     for (name, url) in &args.binds {
+        let mut options = HttpOptions {
+            max_in_flight: args.bind_max_in_flight as usize,
+            connect_timeout: args.bind_connect_timeout,
+            headers: Vec::new(),
+        };
+        for (target, header, value) in &args.bind_headers {
+            if covers(target, name) {
+                let value = parse::expand_secret(value)
+                    .map_err(|e| anyhow::anyhow!("--bind-header {target}={header}: {e}"))?;
+                options.headers.push((header.clone(), value));
+            }
+        }
         policy
             .host
-            .add_http(name, url)
+            .add_http_with(name, url, &options)
             .with_context(|| format!("--bind {name}={url}"))?;
     }
     Ok(policy)

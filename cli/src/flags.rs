@@ -358,4 +358,16 @@ pub(crate) struct SandboxArgs {
     /// arguments as a JSON array: `directory.find_person=http://127.0.0.1:9000/person`.
     #[arg(long = "bind", value_name = "NAME=URL", value_parser = parse::binding)]
     pub binds: Vec<(String, String)>,
+    /// A header for the endpoints bound to a function or to a module's
+    /// functions: 'directory=Authorization: Bearer ${TOKEN}'. In the value,
+    /// ${VAR} is read from the environment and ${file:PATH} from a file,
+    /// so that secrets stay off the command line.
+    #[arg(long = "bind-header", value_name = "NAME=HEADER: VALUE", value_parser = parse::bind_header)]
+    pub bind_headers: Vec<(String, String, String)>,
+    /// Requests in flight to one bound origin at once; the rest wait.
+    #[arg(long = "bind-max-in-flight", value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub bind_max_in_flight: u32,
+    /// How long opening a connection to a bound endpoint may take.
+    #[arg(long = "bind-connect-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse::duration)]
+    pub bind_connect_timeout: Duration,
 }

@@ -89,6 +89,48 @@ pub(crate) fn binding(spec: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `--bind-header NAME=HEADER: VALUE`: the bound function or module, the
+/// header's name, and its value as written (not yet expanded).
+pub(crate) fn bind_header(spec: &str) -> Result<(String, String, String), String> {
+    let usage = "write NAME=HEADER: VALUE, for example 'directory=Authorization: Bearer ${TOKEN}'";
+    let Some((target, header)) = spec.split_once('=') else {
+        return Err(usage.to_owned());
+    };
+    let Some((name, value)) = header.split_once(':') else {
+        return Err(usage.to_owned());
+    };
+    let (target, name, value) = (target.trim(), name.trim(), value.trim());
+    if target.is_empty() || name.is_empty() {
+        return Err(usage.to_owned());
+    }
+    Ok((target.to_owned(), name.to_owned(), value.to_owned()))
+}
+
+/// A `--bind-header` value with `${VAR}` read from the environment and
+/// `${file:PATH}` from a file (less its trailing newline).
+pub(crate) fn expand_secret(value: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(format!("`${{` without its `}}` in `{value}`"));
+        };
+        let reference = &rest[start + 2..start + end];
+        let found = match reference.strip_prefix("file:") {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
+                .map_err(|e| format!("cannot read `{path}`: {e}"))?,
+            None => std::env::var(reference)
+                .map_err(|_| format!("the environment variable `{reference}` is not set"))?,
+        };
+        out.push_str(&found);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// `--memory`: a size CPython can start in.
 pub(crate) fn memory(text: &str) -> Result<u64, String> {
     let bytes = size(text)?;

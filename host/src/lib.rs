@@ -106,7 +106,7 @@ pub use component::signature::{Described, Function, wit_type};
 pub use engine::prune::{Pruned, prune_cache};
 pub use error::{Detail, Error, PythonError, Result};
 pub use futures;
-pub use host_functions::{HostError, HostFunctions, HostFuture, HostResult};
+pub use host_functions::{HostError, HostFunctions, HostFuture, HostResult, HttpOptions};
 pub use policy::{DirGrant, Policy};
 pub use runtime::{Runtime, WASMTIME_VERSION};
 pub use serde;

@@ -2,6 +2,7 @@
 //! the functions declared in `directory.pyi`, bound here in Rust (and, for
 //! the command line, to a loopback HTTP service).
 
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -1037,4 +1038,224 @@ async fn allow_unbound_fails_only_the_calls_that_need_what_is_missing() {
             .contains("`directory.find_person` is not bound"),
         "{python:?}"
     );
+}
+
+/// `tests/fixtures/host/endpoint.py`: an endpoint written with Python's
+/// `http.server` alone, stopped when dropped.
+struct PythonEndpoint {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PythonEndpoint {
+    fn start(flags: &[&str]) -> PythonEndpoint {
+        use std::io::BufRead as _;
+
+        let mut child = std::process::Command::new("python3")
+            .arg("tests/fixtures/host/endpoint.py")
+            .args(flags)
+            .current_dir(crate::util::root())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("its output"))
+            .read_line(&mut line)
+            .expect("it prints its port");
+        let port = line.trim().parse().expect("a port");
+        PythonEndpoint { child, port }
+    }
+
+    fn url(&self, scheme: &str, path: &str) -> String {
+        format!("{scheme}://localhost:{}/{path}", self.port)
+    }
+}
+
+impl Drop for PythonEndpoint {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--bind` flags for every function of `directory.pyi`: those given to
+/// their URLs, the rest to a port nobody listens on.
+fn bind_flags(bound: &[(&str, &str)]) -> Vec<String> {
+    let mut flags = Vec::new();
+    for name in [
+        "find_person",
+        "save_person",
+        "audit",
+        "pause",
+        "tenant",
+        "never",
+        "never_sync",
+        "explode",
+    ] {
+        let url = bound
+            .iter()
+            .find(|(bound, _)| *bound == name)
+            .map_or(format!("http://127.0.0.1:9/{name}"), |(_, url)| {
+                (*url).to_owned()
+            });
+        flags.extend(["--bind".to_owned(), format!("directory.{name}={url}")]);
+    }
+    flags
+}
+
+/// `snakebox call host.wasm FUNCTION ARGS… FLAGS…` with more environment.
+fn call_host(function_and_args: &[&str], flags: &[String], env: &[(&str, &str)]) -> Output {
+    let wasm = component("host").display().to_string();
+    let mut args = vec!["call", wasm.as_str()];
+    args.extend(function_and_args);
+    args.extend(flags.iter().map(String::as_str));
+    crate::util::snakebox_with_env(&args, env)
+}
+
+/// A thousand gathered host calls reach a server whose accept queue holds
+/// five: the host pools its connections and keeps 32 in flight, where one
+/// connection per call overflowed the queue and failed after two minutes.
+#[test]
+fn a_thousand_gathered_host_calls_reach_a_plain_http_server() {
+    for server in [&[][..], &["--serial"][..]] {
+        let endpoint = PythonEndpoint::start(server);
+        let url = endpoint.url("http", "pause");
+        let output = call_host(
+            &["fan_out", "1000", "1"],
+            &bind_flags(&[("pause", &url)]),
+            &[],
+        );
+        assert!(output.status.success(), "{server:?}: {}", stderr(&output));
+        assert_eq!(stdout(&output), "1000", "{server:?}");
+    }
+}
+
+/// https: the system's roots, or `SSL_CERT_FILE`'s; a certificate of an
+/// authority nobody trusts is refused, and the error says it was TLS.
+#[test]
+fn https_endpoints_are_trusted_through_ssl_cert_file() {
+    let endpoint = PythonEndpoint::start(&[
+        "--tls",
+        "tests/fixtures/tls/server.pem",
+        "tests/fixtures/tls/server.key",
+    ]);
+    let url = endpoint.url("https", "pause");
+    let flags = bind_flags(&[("pause", &url)]);
+    let authority = crate::util::root().join("tests/fixtures/tls/ca.pem");
+    let authority = authority.display().to_string();
+    let output = call_host(
+        &["fan_out", "3", "1"],
+        &flags,
+        &[("SSL_CERT_FILE", &authority)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "3");
+
+    let refused = call_host(&["fan_out", "3", "1"], &flags, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(
+        message.contains(&format!(
+            "{url}: cannot reach the host endpoint: TLS failed: invalid peer certificate: UnknownIssuer"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("SSL_CERT_FILE"), "{message}");
+
+    // Refused and unreachable say so, and name the endpoint.
+    let nobody = "http://127.0.0.1:9/pause";
+    let output = call_host(&["fan_out", "1", "1"], &bind_flags(&[]), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "{nobody}: cannot reach the host endpoint: connection refused"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// `--bind-header` sends a header to the endpoints of a function or a
+/// module, with its secret read from a file or the environment.
+#[test]
+fn bind_headers_carry_secrets_from_a_file_or_the_environment() {
+    let endpoint = PythonEndpoint::start(&[]);
+    let url = endpoint.url("http", "header");
+    let flags = bind_flags(&[("tenant", &url)]);
+    let folder = tempfile::tempdir().expect("a folder");
+    let token_file = folder.path().join("token");
+    std::fs::write(&token_file, "from-a-file\n").expect("writes");
+    let with = |header: String| {
+        let mut flags = flags.clone();
+        flags.extend(["--bind-header".to_owned(), header]);
+        flags
+    };
+    let file_header = with(format!(
+        "directory=Authorization: Bearer ${{file:{}}}",
+        token_file.display()
+    ));
+    let output = call_host(&["whose"], &file_header, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"Bearer from-a-file\"");
+
+    let env_header = with("directory.tenant=Authorization: Bearer ${SNAKEBOX_TEST_TOKEN}".into());
+    let output = call_host(
+        &["whose"],
+        &env_header,
+        &[("SNAKEBOX_TEST_TOKEN", "from-env")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"Bearer from-env\"");
+
+    // A header for another function is not sent to this one.
+    let output = call_host(
+        &["whose"],
+        &with("directory.audit=Authorization: Bearer x".into()),
+        &[],
+    );
+    assert_eq!(stdout(&output), "\"\"", "{}", stderr(&output));
+
+    for (header, says) in [
+        (
+            "directory=Authorization: Bearer ${SNAKEBOX_UNSET_TOKEN}",
+            "the environment variable `SNAKEBOX_UNSET_TOKEN` is not set",
+        ),
+        (
+            "billing=Authorization: Bearer x",
+            "no --bind names `billing`",
+        ),
+        ("directory=Authorization", "write NAME=HEADER: VALUE"),
+    ] {
+        let output = call_host(&["whose"], &with(header.into()), &[]);
+        assert!(
+            matches!(output.status.code(), Some(1 | 2)),
+            "{header}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(says),
+            "{header}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+/// An endpoint that takes the request and never answers holds its call
+/// only to the call's time limit; the store then serves on.
+#[test]
+fn an_endpoint_that_never_answers_ends_at_the_call_s_deadline() {
+    let endpoint = PythonEndpoint::start(&[]);
+    let never = endpoint.url("http", "never");
+    let pause = endpoint.url("http", "pause");
+    let flags = bind_flags(&[("never", &never), ("pause", &pause)]);
+    let mut args = vec!["--workers", "1", "--timeout", "1s"];
+    args.extend(flags.iter().map(String::as_str));
+    let server = crate::serve::Served::start(&component("host"), &args);
+    let started = Instant::now();
+    let stuck = server.request("POST", "/call/wait_forever", "[]");
+    let waited = started.elapsed();
+    assert_eq!(stuck.status, 504, "{:?}", stuck.body);
+    assert!(waited < Duration::from_secs(20), "{waited:?}");
+    let next = server.request("POST", "/call/fan_out", "[3, 1]");
+    assert_eq!((next.status, next.body), (200, json!(3)));
 }

@@ -35,6 +35,7 @@ use crate::values::json;
 mod http;
 use crate::store::records;
 use crate::store::{Caller, CallerView};
+pub use http::HttpOptions;
 
 /// A host function's failure, raised in Python as `HostError`, or as the
 /// exception class named by its kind.
@@ -160,16 +161,38 @@ impl HostFunctions {
     }
 
     /// Binds `name` to an HTTP endpoint: each call POSTs its arguments as
-    /// a JSON array to `url` (`http://HOST:PORT/PATH`). A `200` response's
+    /// a JSON array to `url` (`http://` or `https://`). A `200` response's
     /// JSON body is the result; any other status fails the call with the
     /// body's text. Only these URLs are contacted, by the host; the
-    /// sandbox itself has no network.
+    /// sandbox itself has no network. The options are the defaults
+    /// ([`HttpOptions`]).
     pub fn add_http(&mut self, name: impl Into<String>, url: &str) -> Result<&mut Self> {
-        let endpoint = Arc::new(http::Endpoint::parse(url).map_err(Error::BadArguments)?);
-        Ok(self.add_async(name, move |_caller, args| {
-            let endpoint = Arc::clone(&endpoint);
-            async move { endpoint.call(args).await }
-        }))
+        self.add_http_with(name, url, &HttpOptions::default())
+    }
+
+    /// [`add_http`](Self::add_http) with options: headers such as a token,
+    /// the cap on requests in flight, the connect timeout.
+    ///
+    /// ```
+    /// use snakebox::{HostFunctions, HttpOptions};
+    ///
+    /// let token = "s3cret"; // read from a file or the environment
+    /// let options = HttpOptions {
+    ///     headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+    ///     ..HttpOptions::default()
+    /// };
+    /// let mut host = HostFunctions::new();
+    /// host.add_http_with("directory.find_person", "https://directory.example/person", &options)?;
+    /// # Ok::<(), snakebox::Error>(())
+    /// ```
+    pub fn add_http_with(
+        &mut self,
+        name: impl Into<String>,
+        url: &str,
+        options: &HttpOptions,
+    ) -> Result<&mut Self> {
+        let endpoint = Arc::new(http::Endpoint::new(url, options).map_err(Error::BadArguments)?);
+        Ok(self.add_async(name, move |_caller, args| Arc::clone(&endpoint).call(args)))
     }
 
     /// Lets a component load with functions left unbound: each fails when
