@@ -8,7 +8,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 PROFILE=${PROFILE:-release}
 cargo build --profile "$PROFILE" -p snakebox-cli --bin snakebox --example serve_load >&2
 OUT="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
-SNAKEBOX="$OUT/snakebox"
+# SNAKEBOX=path measures another build of the server (an earlier commit's,
+# say) with the same load generator.
+SNAKEBOX=${SNAKEBOX:-$OUT/snakebox}
 LOAD="$OUT/examples/serve_load"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -27,13 +29,22 @@ serve() {
     ADDRESS=$(sed -n 's#listening on http://##p' "$WORK/out")
 }
 
-for workers in 1 2; do
+# The healthy rate of a report line ("healthy … = N req/s") or its only rate.
+rate() {
+    sed -n 's/.*healthy [^=]*= \([0-9]*\) req\/s.*/\1/p'
+}
+
+echo "# $(uname -m), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
+for workers in ${WORKERS:-1 2}; do
     serve "$workers"
     echo "## workers=$workers"
-    echo "sync add:                   $("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 20000 --seconds 30)"
+    CLEAN=$("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 20000 --seconds 30)
+    echo "sync add:                   $CLEAN"
     echo "async sleep 50 ms:          $("$LOAD" --address "$ADDRESS" --function slow_add --body '[2, 40, 0.05]' --concurrency 64 --requests 4000 --seconds 30)"
     # shellcheck disable=SC2086
-    echo "sync add + 1% hostile:      $("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 5000 --seconds 30 $HOSTILE)"
+    MIXED=$("$LOAD" --address "$ADDRESS" --function add --body '[2, 40]' --concurrency 16 --requests 5000 --seconds 30 $HOSTILE)
+    echo "sync add + 1% hostile:      $MIXED"
+    echo "healthy beside 1% hostile ÷ clean: $(echo "$MIXED" | rate) ÷ $(echo "$CLEAN" | rate) req/s = $(awk -v a="$(echo "$MIXED" | rate)" -v b="$(echo "$CLEAN" | rate)" 'BEGIN { printf "%.1f %%", 100 * a / b }')"
     # shellcheck disable=SC2086
     echo "async sleep + 1% hostile:   $("$LOAD" --address "$ADDRESS" --function slow_add --body '[2, 40, 0.05]' --concurrency 64 --requests 4000 --seconds 30 $HOSTILE)"
     kill -TERM "$SERVER"

@@ -291,7 +291,8 @@ pub(crate) struct StoreArgs {
     pub workers: Option<usize>,
     /// The most stores at once: when every store is taken, a call gets a
     /// new one, so that a slow or spinning call holds up no other
-    /// [default: 16, or twice the workers if more].
+    /// [default: as many as the memory holds at --memory each, from 16 to
+    /// 256, or twice the workers if more].
     #[arg(long, value_name = "N")]
     pub max_stores: Option<usize>,
     /// How long a store started on demand is kept without a call before it
@@ -306,8 +307,9 @@ pub(crate) struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The server options these flags set, the rest at their defaults.
-    pub fn options(&self) -> snakebox::serve::ServeOptions {
+    /// The server options these flags set, the rest at their defaults; the
+    /// stores are capped by what the memory holds at `memory` each.
+    pub fn options(&self, memory: Option<u64>) -> snakebox::serve::ServeOptions {
         let workers = self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
@@ -315,8 +317,14 @@ impl StoreArgs {
         if let Some(max_pending) = self.max_pending {
             options.max_pending = max_pending;
         }
-        if let Some(max_stores) = self.max_stores {
-            options.max_stores = max_stores;
+        match (self.max_stores, memory) {
+            (Some(max_stores), _) => options.max_stores = max_stores,
+            (None, Some(memory)) => {
+                options.max_stores = options
+                    .max_stores
+                    .max(snakebox::serve::ServeOptions::stores_for_memory(memory));
+            }
+            (None, None) => {}
         }
         if let Some(store_idle) = self.store_idle {
             options.store_idle = store_idle;

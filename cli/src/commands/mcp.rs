@@ -16,8 +16,9 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: McpArgs) -> anyhow::Resu
     let component = super::component(path, build)?;
     // Kept alive to the end: it runs the epoch clock of the time limits.
     let runtime = Runtime::new()?;
+    let memory = policy.memory;
     let app = runtime.load_with(&component, policy)?;
-    let mut options = args.stores.options();
+    let mut options = args.stores.options(memory);
     args.browsers.apply(&mut options)?;
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

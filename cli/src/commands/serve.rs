@@ -17,8 +17,9 @@ pub(crate) fn run(path: &Path, build: &BuildArgs, args: ServeArgs) -> anyhow::Re
     // Kept alive to the end: dropping the runtime stops the epoch clock
     // that enforces time limits.
     let runtime = Runtime::new()?;
+    let memory = policy.memory;
     let app = runtime.load_with(&component, policy)?;
-    let mut options = args.stores.options();
+    let mut options = args.stores.options(memory);
     let workers = options.workers;
     if let Some(header_timeout) = args.header_timeout {
         options.header_timeout = header_timeout;

@@ -32,6 +32,7 @@ use crate::component::signature::Function;
 use crate::error::{Detail, Error, Result};
 use crate::exec::streaming;
 use crate::limits::epoch::EpochClock;
+use crate::limits::fair_share::thread_cpu_time;
 use crate::policy::Policy;
 use crate::store::records;
 use crate::store::{CallEntry, Deadline, StoreData, Tick};
@@ -537,15 +538,17 @@ async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<Stor
     store.limiter(|data| &mut data.memory);
     if shared.clock.is_some() {
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|context| match context.data().tick(Instant::now()) {
-            Tick::Expired(token) => Err(wasmtime::Error::new(TimeLimitExceeded { token })),
-            // Yield so that the host's timers (call time limits, sleeps) run
-            // even while the guest is busy on the CPU.
-            Tick::Go => Ok(UpdateDeadline::Yield(1)),
-            Tick::Pause(pause) => Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::time::sleep(pause)),
-            )),
+        store.epoch_deadline_callback(|context| {
+            match context.data().tick(Instant::now(), thread_cpu_time()) {
+                Tick::Expired(token) => Err(wasmtime::Error::new(TimeLimitExceeded { token })),
+                // Yield so that the host's timers (call time limits, sleeps) run
+                // even while the guest is busy on the CPU.
+                Tick::Go => Ok(UpdateDeadline::Yield(1)),
+                Tick::Pause(pause) => Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::time::sleep(pause)),
+                )),
+            }
         });
     }
     // With no time limit there are no epoch checks: a guest busy on the CPU

@@ -6,14 +6,20 @@
 //! evenly: a few spinning guests would take most of the CPU from hundreds
 //! of short calls. Each store with a time limit already stops at every
 //! epoch tick (the epoch callback). There it tells its [`Run`] that it is
-//! still on the CPU. Once it has been for [`LONG_RUN`] without a break, it
-//! counts as a long run, and while other stores have calls in flight it
+//! still on the CPU, and how much CPU time its thread has used. Once it has
+//! used [`LONG_RUN`] of CPU without a break, it counts as a long run, and while other stores have calls in flight it
 //! pauses between ticks: the more long runs, the longer each pause, so
 //! that together they take about half a core at most. Its time limit
 //! still counts wall time, so a spinning guest is stopped when it always
 //! was; it only burns less CPU on the way. With no other store busy, a
 //! long run is not slowed at all: CPU-bound work still scales across
 //! stores.
+//!
+//! The CPU time is the thread's own clock, not the wall clock: on a busy
+//! machine a young call waits for a core as long as anyone, and must not
+//! be taken for a long run because the wall clock ran on while it waited.
+//! The thread's clock counts the kernel's time for it too, so a guest that
+//! page-faults its way through memory counts the CPU it costs.
 //!
 //! A run whose memory grew by [`GROWING`] or more since its last tick is
 //! not paused at that tick: it is on its way to its memory limit, and
@@ -91,11 +97,37 @@ impl Drop for Long {
     }
 }
 
+/// The CPU time the calling thread has used so far: the kernel's thread
+/// clock where there is one, the wall clock elsewhere.
+pub(crate) fn thread_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            u64::try_from(now.tv_sec).unwrap_or(0),
+            u32::try_from(now.tv_nsec).unwrap_or(0),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        START.get_or_init(Instant::now).elapsed()
+    }
+}
+
+/// Where a stretch on the CPU stands.
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    /// The thread's CPU time when it began.
+    cpu_since: Duration,
+    /// The wall time of its last tick.
+    last: Instant,
+}
+
 /// One store's current stretch on the CPU, as its epoch ticks see it.
 #[derive(Debug, Default)]
 pub(crate) struct Run {
-    /// When the stretch began, and its last tick.
-    stretch: Option<(Instant, Instant)>,
+    stretch: Option<Stretch>,
     long: Option<Long>,
     /// The pause this run was last told to take.
     paused: Duration,
@@ -104,31 +136,36 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// The store is on the CPU at an epoch tick, its memory having grown by
+    /// The store is on the CPU at an epoch tick (wall time `now`), its
+    /// thread having used `cpu` of CPU time and its memory having grown by
     /// `grown` bytes in all: how long it should pause before it goes on, if
     /// at all.
     pub(crate) fn tick(
         &mut self,
         share: &Arc<FairShare>,
         now: Instant,
+        cpu: Duration,
         grown: u64,
     ) -> Option<Duration> {
         let growing = grown.saturating_sub(self.grown) >= GROWING;
-        let since = match self.stretch {
+        let cpu_since = match self.stretch {
             // Ticks come every `EPOCH_TICK` while the guest is on the CPU;
             // a longer gap means it waited in between, and a new stretch
             // begins. A pause of its own is not a break.
-            Some((since, last)) if now.duration_since(last) <= EPOCH_TICK * 2 + self.paused => {
-                since
+            Some(stretch) if now.duration_since(stretch.last) <= EPOCH_TICK * 2 + self.paused => {
+                stretch.cpu_since
             }
             _ => {
                 self.rest();
-                now
+                cpu
             }
         };
-        self.stretch = Some((since, now));
+        self.stretch = Some(Stretch {
+            cpu_since,
+            last: now,
+        });
         self.grown = grown;
-        if self.long.is_none() && now.duration_since(since) >= LONG_RUN {
+        if self.long.is_none() && cpu.saturating_sub(cpu_since) >= LONG_RUN {
             self.long = Some(share.long());
         }
         let pause = match growing {
@@ -160,10 +197,56 @@ mod tests {
         let mut answer = None;
         let mut at = start;
         while at <= start + for_ {
-            answer = run.tick(share, at, 0);
+            answer = run.tick(share, at, cpu(start, at), 0);
             at += EPOCH_TICK;
         }
         answer
+    }
+
+    /// The CPU time of a thread that ran the whole time since `start`.
+    fn cpu(start: Instant, at: Instant) -> Duration {
+        at.duration_since(start)
+    }
+
+    #[test]
+    fn a_run_that_waits_for_a_core_is_not_taken_for_a_long_one() {
+        let share = Arc::new(FairShare::default());
+        let (_mine, _other) = (share.busy(), share.busy());
+        let mut run = Run::default();
+        let start = Instant::now();
+        // Ticks every epoch for twice LONG_RUN, but the thread had a core
+        // for only a third of that time.
+        let mut at = start;
+        let mut answer = None;
+        while at <= start + LONG_RUN * 2 {
+            answer = run.tick(&share, at, cpu(start, at) / 3, 0);
+            at += EPOCH_TICK;
+        }
+        assert_eq!(answer, None, "a short run on a busy machine");
+        // Once its own CPU time reaches LONG_RUN, it is a long run.
+        while at <= start + LONG_RUN * 4 {
+            answer = run.tick(&share, at, cpu(start, at) / 3, 0);
+            at += EPOCH_TICK;
+        }
+        assert_eq!(answer, Some(EPOCH_TICK * 2));
+    }
+
+    #[test]
+    fn the_thread_clock_counts_this_thread_s_work_not_its_sleep() {
+        let before = thread_cpu_time();
+        std::thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().saturating_sub(before);
+        let started = Instant::now();
+        let mut spun = 0u64;
+        while started.elapsed() < Duration::from_millis(50) {
+            spun = std::hint::black_box(spun.wrapping_add(1));
+        }
+        let worked = thread_cpu_time().saturating_sub(before) - slept;
+        assert!(slept < Duration::from_millis(20), "{slept:?} while asleep");
+        assert!(
+            worked > Duration::from_millis(5),
+            "{worked:?} while spinning"
+        );
     }
 
     #[test]
@@ -174,14 +257,27 @@ mod tests {
         let start = Instant::now();
         assert_eq!(run_for(&mut run, &share, start, LONG_RUN), None, "alone");
         let other = share.busy();
-        let pause = run.tick(&share, start + LONG_RUN + EPOCH_TICK, 0);
+        let pause = run.tick(
+            &share,
+            start + LONG_RUN + EPOCH_TICK,
+            cpu(start, start + LONG_RUN + EPOCH_TICK),
+            0,
+        );
         assert_eq!(
             pause,
             Some(EPOCH_TICK * 2),
             "one long run, another store busy"
         );
         drop(other);
-        assert_eq!(run.tick(&share, start + LONG_RUN + EPOCH_TICK * 4, 0), None);
+        assert_eq!(
+            run.tick(
+                &share,
+                start + LONG_RUN + EPOCH_TICK * 4,
+                cpu(start, start + LONG_RUN + EPOCH_TICK * 4),
+                0
+            ),
+            None
+        );
     }
 
     #[test]
@@ -206,10 +302,13 @@ mod tests {
         let pause = run_for(&mut run, &share, start, LONG_RUN).expect("a long run pauses");
         // The next tick comes one tick after the pause: the same stretch.
         let next = end + pause + EPOCH_TICK;
-        assert_eq!(run.tick(&share, next, 0), Some(pause));
+        assert_eq!(run.tick(&share, next, cpu(start, next), 0), Some(pause));
         // A gap of the pause and three ticks is a wait: a new stretch.
         let after_wait = next + pause + EPOCH_TICK * 3;
-        assert_eq!(run.tick(&share, after_wait, 0), None);
+        assert_eq!(
+            run.tick(&share, after_wait, cpu(start, after_wait), 0),
+            None
+        );
     }
 
     #[test]
@@ -222,9 +321,16 @@ mod tests {
         assert_eq!(pause, Some(EPOCH_TICK * 2), "a long run, memory still");
         let mut at = start + LONG_RUN + pause.unwrap_or_default() + EPOCH_TICK;
         // A tick with a megabyte more: no pause; with less: the pause again.
-        assert_eq!(run.tick(&share, at, GROWING), None, "growing");
+        assert_eq!(
+            run.tick(&share, at, cpu(start, at), GROWING),
+            None,
+            "growing"
+        );
         at += EPOCH_TICK;
-        assert_eq!(run.tick(&share, at, GROWING + 4096), Some(EPOCH_TICK * 2));
+        assert_eq!(
+            run.tick(&share, at, cpu(start, at), GROWING + 4096),
+            Some(EPOCH_TICK * 2)
+        );
     }
 
     #[test]
@@ -240,7 +346,12 @@ mod tests {
         assert_eq!(pauses[1], Some(EPOCH_TICK * 4), "{pauses:?}");
         runs[0].rest();
         assert_eq!(
-            runs[1].tick(&share, start + LONG_RUN + EPOCH_TICK, 0),
+            runs[1].tick(
+                &share,
+                start + LONG_RUN + EPOCH_TICK,
+                cpu(start, start + LONG_RUN + EPOCH_TICK),
+                0
+            ),
             Some(EPOCH_TICK * 2)
         );
     }

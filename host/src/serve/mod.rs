@@ -16,6 +16,7 @@
 //! store. Dropping a request's future, which hyper does when
 //! the client disconnects, cancels the Python call.
 
+mod capacity;
 mod describe;
 mod dispatch;
 mod guard;
@@ -112,6 +113,23 @@ impl ServeOptions {
     pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default time a store started on demand is kept unused.
     pub const STORE_IDLE: Duration = Duration::from_secs(30);
+
+    /// The most stores [`stores_for_memory`](Self::stores_for_memory)
+    /// gives, whatever the memory.
+    pub const MAX_STORES_BY_MEMORY: usize = 256;
+
+    /// How many stores fit in this machine's memory (or its cgroup's
+    /// limit, in a container) if each grows to `memory_limit`, from
+    /// [`MAX_STORES`](Self::MAX_STORES) to
+    /// [`MAX_STORES_BY_MEMORY`](Self::MAX_STORES_BY_MEMORY): a cap on
+    /// stores started on demand that a spinning or memory-hungry guest
+    /// cannot turn into an out-of-memory kill. The command line's default.
+    pub fn stores_for_memory(memory_limit: u64) -> usize {
+        let fit = capacity::memory_bytes().map_or(Self::MAX_STORES, |bytes| {
+            usize::try_from(bytes / memory_limit.max(1)).unwrap_or(usize::MAX)
+        });
+        fit.clamp(Self::MAX_STORES, Self::MAX_STORES_BY_MEMORY)
+    }
 
     /// Defaults for `workers` stores.
     pub fn new(workers: usize) -> Self {

@@ -86,8 +86,9 @@ impl StoreData {
         }
     }
 
-    /// What the epoch callback does at a tick with the guest on the CPU.
-    pub(crate) fn tick(&self, now: Instant) -> Tick {
+    /// What the epoch callback does at a tick with the guest on the CPU,
+    /// its thread having used `cpu` of CPU time.
+    pub(crate) fn tick(&self, now: Instant, cpu: Duration) -> Tick {
         let mut book = self.calls.lock();
         let first = book
             .deadlines
@@ -104,7 +105,7 @@ impl StoreData {
         } = &mut *book;
         let pause = fair_share
             .as_ref()
-            .and_then(|share| run.tick(share, now, self.memory.grown))
+            .and_then(|share| run.tick(share, now, cpu, self.memory.grown))
             // A pause never holds a deadline back.
             .map(|pause| match first {
                 Some((_, hard)) => pause.min(hard.duration_since(now)),
