@@ -147,23 +147,34 @@ async fn call_takes_and_gives_wit_values() {
     assert_eq!(sum.expect("add"), Some(Val::S64(3)));
 }
 
-/// `serve`'s defaults: `--max-stores` 16 (or twice the workers if more),
-/// `--max-pending` 128 per worker, as `/healthz` reports them.
+/// `serve`'s defaults: `--max-stores` what the memory holds at 512 MiB a
+/// store, from 16 to 256 (or twice the workers if more), `--max-pending`
+/// 128 per worker, as `/healthz` reports them.
 #[test]
 fn serve_s_defaults_with_two_workers() {
     let server = Served::fixture("basics", &["--workers", "2"]);
     let health = server.get("/healthz").body;
     assert_eq!(health["workers"], 2, "{health}");
-    assert_eq!(health["max_stores"], 16, "{health}");
+    let stores = crate::util::default_max_stores(2, 512 << 20);
+    assert_eq!(health["max_stores"], stores, "{health}");
     assert_eq!(health["max_pending"], 256, "{health}");
     assert_eq!(health["limits"]["timeout_ms"], 30_000, "{health}");
     assert_eq!(health["limits"]["memory_bytes"], 512 << 20, "{health}");
     assert_eq!(health["limits"]["max_result_bytes"], 16 << 20, "{health}");
+    // A smaller --memory holds more stores, up to 256.
+    let small = Served::fixture("basics", &["--workers", "2", "--memory", "64MiB"]);
+    let health = small.get("/healthz").body;
+    let stores_small = crate::util::default_max_stores(2, 64 << 20);
+    assert_eq!(health["max_stores"], stores_small, "{health}");
+    assert!(stores_small >= stores, "{stores_small} < {stores}");
     let many = Served::fixture("basics", &["--workers", "9"]);
     let health = many.get("/healthz").body;
     assert_eq!(
         (&health["max_stores"], &health["max_pending"]),
-        (&json!(18), &json!(9 * 128)),
+        (
+            &json!(crate::util::default_max_stores(9, 512 << 20)),
+            &json!(9 * 128)
+        ),
         "{health}"
     );
 }

@@ -248,3 +248,22 @@ pub async fn eventually_async<T, F: std::future::Future<Output = Result<T, Strin
         }
     }
 }
+
+/// The default `--max-stores` of a server with `workers` stores whose
+/// stores may each grow to `memory` bytes: what this machine's memory (or
+/// its cgroup's limit) holds, from 16 to 256, or twice the workers if more.
+pub fn default_max_stores(workers: usize, memory: u64) -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .expect("/proc/meminfo")
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("MemTotal")
+        * 1024;
+    let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    let fit = usize::try_from(total.min(limit) / memory).expect("a count");
+    fit.clamp(16, 256).max(workers * 2)
+}

@@ -182,7 +182,7 @@ impl HostFunctions {
     ///     ..HttpOptions::default()
     /// };
     /// let mut host = HostFunctions::new();
-    /// host.add_http_with("directory.find_person", "https://directory.example/person", &options)?;
+    /// host.add_http_with("directory.find_person", "http://127.0.0.1:9000/person", &options)?;
     /// # Ok::<(), snakebox::Error>(())
     /// ```
     pub fn add_http_with(
