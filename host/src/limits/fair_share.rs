@@ -194,10 +194,23 @@ mod tests {
         start: Instant,
         for_: Duration,
     ) -> Option<Duration> {
+        ticks(run, share, start, (start, start + for_), 1)
+    }
+
+    /// Ticks `run` every epoch tick from `from` to `to`, its thread having
+    /// had a core for one part in `shared` of the time since `start`, and
+    /// returns the last answer.
+    fn ticks(
+        run: &mut Run,
+        share: &Arc<FairShare>,
+        start: Instant,
+        (from, to): (Instant, Instant),
+        shared: u32,
+    ) -> Option<Duration> {
         let mut answer = None;
-        let mut at = start;
-        while at <= start + for_ {
-            answer = run.tick(share, at, cpu(start, at), 0);
+        let mut at = from;
+        while at <= to {
+            answer = run.tick(share, at, cpu(start, at) / shared, 0);
             at += EPOCH_TICK;
         }
         answer
@@ -216,18 +229,12 @@ mod tests {
         let start = Instant::now();
         // Ticks every epoch for twice LONG_RUN, but the thread had a core
         // for only a third of that time.
-        let mut at = start;
-        let mut answer = None;
-        while at <= start + LONG_RUN * 2 {
-            answer = run.tick(&share, at, cpu(start, at) / 3, 0);
-            at += EPOCH_TICK;
-        }
+        let waited = start + LONG_RUN * 2;
+        let answer = ticks(&mut run, &share, start, (start, waited), 3);
         assert_eq!(answer, None, "a short run on a busy machine");
         // Once its own CPU time reaches LONG_RUN, it is a long run.
-        while at <= start + LONG_RUN * 4 {
-            answer = run.tick(&share, at, cpu(start, at) / 3, 0);
-            at += EPOCH_TICK;
-        }
+        let later = (waited + EPOCH_TICK, start + LONG_RUN * 4);
+        let answer = ticks(&mut run, &share, start, later, 3);
         assert_eq!(answer, Some(EPOCH_TICK * 2));
     }
 
