@@ -17,16 +17,17 @@ async fn events(session: &Session) -> Vec<String> {
     serde_json::from_value(value).expect("a list of strings")
 }
 
-/// Waits until the guest has recorded `wanted`, or gives up after 5 s.
+/// What the guest recorded once it has recorded `wanted`; fails after 5 s.
 async fn wait_for_events(session: &Session, wanted: &[&str]) -> Vec<String> {
-    for _ in 0..100 {
+    let what = format!("the guest never recorded {wanted:?}");
+    crate::util::eventually_async(Duration::from_secs(5), &what, || async {
         let seen = events(session).await;
-        if wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
-            return seen;
+        match wanted.iter().all(|w| seen.iter().any(|s| s == w)) {
+            true => Ok(seen),
+            false => Err(format!("{seen:?}")),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    events(session).await
+    })
+    .await
 }
 
 #[tokio::test]

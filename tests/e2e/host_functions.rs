@@ -295,15 +295,19 @@ fn all_dropped(seen: &Seen, count: usize) -> bool {
             .all(|watch| matches!(watch.try_recv(), Err(oneshot::error::TryRecvError::Closed)))
 }
 
-/// Waits until `count` futures of `never` exist and then until each is dropped.
-async fn never_futures_dropped(seen: &Seen, count: usize) -> bool {
-    for _ in 0..200 {
-        if all_dropped(seen, count) {
-            return true;
+/// Waits until `count` futures of `never` exist and then until each is
+/// dropped; fails with `what` after 5 s.
+async fn never_futures_dropped(seen: &Seen, count: usize, what: &str) {
+    crate::util::eventually_async(Duration::from_secs(5), what, || async {
+        match all_dropped(seen, count) {
+            true => Ok(()),
+            false => Err(format!(
+                "{} of {count} made, not all dropped",
+                seen.dropped.lock().expect("dropped").len()
+            )),
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    false
+    })
+    .await;
 }
 
 /// "A Python-side timeout (`asyncio.wait_for` around a host call) only
@@ -334,10 +338,7 @@ async fn wait_for_abandons_a_host_call_which_runs_on_until_the_export_returns() 
     let outcome = call.await.expect("the call's task");
     assert_eq!(outcome.expect("impatient"), "gave up");
     // The export returned: now it is dropped.
-    assert!(
-        never_futures_dropped(&seen, 1).await,
-        "a host future lives on"
-    );
+    never_futures_dropped(&seen, 1, "a host future lives on").await;
 }
 
 #[tokio::test]
@@ -357,17 +358,15 @@ async fn dropping_a_call_drops_the_host_future_and_python_sees_cancelled() {
         }
     }
     drop(call);
-    assert!(
-        never_futures_dropped(&seen, 1).await,
-        "the host future lives on"
-    );
+    never_futures_dropped(&seen, 1, "the host future lives on").await;
     // The coroutine saw CancelledError, and could still call the host.
-    for _ in 0..200 {
-        if !seen.audits().is_empty() {
-            break;
+    crate::util::eventually_async(Duration::from_secs(2), "Python called no host", || async {
+        match seen.audits().is_empty() {
+            true => Err("no audit".to_owned()),
+            false => Ok(()),
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
     assert_eq!(
         seen.audits(),
         ["wait_forever: wait_forever saw CancelledError"]
@@ -390,10 +389,7 @@ async fn a_host_function_that_never_returns_is_cut_off_by_the_time_limit() {
         );
         assert!(started.elapsed() < Duration::from_secs(10), "{function}");
     }
-    assert!(
-        never_futures_dropped(&seen, 2).await,
-        "a host future lives on"
-    );
+    never_futures_dropped(&seen, 2, "a host future lives on").await;
     // Time in the host counted, the store survived, and serves on.
     let greeting = session.call_json("greet", &[json!(4)], &[]).await;
     assert_eq!(greeting.expect("the store still serves"), "Hello, person 4");
@@ -412,10 +408,7 @@ async fn a_host_function_blocking_a_call_on_its_callers_thread_is_cut_off_too() 
     let outcome = app.call_json("block_forever", &[], &[]).await;
     assert!(matches!(outcome, Err(Error::Timeout(_))), "{outcome:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        never_futures_dropped(&seen, 1).await,
-        "a host future lives on"
-    );
+    never_futures_dropped(&seen, 1, "a host future lives on").await;
     let greeting = app.call_json("greet_sync", &[json!(5)], &[]).await;
     assert_eq!(greeting.expect("the store still serves"), "audited 5");
 }

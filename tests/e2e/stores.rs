@@ -81,13 +81,17 @@ fn sync_calls_run_on_the_calling_thread_while_its_store_is_idle() {
 /// The store's worker lets go of the store just after it answers a call, so
 /// a call made at once may still find it busy and go to the worker.
 async fn recorded_at_once(aio: &snakebox::App) -> serde_json::Value {
-    for _ in 0..200 {
-        if let Some(done) = aio.call_json("recorded", &[], &[]).now_or_never() {
-            return done.expect("recorded");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("no call on the idle store was over when it was made");
+    crate::util::eventually_async(
+        std::time::Duration::from_secs(1),
+        "no call on the idle store was over when it was made",
+        || async {
+            match aio.call_json("recorded", &[], &[]).now_or_never() {
+                Some(done) => Ok(done.expect("recorded")),
+                None => Err("the store was busy".to_owned()),
+            }
+        },
+    )
+    .await
 }
 
 /// A sync call on the calling thread inside a tokio runtime, where tokio

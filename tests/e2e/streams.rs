@@ -35,15 +35,17 @@ async fn counter(session: &Session, name: &str) -> i64 {
     value.as_i64().expect("an int")
 }
 
-/// Waits until `name` reaches `wanted`, or gives up after 5 s.
+/// The counter `name` once it reaches `wanted`; fails after 5 s.
 async fn wait_for(session: &Session, name: &str, wanted: i64) -> i64 {
-    for _ in 0..100 {
-        if counter(session, name).await >= wanted {
-            break;
+    let what = format!("`{name}` never reached {wanted}");
+    crate::util::eventually_async(Duration::from_secs(5), &what, || async {
+        let value = counter(session, name).await;
+        match value >= wanted {
+            true => Ok(value),
+            false => Err(format!("it is {value}")),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    counter(session, name).await
+    })
+    .await
 }
 
 /// "`Generator[Y, S, R]` with a send or return type: a stream of `Y`, with
