@@ -363,6 +363,13 @@ impl Session {
         self.was_ready
     }
 
+    /// `true` while the session's store is on a thread lowered by a long
+    /// run, until the store moves on to a new thread: a call placed on it
+    /// would wait for a thread that runs only on an idle core.
+    pub fn is_lowered(&self) -> bool {
+        self.worker.is_lowered()
+    }
+
     /// The app this session runs.
     pub fn app(&self) -> &App {
         &self.app

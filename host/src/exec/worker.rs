@@ -32,7 +32,7 @@ use crate::component::signature::Function;
 use crate::error::{Detail, Error, Result};
 use crate::exec::streaming;
 use crate::limits::epoch::EpochClock;
-use crate::limits::fair_share::thread_cpu_time;
+use crate::limits::fair_share::{self, Present, Runner, thread_cpu_time};
 use crate::policy::Policy;
 use crate::store::records;
 use crate::store::{CallEntry, Deadline, StoreData, Tick};
@@ -105,6 +105,10 @@ struct Station {
     resident: tokio::sync::Mutex<Option<Resident>>,
     /// Set while the store is instantiated.
     ready: AtomicBool,
+    /// Set while the worker's thread runs at the lowest priority, after a
+    /// long run, until the store moves to a new thread: calls go to other
+    /// stores meanwhile.
+    lowered: Arc<AtomicBool>,
     /// Calls sent to the worker that it has not taken up yet: a call on the
     /// caller's thread does not overtake them.
     queued: AtomicUsize,
@@ -159,13 +163,17 @@ impl WorkerHandle {
     pub(crate) fn spawn(shared: Arc<Shared>, ahead: bool) -> std::io::Result<Self> {
         // Timers for the guest's sleeps and time limits; IO for the host
         // functions.
+        // Its parks and wakes tell the fair share when the store is idle.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .on_thread_park(fair_share::parking)
+            .on_thread_unpark(fair_share::unparked)
             .build()?;
         let (requests, receiver) = mpsc::unbounded_channel();
         let station = Arc::new(Station {
             resident: tokio::sync::Mutex::new(None),
             ready: AtomicBool::new(false),
+            lowered: Arc::default(),
             queued: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
             generation: AtomicU64::new(0),
@@ -180,7 +188,13 @@ impl WorkerHandle {
 
     /// `true` once the worker's store can take a call without waiting.
     pub(crate) fn is_ready(&self) -> bool {
-        self.station.ready.load(Ordering::Acquire)
+        self.station.ready.load(Ordering::Acquire) && !self.is_lowered()
+    }
+
+    /// `true` while the worker's thread is lowered by a long run, until the
+    /// store moves on to a new thread.
+    pub(crate) fn is_lowered(&self) -> bool {
+        self.station.lowered.load(Ordering::Acquire)
     }
 
     /// `true` when both handles reach the same worker, and so the same store.
@@ -246,6 +260,7 @@ impl WorkerHandle {
         let outcome = {
             let _runtime = self.station.runtime.enter();
             let _depth = Deeper::enter();
+            let _present = Present::enter(store.data().runner.clone());
             let run = store.run_concurrent(async |accessor| {
                 call(accessor, instance, request, token, generation, &inflight).await;
                 match accessor.with(|mut access| access.get().memory.hit) {
@@ -310,10 +325,12 @@ fn block_on<F: Future>(future: F, nested: bool) -> F::Output {
         if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
             return output;
         }
+        fair_share::parking();
         match nested {
             true => std::thread::park_timeout(RECHECK),
             false => std::thread::park(),
         }
+        fair_share::unparked();
     }
 }
 
@@ -350,61 +367,121 @@ fn respond(inflight: &Inflight, token: u64, outcome: Result<Option<Val>>) {
     }
 }
 
+/// Runs the store's jobs on this thread, until the handles are gone or a
+/// long run lowered the thread's priority: then the store moves on to a
+/// new thread, with its event loop and its queue.
 fn run(
     shared: Arc<Shared>,
     runtime: tokio::runtime::Runtime,
-    mut requests: mpsc::UnboundedReceiver<Job>,
+    requests: mpsc::UnboundedReceiver<Job>,
     station: Arc<Station>,
     ahead: bool,
 ) {
-    runtime.block_on(async move {
-        {
-            let mut resident = station.resident.lock().await;
-            if let Err(error) = fill(&shared, &station, &mut resident, ahead).await {
-                // The first call tries again, and hears why if it fails.
-                tracing::debug!("failed to instantiate a store: {error:#}");
+    fair_share::own_thread();
+    station.lowered.store(false, Ordering::Release);
+    let mut jobs = Some((runtime, requests));
+    let mut ahead = ahead;
+    while let Some((runtime, requests)) = jobs.take() {
+        let served = serve_jobs(Arc::clone(&shared), requests, Arc::clone(&station), ahead);
+        let Some(Handover {
+            requests,
+            discarded,
+        }) = runtime.block_on(served)
+        else {
+            return;
+        };
+        ahead = false;
+        // The next thread drops the discarded store: unmapping its memory
+        // holds the process's memory map, which a thread at the lowest
+        // priority could hold for long while every other thread waits.
+        // If no thread can be started, the store stays on this one.
+        let handed = Arc::new(Mutex::new(Some((runtime, requests, discarded))));
+        let (next, next_shared, next_station) = (
+            Arc::clone(&handed),
+            Arc::clone(&shared),
+            Arc::clone(&station),
+        );
+        let Some(clock) = shared.clock.clone() else {
+            return;
+        };
+        let moved = clock.fair_share().start_thread("snakebox-store", move || {
+            let taken = next.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some((runtime, requests, discarded)) = taken {
+                drop(discarded);
+                run(next_shared, runtime, requests, next_station, false);
             }
+        });
+        if let Err(error) = moved {
+            tracing::debug!("a store stays on its lowered thread: {error}");
+            station.lowered.store(false, Ordering::Release);
+            jobs = handed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .map(|(runtime, requests, _)| (runtime, requests));
+        } else {
+            return;
         }
-        // Objects dropped while calls ran, released once they are done.
-        let mut releases: Vec<Release> = Vec::new();
-        while let Some(job) = requests.recv().await {
-            let mut resident = station.resident.lock().await;
-            let request = match job {
-                Job::Call(request) => {
-                    station.queued.fetch_sub(1, Ordering::SeqCst);
-                    request
+    }
+}
+
+/// Serves the store's jobs until the handles are gone (`None`), or until
+/// the thread's priority was lowered (what goes on elsewhere).
+async fn serve_jobs(
+    shared: Arc<Shared>,
+    mut requests: mpsc::UnboundedReceiver<Job>,
+    station: Arc<Station>,
+    ahead: bool,
+) -> Option<Handover> {
+    {
+        let mut resident = station.resident.lock().await;
+        if let Err(error) = fill(&shared, &station, &mut resident, ahead).await {
+            // The first call tries again, and hears why if it fails.
+            tracing::debug!("failed to instantiate a store: {error:#}");
+        }
+    }
+    // Objects dropped while calls ran, released once they are done.
+    let mut releases: Vec<Release> = Vec::new();
+    while let Some(job) = requests.recv().await {
+        let mut resident = station.resident.lock().await;
+        let request = match job {
+            Job::Call(request) => {
+                station.queued.fetch_sub(1, Ordering::SeqCst);
+                request
+            }
+            Job::Refill => {
+                if let Err(error) = fill(&shared, &station, &mut resident, false).await {
+                    tracing::debug!("failed to instantiate a store: {error:#}");
                 }
-                Job::Refill => {
-                    if let Err(error) = fill(&shared, &station, &mut resident, false).await {
-                        tracing::debug!("failed to instantiate a store: {error:#}");
-                    }
-                    continue;
-                }
-                Job::Release(object) => {
-                    release(&station, &mut resident, object).await;
-                    continue;
-                }
-            };
-            if let Err(error) = fill(&shared, &station, &mut resident, false).await {
-                // Nothing can run; answer this caller and try again for the next.
-                let _ = request.reply.send(Err(Error::Other(error)));
                 continue;
             }
-            let Some(Resident {
-                store,
-                instance,
-                generation,
-            }) = resident.as_mut()
-            else {
+            Job::Release(object) => {
+                release(&station, &mut resident, object).await;
                 continue;
-            };
-            let inflight = Inflight::default();
-            let stretch = Stretch {
-                station: &station,
-                generation: *generation,
-                inflight: &inflight,
-            };
-            let outcome = store
+            }
+        };
+        if let Err(error) = fill(&shared, &station, &mut resident, false).await {
+            // Nothing can run; answer this caller and try again for the next.
+            let _ = request.reply.send(Err(Error::Other(error)));
+            continue;
+        }
+        let Some(Resident {
+            store,
+            instance,
+            generation,
+        }) = resident.as_mut()
+        else {
+            continue;
+        };
+        let inflight = Inflight::default();
+        let stretch = Stretch {
+            station: &station,
+            generation: *generation,
+            inflight: &inflight,
+        };
+        let outcome = {
+            let _present = Present::enter(store.data().runner.clone());
+            store
                 .run_concurrent(async |accessor| {
                     serve(
                         accessor,
@@ -416,23 +493,45 @@ fn run(
                     )
                     .await
                 })
-                .await;
-            let closed = matches!(outcome, Ok(Served::Closed));
-            if !keeps_serving(store, &inflight, outcome) {
-                *resident = None;
-                station.ready.store(false, Ordering::Release);
+                .await
+        };
+        let closed = matches!(outcome, Ok(Served::Closed));
+        // A lowered thread leaves the replacement to the next thread, which
+        // makes it at the usual priority, and drops the old store after.
+        let lowered = fair_share::lowered();
+        let mut discarded = None;
+        if !keeps_serving(store, &inflight, outcome) {
+            discarded = resident.take();
+            station.ready.store(false, Ordering::Release);
+            if !lowered {
+                drop(discarded.take());
                 if let Err(error) = fill(&shared, &station, &mut resident, false).await {
                     tracing::debug!("failed to instantiate a store: {error:#}");
                 }
             }
-            for object in releases.drain(..) {
-                release(&station, &mut resident, object).await;
-            }
-            if closed {
-                return;
-            }
         }
-    });
+        for object in releases.drain(..) {
+            release(&station, &mut resident, object).await;
+        }
+        if closed {
+            return None;
+        }
+        if lowered {
+            return Some(Handover {
+                requests,
+                discarded,
+            });
+        }
+    }
+    None
+}
+
+/// What a lowered thread hands on: the store's queue for the next thread,
+/// and the store it discarded, which it drops itself once the next thread
+/// runs.
+struct Handover {
+    requests: mpsc::UnboundedReceiver<Job>,
+    discarded: Option<Resident>,
 }
 
 /// Drops an object's resource in its store, which runs the class's
@@ -483,7 +582,7 @@ async fn fill(
     ahead: bool,
 ) -> anyhow::Result<()> {
     if resident.is_none() {
-        let (store, instance) = instantiate(shared, ahead).await?;
+        let (store, instance) = instantiate(shared, &station.lowered, ahead).await?;
         let generation = station.generation.fetch_add(1, Ordering::AcqRel) + 1;
         *resident = Some(Resident {
             store,
@@ -523,7 +622,11 @@ fn keeps_serving(
     }
 }
 
-async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<StoreData>, Instance)> {
+async fn instantiate(
+    shared: &Shared,
+    lowered: &Arc<AtomicBool>,
+    ahead: bool,
+) -> anyhow::Result<(Store<StoreData>, Instance)> {
     let mut store = Store::new(
         &shared.engine,
         StoreData::new(
@@ -532,7 +635,7 @@ async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<Stor
             shared
                 .clock
                 .as_ref()
-                .map(|clock| Arc::clone(clock.fair_share())),
+                .map(|clock| Runner::new(Arc::clone(clock.fair_share()), Arc::clone(lowered))),
         ),
     );
     store.limiter(|data| &mut data.memory);
@@ -544,10 +647,7 @@ async fn instantiate(shared: &Shared, ahead: bool) -> anyhow::Result<(Store<Stor
                 // Yield so that the host's timers (call time limits, sleeps) run
                 // even while the guest is busy on the CPU.
                 Tick::Go => Ok(UpdateDeadline::Yield(1)),
-                Tick::Pause(pause) => Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::time::sleep(pause)),
-                )),
+                Tick::Pause(pause) => Ok(UpdateDeadline::YieldCustom(1, Box::pin(pause.wait()))),
             }
         });
     }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use wasmtime::Engine;
@@ -21,20 +22,29 @@ impl EpochClock {
     /// Starts ticking `engine`'s epoch on a thread of its own.
     pub(crate) fn start(engine: &Engine) -> anyhow::Result<Arc<Self>> {
         let ticking = Arc::new(AtomicBool::new(true));
-        let ticker = (engine.clone(), Arc::clone(&ticking));
+        let fair_share = Arc::<FairShare>::default();
+        fair_share
+            .open_nursery()
+            .context("failed to start the nursery thread")?;
+        let ticker = (
+            engine.clone(),
+            Arc::clone(&ticking),
+            Arc::clone(&fair_share),
+        );
         std::thread::Builder::new()
             .name("snakebox-epoch".into())
             .spawn(move || {
-                let (engine, ticking) = ticker;
+                let (engine, ticking, fair_share) = ticker;
                 while ticking.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
+                    fair_share.watch(Instant::now());
                 }
             })
             .context("failed to start the epoch thread")?;
         Ok(Arc::new(EpochClock {
             ticking,
-            fair_share: Arc::default(),
+            fair_share,
         }))
     }
 

@@ -242,9 +242,14 @@ impl Dispatcher {
                     return Ok((admit(&slot), hold));
                 }
             }
+            // Wait for the least busy store, not for one whose thread a long
+            // run lowered: that one must first get a core to move on.
             let least = slots
                 .iter()
-                .min_by_key(|slot| slot.admitted.load(Ordering::Relaxed))
+                .min_by_key(|slot| {
+                    let admitted = slot.admitted.load(Ordering::Relaxed);
+                    (slot.session.is_lowered(), admitted)
+                })
                 .map(Arc::clone);
             match least {
                 Some(least) => admit(&least),
@@ -261,12 +266,16 @@ impl Dispatcher {
 
     /// A store the call may run on at once: the server's own stores first,
     /// in a rotating order so that ties spread out, then those started on
-    /// demand. Lets go of one store started on demand that has been idle
-    /// for long.
+    /// demand; never a store whose thread a long run lowered, which runs
+    /// only on an idle core until the store moves to a new thread. Lets go
+    /// of one store started on demand that has been idle for long.
     fn place_now(&self, slots: &mut Vec<Arc<Slot>>, shared: bool) -> Option<(Admitted, Hold)> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let own = (0..self.workers).map(|i| (start + i) % self.workers);
-        let order: Vec<usize> = own.chain(self.workers..slots.len()).collect();
+        let order: Vec<usize> = own
+            .chain(self.workers..slots.len())
+            .filter(|&i| !slots[i].session.is_lowered())
+            .collect();
         let placed = match shared {
             // The fewest requests among the stores free to share.
             true => order

@@ -17,7 +17,7 @@ use tokio::sync::{oneshot, watch};
 use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::limits::fair_share::{Busy, FairShare, Run};
+use crate::limits::fair_share::{self, Pause, Runner};
 
 pub use caller::Caller;
 pub(crate) use caller::{CallerState, GiveUp, GivenUp};
@@ -59,15 +59,18 @@ pub(crate) struct StoreData {
     pub(crate) calls: Calls,
     /// How much guest output may still reach the host's log.
     pub(crate) output: Budget,
+    /// The store's part in the fair share of the CPU, when its calls take
+    /// part in it.
+    pub(crate) runner: Option<Arc<Runner>>,
 }
 
 impl StoreData {
-    /// A store's data; `fair_share` when its calls take part in it (they
-    /// have a time limit, and so epoch ticks).
+    /// A store's data; `runner` when its calls take part in the fair share
+    /// (they have a time limit, and so epoch ticks).
     pub(crate) fn new(
         wasi: WasiCtx,
         memory_limit: Option<u64>,
-        fair_share: Option<Arc<FairShare>>,
+        runner: Option<Arc<Runner>>,
     ) -> Self {
         StoreData {
             wasi,
@@ -75,21 +78,21 @@ impl StoreData {
             memory: MemoryLimiter {
                 limit: memory_limit,
                 hit: false,
-                grown: 0,
             },
             timers: HashMap::new(),
             calls: Calls(Arc::new(Mutex::new(CallBook {
-                fair_share,
+                runner: runner.clone(),
                 ..CallBook::default()
             }))),
             output: Budget::default(),
+            runner,
         }
     }
 
     /// What the epoch callback does at a tick with the guest on the CPU,
     /// its thread having used `cpu` of CPU time.
     pub(crate) fn tick(&self, now: Instant, cpu: Duration) -> Tick {
-        let mut book = self.calls.lock();
+        let book = self.calls.lock();
         let first = book
             .deadlines
             .iter()
@@ -100,18 +103,13 @@ impl StoreData {
         if let Some((token, _)) = first.filter(|&(_, hard)| now >= hard) {
             return Tick::Expired(token);
         }
-        let CallBook {
-            fair_share, run, ..
-        } = &mut *book;
-        let pause = fair_share
+        drop(book);
+        let pause = self
+            .runner
             .as_ref()
-            .and_then(|share| run.tick(share, now, cpu, self.memory.grown))
+            .and_then(|runner| runner.tick(now, cpu))
             // A pause never holds a deadline back.
-            .map(|pause| match first {
-                Some((_, hard)) => pause.min(hard.duration_since(now)),
-                None => pause,
-            })
-            .filter(|pause| !pause.is_zero());
+            .map(|pause| pause.until(first.map(|(_, hard)| hard)));
         match pause {
             Some(pause) => Tick::Pause(pause),
             None => Tick::Go,
@@ -126,8 +124,8 @@ pub(crate) enum Tick {
     /// Go on after yielding to the event loop.
     Go,
     /// Go on after this pause: the store has held the CPU for long while
-    /// other stores wait for it (`fair_share`).
-    Pause(Duration),
+    /// short calls on other stores want it (`fair_share`).
+    Pause(Pause),
 }
 
 /// The book of one store's calls in flight: each call's cancellation
@@ -147,11 +145,17 @@ pub(crate) struct CallBook {
     /// Who each call is, for the host functions it calls, and the signal
     /// that the host gave up on it.
     callers: HashMap<u64, (Caller, GivenUp)>,
-    /// Where the store counts as busy while it has calls in flight.
-    fair_share: Option<Arc<FairShare>>,
-    busy: Option<Busy>,
-    /// The store's current stretch on the CPU.
-    run: Run,
+    /// The store's part in the fair share, told how many calls are in
+    /// flight.
+    runner: Option<Arc<Runner>>,
+}
+
+impl CallBook {
+    fn count_calls(&self) {
+        if let Some(runner) = &self.runner {
+            runner.set_calls(self.tasks.len());
+        }
+    }
 }
 
 impl Calls {
@@ -203,13 +207,12 @@ impl CallEntry {
             task,
         };
         let mut book = calls.lock();
-        if book.tasks.is_empty() {
-            book.busy = book.fair_share.as_ref().map(FairShare::busy);
-        }
         book.tasks.insert(task, token);
         book.tokens.begin(token);
         book.callers.insert(token, (caller, given_up));
+        book.count_calls();
         drop(book);
+        fair_share::calls_changed();
         entry.deadline().set(hard);
         entry
     }
@@ -242,10 +245,9 @@ impl Drop for CallEntry {
             // The call is over: nothing waits for its host functions.
             given_up.send_replace(true);
         }
-        if book.tasks.is_empty() {
-            book.busy = None;
-            book.run.rest();
-        }
+        book.count_calls();
+        drop(book);
+        fair_share::calls_changed();
     }
 }
 
@@ -295,8 +297,6 @@ pub(crate) struct MemoryLimiter {
     limit: Option<u64>,
     /// Set once the guest asked for more than the limit.
     pub(crate) hit: bool,
-    /// How many bytes the store's memories have grown by, in all.
-    pub(crate) grown: u64,
 }
 
 impl MemoryLimiter {
@@ -308,15 +308,12 @@ impl MemoryLimiter {
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        current: usize,
+        _current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.limit.is_none_or(|limit| desired as u64 <= limit);
-        match allowed {
-            true => self.grown += desired.saturating_sub(current) as u64,
-            false => self.hit = true,
-        }
+        self.hit |= !allowed;
         Ok(allowed)
     }
 
