@@ -498,7 +498,7 @@ async fn serve_jobs(
         let closed = matches!(outcome, Ok(Served::Closed));
         // A lowered thread leaves the replacement to the next thread, which
         // makes it at the usual priority, and drops the old store after.
-        let lowered = fair_share::lowered();
+        let lowered = station.lowered.load(Ordering::Acquire);
         let mut discarded = None;
         if !keeps_serving(store, &inflight, outcome) {
             discarded = resident.take();

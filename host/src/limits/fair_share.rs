@@ -32,9 +32,9 @@
 //!   thread of a long run under the scheduler's idle policy: the kernel
 //!   runs it only on a core no other thread wants. A thread cannot leave
 //!   that policy without privileges, so the store moves to a new thread
-//!   once its calls are done ([`lowered`]), started by a thread that was
-//!   never lowered ([`FairShare::start_thread`]); until then other calls
-//!   are placed on other stores. Only a store with one call in flight is
+//!   once its calls are done (the flag given to [`Runner::new`]), started
+//!   by a thread that was never lowered ([`FairShare::start_thread`]);
+//!   until then other calls are placed on other stores. Only a store with one call in flight is
 //!   lowered: async calls that share a thread would all be slowed for one.
 //!   A caller's own thread, which runs sync calls on a store of its own,
 //!   is never lowered.
@@ -427,15 +427,10 @@ thread_local! {
 }
 
 /// Marks the calling thread as a store's own: a long run on it is lowered,
-/// and the store then moves on to a new thread ([`lowered`]).
+/// and the store then moves on to a new thread (the flag given to
+/// [`Runner::new`] tells it to).
 pub(crate) fn own_thread() {
     OWN.with(|own| own.set(true));
-}
-
-/// Whether this thread was lowered: the store should move to a new thread
-/// once its calls are done.
-pub(crate) fn lowered() -> bool {
-    idle::is_lowered()
 }
 
 /// The scheduler's idle policy, for the threads of long runs. A thread
@@ -472,12 +467,6 @@ mod idle {
             _ => Err(std::io::Error::last_os_error()),
         }
     }
-
-    /// Whether the calling thread is under `SCHED_IDLE`.
-    pub(super) fn is_lowered() -> bool {
-        // SAFETY: no arguments but pid 0, the calling thread.
-        unsafe { libc::sched_getscheduler(0) == libc::SCHED_IDLE }
-    }
 }
 
 /// Elsewhere threads are not lowered; ticks still pause long runs.
@@ -495,10 +484,6 @@ mod idle {
 
     pub(super) fn lower(_thread: i32) -> std::io::Result<()> {
         Ok(())
-    }
-
-    pub(super) fn is_lowered() -> bool {
-        false
     }
 }
 
