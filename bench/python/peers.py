@@ -24,6 +24,17 @@ async def nap() -> int:
     return 1
 
 
+async def blink() -> int:
+    await asyncio.sleep(0.001)
+    return 1
+
+
+async def tick() -> int:
+    """One turn of the event loop: the cost of an async call itself."""
+    await asyncio.sleep(0)
+    return 1
+
+
 def fib(n: int) -> int:
     if n < 2:
         return n

@@ -17,7 +17,8 @@ use crate::pyo3_peer::Pyo3;
 #[derive(clap::Args)]
 pub struct Args {
     /// `first-call`, `memory`, or, to profile, `calls` (a loop of `add`
-    /// calls) or `naps` (concurrent `nap()` calls on one store), after
+    /// calls), `naps` (concurrent `nap()` calls on one store) or `ticks`
+    /// (`tick()` calls one after another), after
     /// `precompile` wrote the hand-wired peer's compiled component.
     kind: String,
     /// `snakebox`, `wasmtime` or `pyo3`.
@@ -95,6 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             measure::since(start)
         }
         "naps" => runtime.block_on(naps(&args))?,
+        "ticks" => runtime.block_on(ticks(&args))?,
         "fresh" => {
             let split = runtime.block_on(fresh(&args))?;
             println!("{}", split.map(|seconds| seconds.to_string()).join(" "));
@@ -225,6 +227,35 @@ async fn naps(args: &Args) -> anyhow::Result<f64> {
         }
         other => anyhow::bail!("no nap loop for peer `{other}`"),
     }
+}
+
+/// Seconds per `tick()` call, `--stores` of them one after another on one
+/// store; for `perf record`.
+async fn ticks(args: &Args) -> anyhow::Result<f64> {
+    let count = args.stores.max(1);
+    let start = match args.peer.as_str() {
+        "snakebox" => {
+            let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
+            let session = runtime.load(&args.wasm)?.session()?;
+            session.call("tick", Vec::new()).await?;
+            let start = Instant::now();
+            for _ in 0..count {
+                session.call("tick", Vec::new()).await?;
+            }
+            start
+        }
+        "wasmtime" => {
+            let plain = Plain::deserialize(&plain::engine()?, &args.compiled)?;
+            let (mut store, instance) = plain.instantiate().await?;
+            let start = Instant::now();
+            plain
+                .call_in_turn(&mut store, &instance, "tick", count)
+                .await?;
+            start
+        }
+        other => anyhow::bail!("no tick loop for peer `{other}`"),
+    };
+    Ok(measure::since(start) / count as f64)
 }
 
 /// Resident and proportional memory per idle store, after each store took

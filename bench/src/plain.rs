@@ -16,13 +16,27 @@ use wasmtime::component::{
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-/// The store data: WASI, and the bookkeeping of the `cancelled` protocol.
+/// The store data: WASI, and the bookkeeping of the `watch` protocol.
 pub struct Host {
     wasi: WasiCtx,
     table: ResourceTable,
     next_token: u64,
-    watchers: HashMap<u64, oneshot::Sender<bool>>,
+    watchers: HashMap<u64, oneshot::Sender<WatchEnd>>,
     left: HashSet<u64>,
+}
+
+/// `snakebox:runtime/host`'s `watch-end`.
+#[derive(Clone, Copy, wasmtime::component::ComponentType, wasmtime::component::Lower)]
+#[component(enum)]
+#[repr(u8)]
+enum WatchEnd {
+    #[component(name = "cancelled")]
+    #[allow(dead_code, reason = "this host never cancels")]
+    Cancelled,
+    #[component(name = "left")]
+    Left,
+    #[component(name = "due")]
+    Due,
 }
 
 impl WasiView for Host {
@@ -76,15 +90,17 @@ impl Plain {
         let (_, interface) = component
             .get_export(None, INTERFACE)
             .with_context(|| format!("the component exports no `{INTERFACE}`"))?;
-        let exports = ["add", "echo", "scale", "nap", "fib", "words"]
-            .into_iter()
-            .map(|name| {
-                let (_, index) = component
-                    .get_export(Some(&interface), name)
-                    .with_context(|| format!("`{INTERFACE}` has no `{name}`"))?;
-                Ok((name.to_owned(), index))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let exports = [
+            "add", "echo", "scale", "nap", "blink", "tick", "fib", "words",
+        ]
+        .into_iter()
+        .map(|name| {
+            let (_, index) = component
+                .get_export(Some(&interface), name)
+                .with_context(|| format!("`{INTERFACE}` has no `{name}`"))?;
+            Ok((name.to_owned(), index))
+        })
+        .collect::<anyhow::Result<_>>()?;
         Ok(Plain {
             engine: engine.clone(),
             pre,
@@ -143,16 +159,39 @@ impl Plain {
         let func = self.func(store, instance, name)?;
         store
             .run_concurrent(async |accessor| {
-                let calls = (0..count).map(|_| async move {
-                    let mut results = [Val::Bool(false)];
-                    func.call_concurrent(accessor, &[], &mut results).await?;
-                    let [result] = results;
-                    unwrap_result(result)
-                });
+                let calls = (0..count).map(|_| call_unit(accessor, func));
                 futures::future::try_join_all(calls).await.map(drop)
             })
             .await?
     }
+
+    /// Runs `count` calls of an async export without arguments on one
+    /// store, each awaited before the next starts.
+    pub async fn call_in_turn(
+        &self,
+        store: &mut Store<Host>,
+        instance: &Instance,
+        name: &str,
+        count: usize,
+    ) -> anyhow::Result<()> {
+        let func = self.func(store, instance, name)?;
+        store
+            .run_concurrent(async |accessor| {
+                for _ in 0..count {
+                    call_unit(accessor, func).await?;
+                }
+                anyhow::Ok(())
+            })
+            .await?
+    }
+}
+
+/// One call of an async export without arguments, inside `run_concurrent`.
+async fn call_unit(accessor: &Accessor<Host>, func: Func) -> anyhow::Result<Val> {
+    let mut results = [Val::Bool(false)];
+    func.call_concurrent(accessor, &[], &mut results).await?;
+    let [result] = results;
+    unwrap_result(result)
 }
 
 /// Fresh store data: no WASI grants, no calls yet.
@@ -195,8 +234,8 @@ pub fn linker(engine: &Engine) -> anyhow::Result<Linker<Host>> {
         Ok((token,))
     })?;
     host.func_wrap_concurrent(
-        "cancelled",
-        |accessor: &Accessor<Host>, (token,): (u64,)| {
+        "watch",
+        |accessor: &Accessor<Host>, (token, ms): (u64, Option<u64>)| {
             Box::pin(async move {
                 let waiter = accessor.with(|mut access| {
                     let host = access.get();
@@ -207,19 +246,30 @@ pub fn linker(engine: &Engine) -> anyhow::Result<Linker<Host>> {
                     host.watchers.insert(token, sender);
                     Some(receiver)
                 });
-                let cancelled = match waiter {
-                    Some(receiver) => receiver.await.unwrap_or(false),
-                    None => false,
+                let end = match (waiter, ms) {
+                    (None, _) => WatchEnd::Left,
+                    (Some(receiver), None) => receiver.await.unwrap_or(WatchEnd::Left),
+                    (Some(receiver), Some(ms)) => tokio::select! {
+                        end = receiver => end.unwrap_or(WatchEnd::Left),
+                        () = tokio::time::sleep(Duration::from_millis(ms)) => WatchEnd::Due,
+                    },
                 };
-                Ok((cancelled,))
+                Ok((end,))
             })
         },
     )?;
+    // An earlier timer: the watch wakes now, and the guest sets the next.
+    host.func_wrap("alarm", |mut store, (token, _ms): (u64, u64)| {
+        if let Some(watcher) = store.data_mut().watchers.remove(&token) {
+            let _ = watcher.send(WatchEnd::Due);
+        }
+        Ok(())
+    })?;
     host.func_wrap("leave", |mut store, (token,): (u64,)| {
         let host: &mut Host = store.data_mut();
         match host.watchers.remove(&token) {
             Some(watcher) => {
-                let _ = watcher.send(false);
+                let _ = watcher.send(WatchEnd::Left);
             }
             None => {
                 host.left.insert(token);

@@ -97,11 +97,18 @@ impl Pyo3 {
 
     /// `count` concurrent `nap()` calls on one event loop of this thread.
     pub fn naps(&self, count: usize) -> anyhow::Result<()> {
+        self.drive("run_many", "nap", count)
+    }
+
+    /// `count` calls of the async function `name` on one event loop of
+    /// this thread: concurrent (`run_many`) or one after another
+    /// (`run_in_turn`).
+    pub fn drive(&self, how: &str, name: &str, count: usize) -> anyhow::Result<()> {
         Python::attach(|py| {
             self.driver
                 .bind(py)
-                .getattr("run_many")?
-                .call1((count,))
+                .getattr(how)?
+                .call1((name, count))
                 .map(drop)
         })
         .map_err(python_error)

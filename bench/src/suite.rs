@@ -612,6 +612,67 @@ impl Peers<'_> {
                 [Some(ours), Some(theirs), Some(pyo3), None],
             );
         }
+        // Issue 38's rows: a hundred short sleeps (CSnakes measures 100
+        // concurrent 1 ms sleeps in 11.3 ms), and an async call itself.
+        let blinks = 100;
+        let ours = median_of(s.samples.min(5), || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                try_join_all((0..blinks).map(|_| session.call("blink", Vec::new()))).await?;
+                Ok(since(start))
+            })
+        })?;
+        let theirs = median_of(s.samples.min(5), || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                self.plain
+                    .call_many_concurrent(&mut store, &instance, "blink", blinks)
+                    .await?;
+                Ok(since(start))
+            })
+        })?;
+        let pyo3 = median_of(s.samples.min(5), || {
+            let start = Instant::now();
+            self.pyo3.drive("run_many", "blink", blinks)?;
+            Ok(since(start))
+        })?;
+        table.push(
+            "Async concurrency (total time ÷ 10 ms sleep)",
+            format!("{blinks} concurrent 1 ms sleeps, one store, total"),
+            Unit::Millis,
+            [Some(ours), Some(theirs), Some(pyo3), None],
+        );
+        let turns = s.calls;
+        let per_turn = |elapsed: f64| elapsed / turns as f64;
+        let ours = median_of(s.samples.min(5), || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..turns {
+                    session.call("tick", Vec::new()).await?;
+                }
+                Ok(per_turn(since(start)))
+            })
+        })?;
+        let theirs = median_of(s.samples.min(5), || {
+            self.tokio.block_on(async {
+                let start = Instant::now();
+                self.plain
+                    .call_in_turn(&mut store, &instance, "tick", turns)
+                    .await?;
+                Ok(per_turn(since(start)))
+            })
+        })?;
+        let pyo3 = median_of(s.samples.min(5), || {
+            let start = Instant::now();
+            self.pyo3.drive("run_in_turn", "tick", turns)?;
+            Ok(per_turn(since(start)))
+        })?;
+        table.push(
+            "Async concurrency (total time ÷ 10 ms sleep)",
+            "async call awaited in turn (`await asyncio.sleep(0)`), per call",
+            Unit::Micros,
+            [Some(ours), Some(theirs), Some(pyo3), None],
+        );
         for &count in &s.concurrency {
             let ours = median_of(s.samples.min(5), || {
                 self.tokio.block_on(async {

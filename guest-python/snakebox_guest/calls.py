@@ -6,18 +6,17 @@ exception into ``Err(PythonError(...))``, the ``python-error`` of the WIT.
 
 Async exports also take part in the host's cancellation protocol. The first
 thing an async export does is call the sync ``host.enter()``, which hands it
-the token the host chose for this call. A watcher then starts
-``host.cancelled(token)`` (``subtasks.start``, no task of its own). If the
-host cancels the call, the watcher cancels the asyncio task running the
-call, so ``CancelledError`` is raised where the user's coroutine awaits and
-its ``finally`` blocks run. When the call finishes either
-way, ``host.leave(token)`` completes the watcher's pending host call, so no
-host call outlives the component-model task.
+the token the host chose for this call, and bind it to the task's clock
+(``timers``): the call's one host wait, ``watch(token, ms)``, completes when
+its earliest asyncio timer is due or when the host cancels the call. Then
+the clock cancels the asyncio task running the call, so ``CancelledError``
+is raised where the user's coroutine awaits and its ``finally`` blocks run.
+When the call finishes either way, ``host.leave(token)`` completes the
+pending wait, so no host call outlives the component-model task.
 """
 
 import asyncio
 import contextvars
-import functools
 import inspect
 import json as _json
 import os
@@ -29,11 +28,12 @@ from componentize_py_types import Err, Some
 
 from . import world
 from . import convert
-from . import internals, subtasks
+from . import internals
 from .convert import Converter
 
 if world.HOSTED:
     from wit_world.imports import host
+    from . import timers
     from wit_world.imports.types import PythonError
 else:
     host = None
@@ -126,10 +126,10 @@ class Export:
             try:
                 current_function.set(self.name)
                 args, kwargs = self._bind(values)
-                # The watcher cancels the task running this call, so that
+                # The clock cancels the task running this call, so that
                 # `CancelledError` is raised where the user's code awaits.
                 task = asyncio.current_task()
-                _watch(token, task)
+                timers.clock().bind(token, task)
                 outcome = await self.func(*args, **kwargs)
                 if internals.cancel_requested(task):
                     # The coroutine cancelled its own task and returned
@@ -137,7 +137,7 @@ class Export:
                     # cancelled, not with the value.
                     raise asyncio.CancelledError()
             finally:
-                host.leave(token)
+                timers.clock().leave(token)
             return self._result(outcome)
         except BaseException as exc:
             raise python_error(exc) from None
@@ -174,7 +174,7 @@ class Export:
             with writer:
                 current_function.set(self.name)
                 task = asyncio.ensure_future(self._produce(source, writer))
-                _watch(token, task)
+                timers.clock().bind(token, task)
                 try:
                     await task
                 except asyncio.CancelledError:
@@ -188,7 +188,7 @@ class Export:
                     }
                     await writer.write_all([STREAM_ERROR + _json.dumps(fields)])
                 finally:
-                    host.leave(token)
+                    timers.clock().leave(token)
         except BaseException as exc:
             # Not raised: it would trap the instance. Reported as asyncio
             # reports a failed callback, through the loop's handler.
@@ -330,16 +330,6 @@ async def _from_sync(items):
         close = getattr(items, "close", None)
         if close is not None:
             close()
-
-
-def _watch(token: int, task: asyncio.Future) -> None:
-    """Cancels ``task`` if the host cancels the call with ``token``."""
-    subtasks.start(host.cancelled, (token,), functools.partial(_cancel_if, task))
-
-
-def _cancel_if(task: asyncio.Future, ok: bool, cancelled) -> None:
-    if ok and cancelled:
-        task.cancel()
 
 
 def _type_name(exc: BaseException) -> str:

@@ -20,13 +20,14 @@ import componentize_py_async_support as _cas
 _NEEDED = (
     (asyncio.events, "_get_running_loop", "http.py sets componentize-py's running loop aside"),
     (asyncio.events, "_set_running_loop", "http.py sets componentize-py's running loop aside"),
-    (asyncio.TimerHandle, "_run", "timers.py runs a timer's callback when the host's sleep ends"),
-    (asyncio.base_events.BaseEventLoop, "_timer_handle_cancelled", "timers.py overrides it to wake the host's sleep"),
+    (asyncio.TimerHandle, "_run", "timers.py runs a timer's callback when the host's wait ends"),
+    (asyncio.base_events.BaseEventLoop, "_timer_handle_cancelled", "timers.py overrides it to count cancelled timers"),
     (asyncio.base_events.BaseEventLoop, "_process_events", "http.py's loop overrides it"),
     (asyncio.base_events.BaseEventLoop, "_write_to_self", "http.py's loop overrides it"),
     (asyncio.Future, "_asyncio_future_blocking", "subtasks.py steps a coroutine as asyncio's Task does"),
     (_cas, "_future_state", "subtasks.py counts an import in the component-model task's pending work"),
     (_cas, "_loop", "timers.py patches componentize-py's loop class; subtasks.py schedules on it"),
+    (type(getattr(_cas, "_loop", None)), "poll", "timers.py arms a task's host wait after each poll of it"),
 )
 
 
@@ -56,6 +57,17 @@ def check() -> None:
         for owner, name, why in _NEEDED
         if not hasattr(owner, name)
     ]
+    state_class = getattr(_cas, "_FutureState", object)
+    if "__dict__" not in vars(state_class):
+        missing.append(
+            "componentize_py_async_support._FutureState with a __dict__ "
+            "(timers.py keeps a task's timers on its state)"
+        )
+    if "handles" not in getattr(state_class, "__dataclass_fields__", {}):
+        missing.append(
+            "componentize_py_async_support._FutureState.handles "
+            "(timers.py polls a task again for callbacks its host wait scheduled)"
+        )
     if missing:
         raise ImportError(
             "snakebox's guest runtime needs private names that this CPython or "
@@ -93,6 +105,25 @@ def task_state():
     """The component-model task's state, which counts its pending work;
     ``LookupError`` outside a component-model task."""
     return _cas._future_state.get()
+
+
+def task_clock(state, make):
+    """The timers kept on a component-model task's ``state``: made by
+    ``make()`` the first time, or ``None`` when ``make`` is."""
+    clock = state.__dict__.get("snakebox_clock")
+    if clock is None and make is not None:
+        clock = state.snakebox_clock = make()
+    return clock
+
+
+def has_ready_callbacks(state) -> bool:
+    """Whether a component-model task has callbacks scheduled to run."""
+    return bool(state.handles)
+
+
+def loop_method(name: str):
+    """A method of componentize-py's loop class, as it defines it."""
+    return getattr(type(_cas._loop), name)
 
 
 def cas_loop():

@@ -150,3 +150,21 @@ async fn stray_exceptions_are_logged_not_fatal() {
         "{errors}"
     );
 }
+
+/// asyncio's timer heap under churn, in one call: 10,000 timers at random
+/// deadlines, some set while others fire and some cancelled, each firing
+/// once, in deadline order, and none before its deadline.
+#[tokio::test]
+async fn ten_thousand_churning_timers_fire_in_deadline_order_and_never_early() {
+    let aio = app("aio");
+    let report = call(&aio, "timer_churn", &[json!(10_000), json!(38)])
+        .await
+        .expect("timer_churn");
+    let count = |key: &str| report[key].as_u64().unwrap_or(u64::MAX);
+    assert!(count("cancelled") >= 1_000, "{report}");
+    assert_eq!(count("fired"), count("expected"), "{report}");
+    assert_eq!(count("distinct"), count("expected"), "{report}");
+    for key in ["early", "out_of_order", "cancelled_fired"] {
+        assert_eq!(count(key), 0, "{key}: {report}");
+    }
+}

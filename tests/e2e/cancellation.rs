@@ -56,6 +56,40 @@ async fn dropping_a_call_cancels_the_coroutine() {
     assert_eq!(next.expect("next call"), json!(3));
 }
 
+/// Dropping one of 1,000 sleeping calls on a store cancels that call at
+/// once, and only it: the others sleep on and finish.
+#[tokio::test]
+async fn cancelling_one_of_a_thousand_sleeping_calls_leaves_the_others() {
+    let session = app_with("aio", Policy::default())
+        .session()
+        .expect("session");
+    let name = |i: usize| format!("c{i}");
+    let mut others =
+        Box::pin(futures::future::try_join_all((0..1000).map(|i| {
+            session.call_json("guarded", &[json!(name(i)), json!(3.0)], &[])
+        })));
+    let mut victim = Box::pin(session.call_json("guarded", &[json!("victim"), json!(3.0)], &[]));
+    tokio::select! {
+        outcome = &mut victim => panic!("the victim finished: {outcome:?}"),
+        outcome = &mut others => panic!("the others finished first: {outcome:?}"),
+        _ = wait_for_events(&session, &["victim:start", "c999:start"]) => {}
+    }
+    drop(victim);
+    let values = others.await.expect("the others succeed");
+    let expected: Vec<Value> = (0..1000).map(|i| json!(name(i))).collect();
+    assert_eq!(values, expected);
+    let seen = events(&session).await;
+    let at = |wanted: &dyn Fn(&String) -> bool| seen.iter().position(wanted);
+    let cancelled = at(&|e| e == "victim:cancelled").expect("the victim saw CancelledError");
+    let first_done = at(&|e| e.ends_with(":done")).expect("a call finished");
+    assert!(
+        cancelled < first_done,
+        "the victim was cancelled while the others slept"
+    );
+    assert_eq!(seen.iter().filter(|e| e.ends_with(":done")).count(), 1000);
+    assert_eq!(seen.iter().filter(|e| e.ends_with(":cancelled")).count(), 1);
+}
+
 #[tokio::test]
 async fn a_coroutine_cancelled_inside_python_is_cancelled() {
     let session = app_with("aio", Policy::default())

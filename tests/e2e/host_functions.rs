@@ -287,6 +287,23 @@ async fn a_thousand_host_awaits_interleave_on_one_store() {
     assert_eq!(seen.peak.load(Ordering::SeqCst), 1000);
 }
 
+/// A call whose only timer is an hour away still wakes for its host
+/// function's answer: the host wait does not stand for the timer alone.
+#[tokio::test]
+async fn a_host_answer_wakes_a_call_whose_only_timer_is_far_away() {
+    let seen = Arc::new(Seen::default());
+    let app = load(&seen, None);
+    let started = Instant::now();
+    let value = tokio::time::timeout(
+        Duration::from_secs(60),
+        app.call_json("pause_beside_far_timer", &[json!(20)], &[]),
+    )
+    .await
+    .expect("woken by the host's answer, not the hour-long timer");
+    assert_eq!(value.expect("pause_beside_far_timer"), json!(20));
+    assert!(started.elapsed() >= Duration::from_millis(20));
+}
+
 fn all_dropped(seen: &Seen, count: usize) -> bool {
     let mut dropped = seen.dropped.lock().expect("dropped");
     dropped.len() >= count

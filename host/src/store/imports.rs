@@ -1,15 +1,13 @@
 //! The linker: WASI, and the `snakebox:runtime/host` imports of the guest
 //! runtime, implemented on the traits that `bindgen!` made of their WIT.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use tokio::sync::oneshot;
 use wasmtime::component::{Access, Accessor, HasSelf, Linker};
 use wasmtime::{AsContextMut as _, Engine};
 
 use crate::store::bindings::{self, host};
-use crate::store::{StoreData, Watch};
+use crate::store::{StoreData, after_ms};
 
 /// The target of guest output events.
 use crate::store::GUEST_TARGET;
@@ -44,6 +42,11 @@ impl host::Host for StoreData {
         Ok(())
     }
 
+    fn alarm(&mut self, token: u64, ms: u64) -> wasmtime::Result<()> {
+        self.calls.lock().tokens.alarm(token, after_ms(ms));
+        Ok(())
+    }
+
     fn log(&mut self, function: String, level: u32, message: String) -> wasmtime::Result<()> {
         let Some(message) = self.output.admit(&function, message) else {
             return Ok(());
@@ -63,19 +66,22 @@ impl<T> host::HostWithStore<T> for HasSelf<StoreData> {
         let (wake, woken) = oneshot::channel();
         accessor.with(|mut access| access.get().timers.insert(id, wake));
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            () = tokio::time::sleep_until(after_ms(ms)) => {}
             _ = woken => {}
         }
         accessor.with(|mut access| access.get().timers.remove(&id));
         Ok(())
     }
 
-    async fn cancelled(accessor: &Accessor<T, Self>, token: u64) -> wasmtime::Result<bool> {
-        let watch = accessor.with(|mut access| access.get().calls.lock().tokens.watch(token));
-        Ok(match watch {
-            Watch::Ready(cancelled) => cancelled,
-            Watch::Wait(answer) => answer.await.unwrap_or(false),
-        })
+    async fn watch(
+        accessor: &Accessor<T, Self>,
+        token: u64,
+        ms: Option<u64>,
+    ) -> wasmtime::Result<host::WatchEnd> {
+        let deadline = ms.map(after_ms);
+        let watch =
+            accessor.with(|mut access| access.get().calls.lock().tokens.watch(token, deadline));
+        Ok(watch.wake().await)
     }
 
     /// The last entry of the async call stack is the export call that the

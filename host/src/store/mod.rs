@@ -8,6 +8,7 @@ mod caller;
 pub(crate) mod imports;
 mod output;
 pub(crate) mod records;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +23,7 @@ use crate::limits::fair_share::{self, Pause, Runner};
 pub use caller::Caller;
 pub(crate) use caller::{CallerState, GiveUp, GivenUp};
 use output::Budget;
+pub(crate) use tokens::{CallTokens, after_ms};
 
 /// What host functions need of a store, and all they may see of it: the
 /// Python call a guest task belongs to, as the store's book of calls knows
@@ -325,85 +327,5 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         // CPython's function table holds about 6,000 entries; a million is abuse.
         Ok(desired <= 1_000_000)
-    }
-}
-
-/// Where an async call stands in the cancellation protocol.
-enum TokenState {
-    /// Running; holds the guest's pending `cancelled(token)`, once it asks.
-    Running(Option<oneshot::Sender<bool>>),
-    /// The host cancelled it before the guest asked.
-    Cancelled,
-    /// The guest finished it before it asked.
-    Left,
-}
-
-/// What `cancelled(token)` answers: at once, or when the host decides.
-pub(crate) enum Watch {
-    Ready(bool),
-    Wait(oneshot::Receiver<bool>),
-}
-
-/// The cancellation state of one store's async calls.
-#[derive(Default)]
-pub(crate) struct CallTokens {
-    states: HashMap<u64, TokenState>,
-}
-
-impl CallTokens {
-    pub(crate) fn begin(&mut self, token: u64) {
-        self.states.insert(token, TokenState::Running(None));
-    }
-
-    /// The host gave up on the call: cancel its Python task.
-    pub(crate) fn cancel(&mut self, token: u64) {
-        match self.states.remove(&token) {
-            Some(TokenState::Running(Some(waiter))) => {
-                let _ = waiter.send(true);
-            }
-            Some(TokenState::Running(None)) => {
-                self.states.insert(token, TokenState::Cancelled);
-            }
-            Some(other) => {
-                self.states.insert(token, other);
-            }
-            None => {}
-        }
-    }
-
-    /// The guest finished the call.
-    pub(crate) fn leave(&mut self, token: u64) {
-        match self.states.remove(&token) {
-            Some(TokenState::Running(Some(waiter))) => {
-                let _ = waiter.send(false);
-            }
-            Some(_) => {
-                self.states.insert(token, TokenState::Left);
-            }
-            None => {}
-        }
-    }
-
-    /// The guest's watcher asks whether the call is cancelled.
-    pub(crate) fn watch(&mut self, token: u64) -> Watch {
-        match self.states.remove(&token) {
-            Some(TokenState::Running(None)) => {
-                let (sender, receiver) = oneshot::channel();
-                self.states.insert(token, TokenState::Running(Some(sender)));
-                Watch::Wait(receiver)
-            }
-            Some(TokenState::Cancelled) => Watch::Ready(true),
-            Some(TokenState::Running(Some(waiter))) => {
-                // A second watcher for one call: keep the first.
-                self.states.insert(token, TokenState::Running(Some(waiter)));
-                Watch::Ready(false)
-            }
-            Some(TokenState::Left) | None => Watch::Ready(false),
-        }
-    }
-
-    /// The host saw the call complete; forget it.
-    pub(crate) fn end(&mut self, token: u64) {
-        self.states.remove(&token);
     }
 }
