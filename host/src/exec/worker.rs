@@ -800,8 +800,9 @@ async fn serve(
 /// How long a worker whose calls are all done looks for its next call
 /// before its thread sleeps. A caller that awaits each call before it
 /// sends the next sends it about now, and waking a sleeping thread costs
-/// tens of microseconds here, twice a call.
-const LINGER: Duration = Duration::from_micros(60);
+/// tens of microseconds here, twice a call. Measured on `tick()` calls in
+/// turn: 95 µs a call without, 48 µs with 30 or 60 µs, no better past.
+const LINGER: Duration = Duration::from_micros(50);
 
 /// The next job if one comes within [`LINGER`]; the thread yields to any
 /// other that wants the CPU meanwhile.
