@@ -76,11 +76,16 @@ class Clock:
         self.task = task
 
     def leave(self, token: int) -> None:
-        """The call is over: its pending ``watch`` completes with ``left``."""
-        if self.token == token:
-            self.token = None
-            self.task = None
-        host.leave(token)
+        """The call is over. A pending ``watch`` must complete (with
+        ``left``) for the task to end, so the host is told; with none, it
+        learns it from the call's return, and one host call is saved."""
+        if self.token != token:
+            host.leave(token)
+            return
+        self.token = None
+        self.task = None
+        if self.waiting and self.sleep_id == 0:
+            host.leave(token)
 
     def add(self, handle: asyncio.TimerHandle) -> None:
         heapq.heappush(self.heap, handle)
