@@ -387,6 +387,19 @@ async fn a_package_folder_is_one_world_with_an_interface_per_module() {
             "`{near}` names no function"
         );
     }
+    // A bare name that two modules export names neither.
+    match app.function("count") {
+        Err(snakebox::Error::BadArguments(message)) => assert!(
+            message.contains("ambiguous")
+                && message.contains("animals.count")
+                && message.contains("care_feeding.count"),
+            "{message}"
+        ),
+        other => panic!(
+            "`count` is in two modules: {:?}",
+            other.map(|f| f.call_name.clone())
+        ),
+    }
     // `keepers.py` is unannotated; the stub beside it gives the types.
     let keepers = app.function("keepers.on_duty").expect("exported");
     assert_eq!(

@@ -27,11 +27,58 @@ use crate::store::CallerState;
 pub struct App {
     shared: Arc<Shared>,
     functions: Arc<[Arc<Function>]>,
+    names: Arc<Names>,
     classes: Arc<[Arc<Class>]>,
     reserve: Arc<Reserve>,
     threads: Arc<ThreadStores>,
     /// Handed to the host functions of this handle's calls.
     pub(crate) state: Option<CallerState>,
+}
+
+/// The free functions by the names [`App::function`] finds them by, built
+/// once: every call looks its function up by name.
+struct Names {
+    /// The call name, `interface#name`, and `module.name` in the module's
+    /// Python and WIT spellings: indices into the app's functions.
+    exact: HashMap<String, Vec<usize>>,
+    /// The Python and WIT names, for a name that no function has exactly.
+    plain: HashMap<String, Vec<usize>>,
+}
+
+impl Names {
+    fn of(functions: &[Arc<Function>]) -> Self {
+        let mut names = Names {
+            exact: HashMap::new(),
+            plain: HashMap::new(),
+        };
+        for (index, function) in functions.iter().enumerate() {
+            let exact = [function.call_name.clone(), function.qualified_name()]
+                .into_iter()
+                .chain(function.module_names().into_iter().flatten());
+            for name in exact {
+                Self::add(&mut names.exact, name, index);
+            }
+            for name in [&function.python_name, &function.name] {
+                Self::add(&mut names.plain, name.clone(), index);
+            }
+        }
+        names
+    }
+
+    fn add(map: &mut HashMap<String, Vec<usize>>, name: String, index: usize) {
+        let indices = map.entry(name).or_default();
+        if indices.last() != Some(&index) {
+            indices.push(index);
+        }
+    }
+
+    /// The indices of the functions `name` names, in the app's order.
+    fn find(&self, name: &str) -> &[usize] {
+        self.exact
+            .get(name)
+            .or_else(|| self.plain.get(name))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The store of each thread that has called through its [`App`]. The app owns
@@ -175,9 +222,11 @@ impl App {
     pub(crate) fn new(shared: Arc<Shared>, functions: Vec<Function>) -> Self {
         let (members, functions): (Vec<Function>, Vec<Function>) =
             functions.into_iter().partition(|f| f.member.is_some());
+        let functions: Arc<[Arc<Function>]> = functions.into_iter().map(Arc::new).collect();
         App {
             shared,
-            functions: functions.into_iter().map(Arc::new).collect(),
+            names: Arc::new(Names::of(&functions)),
+            functions,
             classes: Class::gather(members).into(),
             reserve: Arc::default(),
             threads: Arc::default(),
@@ -228,28 +277,13 @@ impl App {
     /// package), its Python name or WIT name when only one function has it,
     /// or `interface#name`.
     pub fn function(&self, name: &str) -> Result<Arc<Function>> {
-        let matches: Vec<&Arc<Function>> = self
-            .functions
-            .iter()
-            .filter(|f| {
-                f.call_name == name || f.has_qualified_name(name) || f.has_module_name(name)
-            })
-            .collect();
-        let matches = match matches.is_empty() {
-            true => self
-                .functions
-                .iter()
-                .filter(|f| f.python_name == name || f.name == name)
-                .collect(),
-            false => matches,
-        };
-        match matches.as_slice() {
-            [one] => Ok(Arc::clone(one)),
+        match self.names.find(name) {
+            [one] => Ok(Arc::clone(&self.functions[*one])),
             [] => Err(Error::NoSuchFunction(name.to_owned())),
             many => Err(Error::BadArguments(format!(
                 "`{name}` is ambiguous; name one of: {}",
                 many.iter()
-                    .map(|f| f.call_name.as_str())
+                    .map(|&index| self.functions[index].call_name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),

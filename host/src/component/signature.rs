@@ -198,20 +198,27 @@ impl Function {
         }
     }
 
-    /// Whether `name` is `module.function`: the Python module of its
-    /// interface (as a package names it) and its Python or WIT name, by
-    /// the rule the `--http` guest routes by. A package's functions take it
-    /// whether it has one module or several.
+    /// Whether `name` is one of its [`module_names`](Self::module_names).
     pub fn has_module_name(&self, name: &str) -> bool {
-        self.interface_name().is_some_and(|interface| {
-            snakebox_generator::http::by_module(interface, &self.python_name, &self.name)
-                .iter()
-                .any(|by_module| by_module == name)
-        })
+        self.module_names()
+            .is_some_and(|names| names.iter().any(|by_module| by_module == name))
+    }
+
+    /// `module.function`: the Python module of its interface (as a package
+    /// names it) and its Python or WIT name, by the rule the `--http` guest
+    /// routes by. A package's functions take it whether it has one module
+    /// or several; a function at the world's root has none.
+    pub fn module_names(&self) -> Option<[String; 2]> {
+        let interface = self.interface_name()?;
+        Some(snakebox_generator::http::by_module(
+            interface,
+            &self.python_name,
+            &self.name,
+        ))
     }
 
     /// Whether `name` is [`qualified_name`](Self::qualified_name), without
-    /// building it: calls look functions up by name.
+    /// building it.
     pub fn has_qualified_name(&self, name: &str) -> bool {
         match &self.interface {
             Some(interface) => name
