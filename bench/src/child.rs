@@ -99,7 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "ticks" => runtime.block_on(ticks(&args))?,
         "fresh" => {
             let split = runtime.block_on(fresh(&args))?;
-            println!("{}", split.map(|seconds| seconds.to_string()).join(" "));
+            let line: Vec<String> = split.iter().map(f64::to_string).collect();
+            println!("{}", line.join(" "));
             return Ok(());
         }
         other => anyhow::bail!("unknown child measurement `{other}`"),
@@ -174,9 +175,26 @@ async fn calls(args: &Args) -> anyhow::Result<f64> {
 
 /// Where a fresh interpreter's time goes, as medians over `--stores`
 /// samples with 200 ms between them: [taking a store from the warm reserve,
-/// its first call, making a new session, its first call].
-async fn fresh(args: &Args) -> anyhow::Result<[f64; 4]> {
+/// its first call, making a new session, its first call]. For the
+/// hand-wired peer: [instantiating a store, its first call].
+async fn fresh(args: &Args) -> anyhow::Result<Vec<f64>> {
     let samples = args.stores.max(1);
+    if args.peer == "wasmtime" {
+        let plain = Plain::deserialize(&plain::engine()?, &args.compiled)?;
+        let mut split = [const { Vec::new() }; 2];
+        for _ in 0..samples {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let start = Instant::now();
+            let (mut store, instance) = plain.instantiate().await?;
+            split[0].push(measure::since(start));
+            let start = Instant::now();
+            plain
+                .call(&mut store, &instance, "add", &add_args())
+                .await?;
+            split[1].push(measure::since(start));
+        }
+        return Ok(split.map(measure::median).to_vec());
+    }
     let runtime = snakebox::Runtime::with_cache_dir(Some(args.cache.clone()))?;
     let app = runtime.load(&args.wasm)?;
     let mut split = [const { Vec::new() }; 4];
@@ -199,7 +217,7 @@ async fn fresh(args: &Args) -> anyhow::Result<[f64; 4]> {
             split[base + 1].push(first);
         }
     }
-    Ok(split.map(measure::median))
+    Ok(split.map(measure::median).to_vec())
 }
 
 /// Seconds for `--stores` concurrent `nap()` calls on one store; for `perf record`.
