@@ -123,13 +123,17 @@ class Export:
         except BaseException as exc:
             raise python_error(exc) from None
         try:
+            current_function.set(self.name)
+            # The task's clock, looked up once for both ends of the call.
+            # It is made here, after the name is set: it keeps a copy of
+            # this context, in which the task's later callbacks log.
+            owner = timers.clock()
             try:
-                current_function.set(self.name)
                 args, kwargs = self._bind(values)
                 # The clock cancels the task running this call, so that
                 # `CancelledError` is raised where the user's code awaits.
                 task = asyncio.current_task()
-                timers.clock().bind(token, task)
+                owner.bind(token, task)
                 outcome = await self.func(*args, **kwargs)
                 if internals.cancel_requested(task):
                     # The coroutine cancelled its own task and returned
@@ -137,7 +141,7 @@ class Export:
                     # cancelled, not with the value.
                     raise asyncio.CancelledError()
             finally:
-                timers.clock().leave(token)
+                owner.leave(token)
             return self._result(outcome)
         except BaseException as exc:
             raise python_error(exc) from None
@@ -174,7 +178,8 @@ class Export:
             with writer:
                 current_function.set(self.name)
                 task = asyncio.ensure_future(self._produce(source, writer))
-                timers.clock().bind(token, task)
+                owner = timers.clock()
+                owner.bind(token, task)
                 try:
                     await task
                 except asyncio.CancelledError:
@@ -188,7 +193,7 @@ class Export:
                     }
                     await writer.write_all([STREAM_ERROR + _json.dumps(fields)])
                 finally:
-                    timers.clock().leave(token)
+                    owner.leave(token)
         except BaseException as exc:
             # Not raised: it would trap the instance. Reported as asyncio
             # reports a failed callback, through the loop's handler.
